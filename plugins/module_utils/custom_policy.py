@@ -1,0 +1,120 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the alicloud.ram collection: not a public API, may change without notice.
+"""Converge one custom RAM policy to a wanted document, respecting the 5-version limit.
+
+Shared by ram_role_policy and ram_user_role_grant. The plan is computed from reads only, so
+check mode reports exactly what a real run would do.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, is_not_found
+from ansible_collections.alicloud.ram.plugins.module_utils.policy import (
+    normalize_policy,
+    parse_policy_document,
+    policies_equal,
+    to_json,
+)
+
+MAX_POLICY_VERSIONS = 5
+
+
+def _version_number(version_id):
+    match = re.match(r'^v(\d+)$', version_id or '')
+    return int(match.group(1)) if match else 0
+
+
+def _oldest_first(versions):
+    return sorted(versions, key=lambda v: (v.get('CreateDate') or '', _version_number(v.get('VersionId'))))
+
+
+def read_custom_policy(client, name):
+    """GetPolicy for a custom policy: (policy dict, default document dict) or (None, None)."""
+    body = client.call_or_none('GetPolicy', {'PolicyName': name, 'PolicyType': 'Custom'})
+    if body is None:
+        return None, None
+    document = (body.get('DefaultPolicyVersion') or {}).get('PolicyDocument') or (body.get('Policy') or {}).get('PolicyDocument')
+    return body.get('Policy') or {}, parse_policy_document(document) if document else None
+
+
+def plan_custom_policy(client, name, document):
+    """Decide what it takes for `name` to have `document` as its default version.
+
+    Returns a dict: action (none|create|set_default|create_version), before (normalised default
+    document or None), after (normalised wanted document), version_id (for set_default),
+    delete_version_id (the oldest non-default version removed to stay within the limit).
+    """
+    wanted = normalize_policy(document)
+    policy, current = read_custom_policy(client, name)
+    plan = {'action': 'none', 'before': normalize_policy(current) if current else None, 'after': wanted,
+            'version_id': None, 'delete_version_id': None, 'exists': policy is not None}
+    if policy is None:
+        plan['action'] = 'create'
+        return plan
+    if current is not None and policies_equal(current, wanted):
+        return plan
+
+    body = client.call('ListPolicyVersions', {'PolicyName': name, 'PolicyType': 'Custom'})
+    versions = ((body.get('PolicyVersions') or {}).get('PolicyVersion')) or []
+    non_default = [v for v in versions if not v.get('IsDefaultVersion')]
+    for version in non_default:
+        text = version.get('PolicyDocument')
+        if text and policies_equal(parse_policy_document(text), wanted):
+            plan['action'] = 'set_default'
+            plan['version_id'] = version.get('VersionId')
+            return plan
+
+    plan['action'] = 'create_version'
+    if len(versions) >= MAX_POLICY_VERSIONS and non_default:
+        plan['delete_version_id'] = _oldest_first(non_default)[0].get('VersionId')
+    return plan
+
+
+def apply_custom_policy_plan(client, name, plan, description=None):
+    """Carry out a plan from plan_custom_policy. Returns True when something was written."""
+    action = plan['action']
+    document = to_json(plan['after'])
+    if action == 'none':
+        return False
+    if action == 'create':
+        params = {'PolicyName': name, 'PolicyDocument': document}
+        if description:
+            params['Description'] = description
+        try:
+            client.call('CreatePolicy', params)
+        except AlicloudApiError as err:
+            if err.code != 'EntityAlreadyExists.Policy':
+                raise
+            # Created by a concurrent run between our read and this write: converge it instead.
+            replan = plan_custom_policy(client, name, plan['after'])
+            if replan['action'] == 'create':
+                raise
+            return apply_custom_policy_plan(client, name, replan, description)
+        return True
+    if action == 'set_default':
+        client.call('SetDefaultPolicyVersion', {'PolicyName': name, 'VersionId': plan['version_id']})
+        return True
+    if plan.get('delete_version_id'):
+        try:
+            client.call('DeletePolicyVersion', {'PolicyName': name, 'VersionId': plan['delete_version_id']})
+        except AlicloudApiError as err:
+            if not is_not_found(err):
+                raise
+    client.call('CreatePolicyVersion', {'PolicyName': name, 'PolicyDocument': document, 'SetAsDefault': True})
+    return True
+
+
+def delete_custom_policy(client, name):
+    """Delete a custom policy and every non-default version. Missing means done. Returns True if deleted."""
+    body = client.call_or_none('ListPolicyVersions', {'PolicyName': name, 'PolicyType': 'Custom'})
+    if body is None:
+        return False
+    for version in ((body.get('PolicyVersions') or {}).get('PolicyVersion')) or []:
+        if not version.get('IsDefaultVersion'):
+            client.call_or_none('DeletePolicyVersion', {'PolicyName': name, 'VersionId': version.get('VersionId')})
+    return client.call_or_none('DeletePolicy', {'PolicyName': name}) is not None
