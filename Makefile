@@ -1,0 +1,82 @@
+# Build and test entry points for the alicloud.ram collection.
+#   make test        everything CI runs (see TEST_STEPS); prints a summary table
+#   make help        list the targets
+# The steps live in tests/tools/steps.sh; tests/tools/run_steps.py runs and times them.
+
+SHELL := /usr/bin/env bash
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+export PYTHON
+
+RUN_STEPS := $(PYTHON) tests/tools/run_steps.py
+TEST_STEPS := venv layout sanity lint build docs-lint units emulator-tests integration
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: test
+test: ## sanity, lint, build + ansible-doc, docs lint, unit, emulator and integration tests
+	@$(RUN_STEPS) $(TEST_STEPS)
+
+.PHONY: venv
+venv: ## create/update .venv from test-requirements.txt and requirements.txt
+	@tests/tools/venv.sh
+
+.PHONY: sanity
+sanity: ## ansible-test sanity --python 3.11 on a copy of the tree
+	@$(RUN_STEPS) venv layout sanity
+
+.PHONY: lint
+lint: ## ansible-lint --offline --profile production
+	@$(RUN_STEPS) venv layout lint
+
+.PHONY: units
+units: ## pytest tests/unit
+	@$(RUN_STEPS) venv layout units
+
+.PHONY: emulator-tests
+emulator-tests: ## pytest tests/emulator/tests
+	@$(RUN_STEPS) venv emulator-tests
+
+.PHONY: integration
+integration: ## pytest tests/integration (real ansible-playbook runs against the emulator)
+	@$(RUN_STEPS) venv integration
+
+.PHONY: build
+build: ## ansible-galaxy collection build into build/
+	@$(RUN_STEPS) venv layout build-artifact
+
+.PHONY: docs-lint
+docs-lint: ## antsibull-docs lint-collection-docs --plugin-docs
+	@$(RUN_STEPS) venv layout docs-lint
+
+.PHONY: changelog
+changelog: ## antsibull-changelog lint, then release (updates CHANGELOG.rst)
+	@$(RUN_STEPS) venv changelog-release
+
+.PHONY: demo
+demo: venv ## run the end-to-end demo against the local emulator
+	@if [[ -f tests/tools/demo.sh ]]; then \
+		bash tests/tools/demo.sh; \
+	else \
+		echo "would run: bash tests/tools/demo.sh (start the emulator, run playbooks/ setup twice, lookup, teardown)"; \
+		echo "demo not available yet"; \
+		exit 1; \
+	fi
+
+.PHONY: bench
+bench: venv ## run tests/benchmarks/run.py
+	@if [[ -f tests/benchmarks/run.py ]]; then \
+		.venv/bin/python tests/benchmarks/run.py; \
+	else \
+		echo "no benchmarks yet (tests/benchmarks/run.py is missing)"; \
+		exit 1; \
+	fi
+
+.PHONY: clean
+clean: ## remove build output, caches and the scratch tree (keeps .venv)
+	@source tests/tools/lib.sh && rm -rf "$$WORKDIR"
+	rm -rf build/ tests/output/ .pytest_cache/ .ansible/ collections/ changelogs/.plugin-cache.yaml
+	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

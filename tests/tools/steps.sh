@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# One build/test step per call:  tests/tools/steps.sh <step>
+#
+# Steps: venv layout sanity lint build docs-lint changelog-lint changelog-release
+#        units emulator-tests integration
+# Exit status 77 means "skipped" (nothing to test); run_steps.py reports it as such.
+# Tree-based steps expect `layout` to have run first (run_steps.py does that).
+set -euo pipefail
+# shellcheck source=tests/tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SKIPPED=77
+PYTEST_OPTS=(-p no:pytest-ansible -p no:cacheprovider -ra)
+INTEGRATION_WORKERS=${INTEGRATION_WORKERS:-2}
+SANITY_MODE=${SANITY_MODE:---venv}
+
+need_tree() {
+    [[ -f $TREE/galaxy.yml ]] || die "no collection tree at $TREE (run tests/tools/layout.sh)"
+}
+
+run() {
+    printf '+ %s\n' "$*" >&2
+    "$@"
+}
+
+has_tests() {
+    [[ -d $1 ]] && [[ -n $(find "$1" -type f \( -name 'test_*.py' -o -name '*_test.py' \) -print -quit) ]]
+}
+
+# pytest over a directory: skipped when it holds no test files; exit 5 (nothing collected)
+# stays a failure when it does.
+run_pytest() {
+    local dir=$1
+    shift
+    if ! has_tests "$dir"; then
+        printf 'no test files under %s: skipped\n' "$dir"
+        return "$SKIPPED"
+    fi
+    run "$VENV/bin/python" -m pytest "${PYTEST_OPTS[@]}" "$@" "$dir"
+}
+
+step_venv() {
+    run "$REPO_ROOT/tests/tools/venv.sh"
+}
+
+step_layout() {
+    run "$REPO_ROOT/tests/tools/layout.sh"
+}
+
+step_sanity() {
+    need_tree
+    cd "$TREE"
+    run ansible-test sanity --python "$PYTHON_VERSION" "$SANITY_MODE" --color no
+}
+
+step_lint() {
+    need_tree
+    cd "$TREE"
+    ANSIBLE_COLLECTIONS_PATH=$WORKDIR run ansible-lint --offline --profile production --nocolor
+}
+
+# Build the collection from the clean tree into $1 (default: $WORKDIR/build).
+build_tarball() {
+    local out=${1:-$WORKDIR/build}
+    mkdir -p "$out"
+    rm -f "$out"/alicloud-ram-*.tar.gz
+    run ansible-galaxy collection build "$TREE" --output-path "$out" --force >&2
+    ls "$out"/alicloud-ram-*.tar.gz
+}
+
+step_build() {
+    need_tree
+    local tarball installed kind names name
+    tarball=$(build_tarball "$WORKDIR/build")
+    installed=$WORKDIR/installed
+    rm -rf "$installed"
+    mkdir -p "$installed"
+    run ansible-galaxy collection install --offline -p "$installed" "$tarball"
+    export ANSIBLE_COLLECTIONS_PATH=$installed
+    run ansible-doc -l alicloud.ram
+    # Render every documented plugin and role the way users see it.
+    for kind in module lookup role; do
+        names=$(ansible-doc -t "$kind" -l alicloud.ram --json \
+            | "$VENV/bin/python" -c 'import json, sys; print("\n".join(sorted(json.load(sys.stdin))))')
+        for name in $names; do
+            run ansible-doc -t "$kind" "$name" >/dev/null
+        done
+    done
+    printf 'built and installed %s\n' "$tarball"
+}
+
+step_build_artifact() {
+    need_tree
+    build_tarball "$REPO_ROOT/build"
+}
+
+step_docs_lint() {
+    need_tree
+    cd "$TREE"
+    ANSIBLE_COLLECTIONS_PATH=$WORKDIR run antsibull-docs lint-collection-docs --plugin-docs .
+}
+
+step_changelog_lint() {
+    cd "$REPO_ROOT"
+    run antsibull-changelog lint
+}
+
+step_changelog_release() {
+    cd "$REPO_ROOT"
+    run antsibull-changelog lint
+    run antsibull-changelog release
+}
+
+step_units() {
+    need_tree
+    cd "$TREE"
+    PYTHONPATH=$WORKDIR${PYTHONPATH:+:$PYTHONPATH} run_pytest tests/unit
+}
+
+step_emulator_tests() {
+    cd "$REPO_ROOT"
+    run_pytest tests/emulator/tests
+}
+
+step_integration() {
+    cd "$REPO_ROOT"
+    local xdist=()
+    if [[ $INTEGRATION_WORKERS -gt 1 ]]; then
+        xdist=(-n "$INTEGRATION_WORKERS")
+    fi
+    run_pytest tests/integration "${xdist[@]}"
+}
+
+main() {
+    [[ $# -eq 1 ]] || die "usage: $0 <step>"
+    local fn=step_${1//-/_}
+    declare -F "$fn" >/dev/null || die "unknown step: $1"
+    "$fn"
+}
+
+main "$@"

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Make sure the test virtualenv exists and matches the requirement files, that the Debian
+# package providing shellcheck is installed (best effort), and that ansible-test can
+# bootstrap pip offline.
+set -euo pipefail
+# shellcheck source=tests/tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+find_python() {
+    local candidate
+    for candidate in "${PYTHON:-}" "python${PYTHON_VERSION}" python3; do
+        [[ -n $candidate ]] || continue
+        if command -v "$candidate" >/dev/null 2>&1 \
+            && "$candidate" -c "import sys, venv, ensurepip; sys.exit(sys.version_info[:2] != tuple(map(int, '${PYTHON_VERSION}'.split('.'))))" >/dev/null 2>&1; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+ensure_venv() {
+    local stamp want have python
+    stamp=$VENV/.alicloud-ram-requirements.stamp
+    want=$(cat "$REPO_ROOT/test-requirements.txt" "$REPO_ROOT/requirements.txt" | cksum | cut -d' ' -f1)
+    have=$(cat "$stamp" 2>/dev/null || true)
+    if [[ -x $VENV/bin/python && $want == "$have" ]]; then
+        return 0
+    fi
+    if [[ ! -x $VENV/bin/python ]]; then
+        python=$(find_python) || die "Python ${PYTHON_VERSION} with venv/ensurepip is required (set PYTHON=...)"
+        log "creating virtualenv $VENV with $python"
+        "$python" -m venv "$VENV"
+    fi
+    log "installing test requirements into $VENV"
+    "$VENV/bin/python" -m pip install --quiet -r "$REPO_ROOT/test-requirements.txt" -r "$REPO_ROOT/requirements.txt"
+    printf '%s\n' "$want" >"$stamp"
+}
+
+ensure_shellcheck() {
+    command -v shellcheck >/dev/null 2>&1 && return 0
+    if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+        log "shellcheck not installed; ansible-test skips its shellcheck sanity test"
+        return 0
+    fi
+    log "installing shellcheck with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! { apt-get install -y -qq shellcheck >/dev/null 2>&1 \
+        || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq shellcheck >/dev/null 2>&1; }; }; then
+        log "could not install shellcheck (continuing without it)"
+    fi
+    return 0
+}
+
+ensure_get_pip() {
+    # ansible-test runs ~/.ansible/test/cache/get_pip_<pip version>.py to bootstrap pip in
+    # the virtualenvs it creates; the version is the one the installed ansible-test pins.
+    local version cache
+    version=$("$VENV/bin/python" - <<'PY'
+import re
+from pathlib import Path
+
+import ansible_test
+
+source = Path(ansible_test.__file__).parent / '_internal' / 'python_requirements.py'
+match = re.search(r"default_packages = dict\(\s*pip='([0-9.]+)'", source.read_text())
+print(match.group(1) if match else '24.2')
+PY
+)
+    cache=$HOME/.ansible/test/cache/get_pip_${version//./_}.py
+    if ! cmp -s "$REPO_ROOT/tests/tools/get_pip.py" "$cache"; then
+        mkdir -p "$(dirname "$cache")"
+        cp "$REPO_ROOT/tests/tools/get_pip.py" "$cache"
+        log "installed offline get-pip stand-in as $cache"
+    fi
+}
+
+ensure_venv
+ensure_shellcheck
+ensure_get_pip
