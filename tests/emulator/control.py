@@ -1,0 +1,113 @@
+"""Control API under /_emulator/ (plain JSON, no signature) used by tests and benchmarks."""
+
+from collections import Counter
+
+
+class ControlError(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def handle(app, method, route, query, body):
+    """Dispatch one control request; returns (status, JSON-able body)."""
+    state = app.state
+    key = (method, route.strip('/'))
+    if key == ('GET', 'health'):
+        return 200, {'ok': True}
+    if key == ('POST', 'reset'):
+        state.reset()
+        app.nonces.clear()
+        return 200, {'ok': True}
+    if key == ('GET', 'faults'):
+        return 200, state.faults.snapshot()
+    if key == ('POST', 'faults'):
+        try:
+            return 200, state.faults.update(body or {})
+        except (TypeError, ValueError) as exc:
+            raise ControlError(400, str(exc)) from None
+    if key == ('POST', 'instances'):
+        return 200, _add_instances(state, body or {})
+    if key == ('GET', 'instances'):
+        region = query.get('region') or state.config.regions[0]
+        with state.lock:
+            out = []
+            for inst in state.instances_in(region):
+                view = state.public_instance(inst)
+                view['RamRoleName'] = state.role_name_of(inst)
+                out.append(view)
+        return 200, {'instances': out}
+    if key == ('POST', 'users'):
+        name = (body or {}).get('user_name')
+        if not name:
+            raise ControlError(400, 'user_name is required')
+        with state.lock:
+            user = state.add_user(name)
+            state.save()
+        return 200, {'user_name': user['UserName'], 'user_id': user['UserId']}
+    if key == ('POST', 'metadata'):
+        return 200, _metadata(state, body or {})
+    if key == ('GET', 'metadata'):
+        with state.lock:
+            return 200, _metadata_view(state)
+    if key == ('GET', 'calls'):
+        with state.lock:
+            calls = [dict(c) for c in state.calls]
+        counts = Counter(c['action'] for c in calls)
+        return 200, {'calls': calls, 'counts': dict(counts), 'writes': sum(1 for c in calls if c['write'])}
+    if key == ('DELETE', 'calls'):
+        with state.lock:
+            state.calls = []
+        return 200, {'ok': True}
+    if key == ('GET', 'state'):
+        return 200, state.dump()
+    raise ControlError(404, 'unknown control endpoint %s /_emulator/%s' % key)
+
+
+def _add_instances(state, body):
+    try:
+        count = int(body.get('count', 1))
+    except (TypeError, ValueError):
+        raise ControlError(400, 'count must be an integer') from None
+    network = body.get('network_type', 'vpc')
+    if network not in ('vpc', 'classic') or count < 0 or count > 10000:
+        raise ControlError(400, 'network_type must be vpc or classic and count 0..10000')
+    region = body.get('region') or state.config.regions[0]
+    with state.lock:
+        ids = state.add_instances(region, count, network)
+        if state.data['metadata']['instance_id'] is None and network == 'vpc' and ids:
+            state.data['metadata']['instance_id'] = ids[0]
+        state.save()
+    return {'instance_ids': ids}
+
+
+def _metadata_view(state):
+    meta = state.data['metadata']
+    inst = state.data['instances'].get(meta['instance_id'] or '')
+    return {'instance_id': meta['instance_id'], 'role_name': state.role_name_of(inst) if inst else '',
+            'hardened_only': meta['hardened_only']}
+
+
+def _metadata(state, body):
+    with state.lock:
+        meta = state.data['metadata']
+        if body.get('instance_id'):
+            if body['instance_id'] not in state.data['instances']:
+                raise ControlError(404, 'unknown instance %s' % body['instance_id'])
+            meta['instance_id'] = body['instance_id']
+        if 'role_name' in body:
+            inst = state.data['instances'].get(meta['instance_id'] or '')
+            if inst is None:
+                raise ControlError(400, 'no current instance')
+            if body['role_name']:
+                role = state.data['roles'].get(str(body['role_name']).lower())
+                if role is None:
+                    raise ControlError(404, 'unknown role %s' % body['role_name'])
+                inst['role'] = role['RoleName'].lower()
+            else:
+                inst['role'] = None
+        if body.get('hardened_only') is not None:
+            meta['hardened_only'] = bool(body['hardened_only'])
+        state.save()
+        return _metadata_view(state)

@@ -1,0 +1,201 @@
+"""ECS (2014-05-26): instance RAM role attachment and the DescribeInstances subset the collection needs."""
+
+import json
+
+from . import policydoc
+from .errors import ApiError, invalid
+
+MAX_IDS = 100
+MAX_DESCRIBE_ROLE_IDS = 50
+
+# Codes marked "Emulator." are invented: the real service's codes for these cases are unknown.
+ALREADY_ATTACHED = 'Emulator.RamRoleAlreadyAttached'
+NOT_ATTACHED = 'Emulator.RamRoleNotAttached'
+OTHER_ROLE = 'Emulator.RamRoleMismatch'
+
+NOT_FOUND = ('InvalidInstanceId.NotFound', 404, 'The specified InstanceId does not exist.')
+CLASSIC = ('InvalidNetworkType.MismatchRamRole', 403, 'Ram role cannot be attached to instances of Classic network type.')
+
+
+def region(params):
+    return params.text('RegionId', required=True)
+
+
+def instance_ids(params, required=True, limit=MAX_IDS):
+    malformed = ApiError(400, 'InvalidInstanceIds.Malformed', 'The specified InstanceIds is not valid.')
+    raw = params.text('InstanceIds', required=required)
+    if raw is None:
+        return None
+    ids = params.json_list('InstanceIds', error=malformed)
+    if not ids or not all(isinstance(i, str) and i for i in ids):
+        raise malformed
+    if len(ids) > limit:
+        raise ApiError(400, 'InvalidParameter.TooManyInstanceIds', 'Instance ids cannot be more than %d.' % limit)
+    seen = []
+    for iid in ids:
+        if iid not in seen:
+            seen.append(iid)
+    return seen
+
+
+def lookup_role(state, name):
+    role = state.data['roles'].get(name.lower())
+    if role is None or not state.role_visible(role):
+        raise ApiError(404, 'InvalidRamRole.NotFound', 'The specified RamRoleName does not exist.')
+    return role
+
+
+def classify(state, region_id, ids):
+    """Map each id to its instance, or to the (code, status, message) of a request-level problem."""
+    out = []
+    for iid in ids:
+        inst = state.data['instances'].get(iid)
+        if inst is None or inst['RegionId'] != region_id:
+            out.append((iid, None, NOT_FOUND))
+        elif inst['InstanceNetworkType'] != 'vpc':
+            out.append((iid, inst, CLASSIC))
+        else:
+            out.append((iid, inst, None))
+    problems = {p for _iid, _inst, p in out}
+    if len(problems) == 1 and None not in problems:
+        code, status, message = problems.pop()
+        raise ApiError(status, code, message)
+    return out
+
+
+def result(iid, code=None, message=None, extra=None):
+    item = {'InstanceId': iid, 'Success': code is None, 'Code': '200' if code is None else code,
+            'Message': 'success' if code is None else message}
+    if extra:
+        item.update(extra)
+    return item
+
+
+def attach_instance_ram_role(ctx):
+    params, state = ctx.params, ctx.state
+    region_id = region(params)
+    name = params.text('RamRoleName', required=True)
+    ids = instance_ids(params)
+    policy = params.text('Policy')
+    if policy is not None:
+        if len(policy) > 1024:
+            raise invalid('Policy', 'The parameter Policy must not be longer than 1024 characters.')
+        try:
+            policydoc.parse(policy, 'Policy')
+        except ApiError as exc:
+            raise invalid('Policy', exc.message) from None
+    role = lookup_role(state, name)
+    if not policydoc.trusts_service(json.loads(role['AssumeRolePolicyDocument']), 'ecs.aliyuncs.com'):
+        raise ApiError(404, 'InvalidRamRole.NotEcsRole', 'The specified ram role is not authorized for ecs, please check your role policy.')
+    key = role['RoleName'].lower()
+    results = []
+    for iid, inst, problem in classify(state, region_id, ids):
+        if problem:
+            results.append(result(iid, problem[0], problem[2]))
+        elif inst['role'] and inst['role'] != key:
+            results.append(result(iid, ALREADY_ATTACHED, 'The instance already has the RAM role %s attached; detach it first.' % state.role_name_of(inst)))
+        else:
+            inst['role'] = key
+            inst['role_policy'] = policy
+            results.append(result(iid))
+    return {'RamRoleName': role['RoleName'], 'TotalCount': len(results), 'FailCount': sum(1 for r in results if not r['Success']),
+            'AttachInstanceRamRoleResults': {'AttachInstanceRamRoleResult': results}}
+
+
+def detach_instance_ram_role(ctx):
+    params, state = ctx.params, ctx.state
+    region_id = region(params)
+    ids = instance_ids(params)
+    name = params.text('RamRoleName')
+    key = None
+    if name is not None:
+        role = state.data['roles'].get(name.lower())
+        if role is None:
+            raise ApiError(404, 'InvalidRamRole.NotFound', 'The specified RamRoleName does not exist.')
+        key = role['RoleName'].lower()
+    results = []
+    for iid, inst, problem in classify(state, region_id, ids):
+        if problem:
+            results.append(result(iid, problem[0], problem[2]))
+        elif not inst['role']:
+            results.append(result(iid, NOT_ATTACHED, 'The instance has no RAM role attached.'))
+        elif key and inst['role'] != key:
+            results.append(result(iid, OTHER_ROLE, 'The instance holds the RAM role %s, not %s.' % (state.role_name_of(inst), name)))
+        else:
+            detached = state.role_name_of(inst)
+            inst['role'] = None
+            inst.pop('role_policy', None)
+            results.append(result(iid, extra={'InstanceRamRoleSets': {'InstanceRamRoleSet': [{'InstanceId': iid, 'RamRoleName': detached}]}}))
+            name = name or detached
+    return {'RamRoleName': name or '', 'TotalCount': len(results), 'FailCount': sum(1 for r in results if not r['Success']),
+            'DetachInstanceRamRoleResults': {'DetachInstanceRamRoleResult': results}}
+
+
+def describe_instance_ram_role(ctx):
+    params, state = ctx.params, ctx.state
+    region_id = region(params)
+    ids = instance_ids(params, required=False, limit=MAX_DESCRIBE_ROLE_IDS)
+    name = params.text('RamRoleName')
+    number = params.integer('PageNumber', default=1, low=1, code='PageNumber')
+    size = params.integer('PageSize', default=10, low=1, high=50, code='PageSize')
+    if ids is None and name is None:
+        raise ApiError(403, 'InvalidParameter.AllEmpty', 'InstanceIds and RamRoleName cannot both be empty.')
+    key = None
+    if name is not None:
+        role = state.data['roles'].get(name.lower())
+        if role is None:
+            raise ApiError(404, 'InvalidRamRole.NotFound', 'The specified RamRoleName does not exist.')
+        key = role['RoleName'].lower()
+    if ids is not None:
+        found = []
+        for iid in ids:
+            inst = state.data['instances'].get(iid)
+            if inst is None or inst['RegionId'] != region_id:
+                raise ApiError(404, 'InvalidInstanceId.NotFound', 'The specified InstanceId does not exist.')
+            found.append(inst)
+    else:
+        found = state.instances_in(region_id)
+    if key is not None:
+        found = [i for i in found if i['role'] == key]
+    chunk = found[(number - 1) * size:number * size]
+    sets = [{'InstanceId': i['InstanceId'], 'RamRoleName': state.role_name_of(i)} for i in chunk]
+    return {'RegionId': region_id, 'TotalCount': len(found), 'InstanceRamRoleSets': {'InstanceRamRoleSet': sets}}
+
+
+def describe_instances(ctx):
+    params, state = ctx.params, ctx.state
+    region_id = region(params)
+    ids = instance_ids(params, required=False)
+    found = state.instances_in(region_id)
+    if ids is not None:
+        found = [i for i in found if i['InstanceId'] in ids]
+    for field in ('InstanceName', 'Status', 'VpcId', 'InstanceNetworkType', 'ZoneId'):
+        wanted = params.text(field)
+        if wanted is not None:
+            found = [i for i in found if (i['VpcAttributes']['VpcId'] if field == 'VpcId' else i[field]) == wanted]
+    max_results = params.integer('MaxResults', low=1, high=100, code='MaxResults')
+    token = params.text('NextToken')
+    body = {'TotalCount': len(found)}
+    if max_results is not None or token is not None:
+        try:
+            start = int(token or 0)
+        except ValueError:
+            raise invalid('NextToken', 'The specified NextToken is not valid.') from None
+        size = max_results or 10
+        chunk = found[start:start + size]
+        body['NextToken'] = str(start + size) if start + size < len(found) else ''
+    else:
+        number = params.integer('PageNumber', default=1, low=1, code='PageNumber')
+        size = params.integer('PageSize', default=10, low=1, high=100, code='PageSize')
+        chunk = found[(number - 1) * size:number * size]
+        body.update(PageNumber=number, PageSize=size, NextToken='')
+    body['Instances'] = {'Instance': [state.public_instance(i) for i in chunk]}
+    return body
+
+
+ACTIONS = {
+    'AttachInstanceRamRole': attach_instance_ram_role,
+    'DetachInstanceRamRole': detach_instance_ram_role,
+    'DescribeInstanceRamRole': describe_instance_ram_role,
+    'DescribeInstances': describe_instances,
+}

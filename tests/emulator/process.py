@@ -1,0 +1,142 @@
+"""Start and drive an emulator subprocess from tests and benchmarks."""
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_ACCESS_KEY_ID = 'LTAIEmulatorAdminKey'
+DEFAULT_ACCESS_KEY_SECRET = 'EmulatorAdminSecretDoNotUse0001'
+DEFAULT_ACCOUNT_ID = '1234567890123456'
+
+
+class EmulatorError(RuntimeError):
+    """A control API call answered with an error status."""
+
+    def __init__(self, status, body):
+        super().__init__('emulator control call failed with HTTP %s: %s' % (status, body))
+        self.status = status
+        self.body = body
+
+
+def _flag(args, name, default):
+    for index, arg in enumerate(args):
+        if arg == name and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith(name + '='):
+            return arg.split('=', 1)[1]
+    return default
+
+
+class EmulatorProcess:
+    """A running emulator: its address, the admin credentials and helpers for the control API."""
+
+    def __init__(self, proc, url, extra_args=()):
+        self.proc = proc
+        self.url = url
+        self.endpoint = url.split('://', 1)[1]
+        self.port = int(self.endpoint.rsplit(':', 1)[1])
+        self.access_key_id = _flag(extra_args, '--access-key-id', DEFAULT_ACCESS_KEY_ID)
+        self.access_key_secret = _flag(extra_args, '--access-key-secret', DEFAULT_ACCESS_KEY_SECRET)
+        self.account_id = _flag(extra_args, '--account-id', DEFAULT_ACCOUNT_ID)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def control(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode('utf-8')
+        request = urllib.request.Request('%s/_emulator/%s' % (self.url, path.lstrip('/')), data=data, method=method.upper(),
+                                         headers={'Content-Type': 'application/json'})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read().decode('utf-8'))
+        except urllib.error.HTTPError as exc:
+            raise EmulatorError(exc.code, exc.read().decode('utf-8', 'replace')) from None
+
+    def reset(self):
+        self.control('POST', 'reset')
+
+    def calls(self):
+        return self.control('GET', 'calls')['calls']
+
+    def call_counts(self):
+        return self.control('GET', 'calls')['counts']
+
+    def write_calls(self):
+        return [c for c in self.calls() if c['write']]
+
+    def clear_calls(self):
+        self.control('DELETE', 'calls')
+
+    def set_faults(self, **faults):
+        return self.control('POST', 'faults', faults)
+
+    def seed_instances(self, count, region='cn-hangzhou', network_type='vpc'):
+        return self.control('POST', 'instances', {'count': count, 'region': region, 'network_type': network_type})['instance_ids']
+
+    def instances(self, region='cn-hangzhou'):
+        return self.control('GET', 'instances?region=%s' % region)['instances']
+
+    def create_user(self, user_name):
+        self.control('POST', 'users', {'user_name': user_name})
+
+    def set_metadata(self, instance_id=None, role_name=None, hardened_only=None):
+        """Change the metadata instance, its role (``role_name=""`` detaches) or hardened-only mode."""
+        body = {}
+        if instance_id is not None:
+            body['instance_id'] = instance_id
+        if role_name is not None:
+            body['role_name'] = role_name
+        if hardened_only is not None:
+            body['hardened_only'] = hardened_only
+        return self.control('POST', 'metadata', body)
+
+    def state(self):
+        return self.control('GET', 'state')
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+def _reader(stream, lines):
+    for line in iter(stream.readline, ''):
+        lines.put(line)
+    lines.put(None)
+
+
+def start_emulator(*extra_args, cwd=None, timeout=30):
+    """Run ``python -m tests.emulator --port 0 --quiet *extra_args`` and wait until it listens."""
+    command = [sys.executable, '-m', 'tests.emulator', '--port', '0', '--quiet'] + list(extra_args)
+    proc = subprocess.Popen(command, cwd=cwd or REPO_ROOT, stdout=subprocess.PIPE, text=True, bufsize=1)
+    lines = queue.Queue()
+    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            line = lines.get(timeout=max(0.01, remaining))
+        except queue.Empty:
+            line = ''
+        if line and line.startswith('listening on '):
+            return EmulatorProcess(proc, line.split('listening on ', 1)[1].strip(), extra_args)
+        if line is None or remaining <= 0:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError('emulator did not start (exit code %s): %s' % (proc.returncode, ' '.join(command)))
