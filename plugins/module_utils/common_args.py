@@ -1,0 +1,46 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Private to the alicloud.ram collection: not a public API, may change without notice.
+"""Argument spec shared by every module; documented in doc_fragments/common.py.
+
+Environment variables are deliberately not wired in with ``env_fallback``: credentials.py
+and endpoints.py resolve them, so precedence and legacy names live in one place.
+"""
+
+import copy
+
+DEFAULT_RETRIES = 5
+DEFAULT_CONNECT_TIMEOUT = 5
+DEFAULT_READ_TIMEOUT = 10
+
+ASSUME_ROLE_SPEC = dict(
+    role_arn=dict(type='str', required=True),
+    session_name=dict(type='str'),
+    duration_seconds=dict(type='int'),
+    policy=dict(type='json'),
+    external_id=dict(type='str', no_log=False),
+)
+
+COMMON_ARGUMENT_SPEC = dict(
+    access_key_id=dict(type='str', aliases=['alicloud_access_key'], no_log=False),
+    access_key_secret=dict(type='str', aliases=['alicloud_secret_key'], no_log=True),
+    security_token=dict(type='str', aliases=['alicloud_security_token'], no_log=True),
+    region=dict(type='str', aliases=['alicloud_region', 'region_id']),
+    profile=dict(type='str'),
+    ecs_role_name=dict(type='str'),
+    metadata_endpoint=dict(type='str'),
+    assume_role=dict(type='dict', options=ASSUME_ROLE_SPEC),
+    ram_endpoint=dict(type='str'),
+    ecs_endpoint=dict(type='str'),
+    sts_endpoint=dict(type='str'),
+    retries=dict(type='int', default=DEFAULT_RETRIES),
+    connect_timeout=dict(type='int', default=DEFAULT_CONNECT_TIMEOUT),
+    read_timeout=dict(type='int', default=DEFAULT_READ_TIMEOUT),
+)
+
+
+def merged_argument_spec(argument_spec=None):
+    """A fresh copy of the common spec with a module's own options on top."""
+    spec = copy.deepcopy(COMMON_ARGUMENT_SPEC)
+    spec.update(copy.deepcopy(argument_spec or {}))
+    return spec

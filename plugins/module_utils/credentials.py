@@ -1,0 +1,372 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Private to the alicloud.ram collection: not a public API, may change without notice.
+"""The credential chain shared by every module and the lookup.
+
+First match wins:
+
+1. ``access_key_id`` + ``access_key_secret`` (+ ``security_token``) options;
+2. ``ALIBABA_CLOUD_ACCESS_KEY_ID`` / ``ALIBABA_CLOUD_ACCESS_KEY_SECRET`` (+ ``ALIBABA_CLOUD_SECURITY_TOKEN``),
+   then the legacy ``ALICLOUD_ACCESS_KEY`` / ``ALICLOUD_SECRET_KEY`` (+ ``ALICLOUD_SECURITY_TOKEN``);
+3. a named ``profile`` (or ``ALIBABA_CLOUD_PROFILE``) from ``~/.aliyun/config.json``, then from
+   ``~/.alibabacloud/credentials.ini`` (or ``ALIBABA_CLOUD_CREDENTIALS_FILE``);
+4. ``ecs_role_name`` (or ``ALIBABA_CLOUD_ECS_METADATA``): the instance RAM role, from the metadata service;
+5. the default profiles of those files (the CLI file's ``current`` profile, the ini ``[default]`` section);
+
+then ``assume_role`` (STS AssumeRole) on top of whichever credential was found.
+
+alibabacloud_credentials is not used for the chain itself: its metadata provider cannot be
+pointed at another endpoint, it starts a background refresh thread, and it cannot keep an
+explicit precedence with our option names.
+"""
+
+import configparser
+import json
+import os
+
+from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, format_error
+from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MetadataClient, MetadataError
+
+DEFAULT_SESSION_NAME = 'ansible-alicloud-ram'
+CLI_CONFIG = os.path.join('.aliyun', 'config.json')
+INI_CONFIG = os.path.join('.alibabacloud', 'credentials.ini')
+
+ENV_KEYS = ('ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_SECURITY_TOKEN')
+LEGACY_ENV_KEYS = ('ALICLOUD_ACCESS_KEY', 'ALICLOUD_SECRET_KEY', 'ALICLOUD_SECURITY_TOKEN')
+PROFILE_ENV = 'ALIBABA_CLOUD_PROFILE'
+LEGACY_PROFILE_ENV = 'ALICLOUD_PROFILE'
+CREDENTIALS_FILE_ENV = 'ALIBABA_CLOUD_CREDENTIALS_FILE'
+CLI_PROFILE_DISABLED_ENV = 'ALIBABA_CLOUD_CLI_PROFILE_DISABLED'
+ECS_ROLE_ENV = 'ALIBABA_CLOUD_ECS_METADATA'
+LEGACY_ECS_ROLE_ENV = 'ALICLOUD_ECS_ROLE_NAME'
+ECS_METADATA_DISABLED_ENV = 'ALIBABA_CLOUD_ECS_METADATA_DISABLED'
+IMDSV1_DISABLED_ENV = 'ALIBABA_CLOUD_IMDSV1_DISABLED'
+
+NOTHING_FOUND = (
+    'No Alibaba Cloud credentials found. Set access_key_id and access_key_secret (or the environment variables '
+    'ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET), or profile (ALIBABA_CLOUD_PROFILE) naming a '
+    'profile of ~/.aliyun/config.json or ~/.alibabacloud/credentials.ini (ALIBABA_CLOUD_CREDENTIALS_FILE), or '
+    'ecs_role_name (ALIBABA_CLOUD_ECS_METADATA) on an ECS instance with a RAM role.'
+)
+
+
+class CredentialsError(Exception):
+    """No usable credentials. The message names options and files, never values."""
+
+    def __init__(self, msg, api_error=None):
+        super(CredentialsError, self).__init__(msg)
+        self.msg = msg
+        self.api_error = api_error
+
+
+class Credentials(object):
+    """An AccessKey pair, optional STS token, and where it came from. Never prints the secret."""
+
+    __slots__ = ('access_key_id', 'access_key_secret', 'security_token', 'source', 'expiration')
+
+    def __init__(self, access_key_id, access_key_secret, security_token=None, source='', expiration=None):
+        self.access_key_id = access_key_id
+        self.access_key_secret = access_key_secret
+        self.security_token = security_token or None
+        self.source = source
+        self.expiration = expiration
+
+    def secrets(self):
+        """Values that must never be shown."""
+        return [value for value in (self.access_key_secret, self.security_token) if value]
+
+    def __repr__(self):
+        return 'Credentials(access_key_id=%r, access_key_secret=<hidden>, security_token=%s, source=%r)' % (
+            self.access_key_id, '<hidden>' if self.security_token else 'None', self.source)
+
+    __str__ = __repr__
+
+    def __eq__(self, other):
+        if not isinstance(other, Credentials):
+            return NotImplemented
+        return (self.access_key_id, self.access_key_secret, self.security_token) == (
+            other.access_key_id, other.access_key_secret, other.security_token)
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    __hash__ = None
+
+
+def _truthy(value):
+    return str(value or '').strip().lower() in ('1', 'true', 'yes', 'on')
+
+
+def _pair(key_id, secret, token, names, source):
+    """Credentials from a key/secret pair; an incomplete pair is an error, not a silent skip."""
+    if key_id and secret:
+        return Credentials(key_id, secret, token, source)
+    if key_id or secret:
+        given, missing = (names[0], names[1]) if key_id else (names[1], names[0])
+        raise CredentialsError('%s is set but %s is not: set both' % (given, missing))
+    if token:
+        raise CredentialsError('%s is set without %s and %s' % (names[2], names[0], names[1]))
+    return None
+
+
+# -- profile files -------------------------------------------------------------------------
+
+def _load_cli_config(path):
+    try:
+        with open(path, 'r') as handle:
+            data = json.load(handle)
+    except ValueError as err:
+        raise CredentialsError('cannot parse %s: not valid JSON (%s)' % (path, getattr(err, 'msg', 'syntax error'))) from None
+    except (IOError, OSError) as err:
+        raise CredentialsError('cannot read %s: %s' % (path, err.strerror or type(err).__name__)) from None
+    if not isinstance(data, dict) or not isinstance(data.get('profiles', []), list):
+        raise CredentialsError('cannot use %s: expected a JSON object with a "profiles" list' % path)
+    return data
+
+
+def _load_ini_config(path):
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path, 'r') as handle:
+            parser.read_file(handle)
+    except configparser.Error as err:
+        line = getattr(err, 'lineno', None)
+        if line is None and getattr(err, 'errors', None):
+            line = err.errors[0][0]
+        where = ' near line %s' % line if line else ''
+        raise CredentialsError('cannot parse %s%s (%s)' % (path, where, type(err).__name__)) from None
+    except (IOError, OSError) as err:
+        raise CredentialsError('cannot read %s: %s' % (path, err.strerror or type(err).__name__)) from None
+    sections = {}
+    for section in parser.sections():
+        # like alibabacloud_credentials: '#' starts an inline comment ( ';' does not)
+        sections[section] = dict((key, value.split('#', 1)[0].strip()) for key, value in parser.items(section))
+    return sections
+
+
+class _Resolver(object):
+    def __init__(self, options, sts_client_factory, metadata_client_factory, env, home):
+        self.options = options
+        self.env = os.environ if env is None else env
+        self.home = home if home is not None else os.path.expanduser('~')
+        self.sts_client_factory = sts_client_factory or _default_sts_client_factory
+        self.metadata_client_factory = metadata_client_factory or _default_metadata_client_factory
+
+    # paths
+    @property
+    def cli_path(self):
+        return os.path.join(self.home, CLI_CONFIG)
+
+    @property
+    def ini_path(self):
+        path = self.env.get(CREDENTIALS_FILE_ENV)
+        return os.path.expanduser(path) if path else os.path.join(self.home, INI_CONFIG)
+
+    # sources
+    def from_options(self):
+        opts = self.options
+        return _pair(opts.get('access_key_id'), opts.get('access_key_secret'), opts.get('security_token'),
+                     ('access_key_id', 'access_key_secret', 'security_token'), 'options')
+
+    def from_env(self):
+        env = self.env
+        found = _pair(env.get(ENV_KEYS[0]), env.get(ENV_KEYS[1]), env.get(ENV_KEYS[2]), ENV_KEYS, 'env')
+        if found is None:
+            found = _pair(env.get(LEGACY_ENV_KEYS[0]), env.get(LEGACY_ENV_KEYS[1]), env.get(LEGACY_ENV_KEYS[2]),
+                          LEGACY_ENV_KEYS, 'env (legacy ALICLOUD_*)')
+        return found
+
+    def cli_profiles(self):
+        if _truthy(self.env.get(CLI_PROFILE_DISABLED_ENV)) or not os.path.isfile(self.cli_path):
+            return None
+        return _load_cli_config(self.cli_path)
+
+    def ini_profiles(self):
+        if not os.path.isfile(self.ini_path):
+            if self.env.get(CREDENTIALS_FILE_ENV):
+                raise CredentialsError('%s points to %s, which does not exist' % (CREDENTIALS_FILE_ENV, self.ini_path))
+            return None
+        return _load_ini_config(self.ini_path)
+
+    def from_named_profile(self, name):
+        cli = self.cli_profiles()
+        if cli is not None:
+            for profile in cli.get('profiles', []):
+                if isinstance(profile, dict) and profile.get('name') == name:
+                    return self.from_cli_profile(profile, cli)
+        ini = self.ini_profiles()
+        if ini is not None and name in ini:
+            return self.from_ini_section(name, ini[name])
+        raise CredentialsError("profile '%s' was found neither in %s nor in %s" % (name, self.cli_path, self.ini_path))
+
+    def from_default_profiles(self):
+        cli = self.cli_profiles()
+        if cli is not None and cli.get('current'):
+            for profile in cli.get('profiles', []):
+                if isinstance(profile, dict) and profile.get('name') == cli.get('current'):
+                    return self.from_cli_profile(profile, cli)
+        ini = self.ini_profiles()
+        if ini is not None and 'default' in ini:
+            return self.from_ini_section('default', ini['default'])
+        return None
+
+    def from_cli_profile(self, profile, cli, seen=()):
+        name = profile.get('name')
+        source = 'profile %s (%s)' % (name, self.cli_path)
+        mode = profile.get('mode') or 'AK'
+
+        def need(*keys):
+            missing = [key for key in keys if not profile.get(key)]
+            if missing:
+                raise CredentialsError("profile '%s' (mode %s) in %s lacks %s" % (name, mode, self.cli_path, ', '.join(missing)))
+
+        if mode == 'AK':
+            need('access_key_id', 'access_key_secret')
+            return Credentials(profile['access_key_id'], profile['access_key_secret'], None, source)
+        if mode == 'StsToken':
+            need('access_key_id', 'access_key_secret', 'sts_token')
+            return Credentials(profile['access_key_id'], profile['access_key_secret'], profile['sts_token'], source)
+        if mode == 'RamRoleArn':
+            need('access_key_id', 'access_key_secret', 'ram_role_arn')
+            base = Credentials(profile['access_key_id'], profile['access_key_secret'], profile.get('sts_token'), source)
+            return self.assume_role(base, dict(role_arn=profile['ram_role_arn'], session_name=profile.get('ram_session_name'),
+                                               duration_seconds=profile.get('expired_seconds'), external_id=profile.get('external_id')),
+                                    region=profile.get('sts_region'))
+        if mode == 'ChainableRamRoleArn':
+            need('source_profile', 'ram_role_arn')
+            if name in seen:
+                raise CredentialsError("profile '%s' in %s refers to itself through source_profile" % (name, self.cli_path))
+            parent = [p for p in cli.get('profiles', []) if isinstance(p, dict) and p.get('name') == profile['source_profile']]
+            if not parent:
+                raise CredentialsError("profile '%s' in %s: source_profile '%s' does not exist" % (name, self.cli_path, profile['source_profile']))
+            base = self.from_cli_profile(parent[0], cli, seen + (name,))
+            return self.assume_role(base, dict(role_arn=profile['ram_role_arn'], session_name=profile.get('ram_session_name'),
+                                               duration_seconds=profile.get('expired_seconds')),
+                                    region=profile.get('sts_region'))
+        if mode == 'EcsRamRole':
+            need('ram_role_name')
+            return self.from_metadata(profile['ram_role_name'], source_name='profile %s (%s, EcsRamRole)' % (name, self.cli_path))
+        raise CredentialsError("profile '%s' in %s uses mode %s, which is not supported (use AK, StsToken, RamRoleArn, "
+                               "ChainableRamRoleArn or EcsRamRole)" % (name, self.cli_path, mode))
+
+    def from_ini_section(self, name, section):
+        source = 'profile %s (%s)' % (name, self.ini_path)
+        kind = section.get('type') or ''
+
+        def need(*keys):
+            missing = [key for key in keys if not section.get(key)]
+            if missing:
+                raise CredentialsError("profile '%s' (type %s) in %s lacks %s" % (name, kind, self.ini_path, ', '.join(missing)))
+
+        if kind == 'access_key':
+            need('access_key_id', 'access_key_secret')
+            return Credentials(section['access_key_id'], section['access_key_secret'], None, source)
+        if kind == 'sts':
+            need('access_key_id', 'access_key_secret', 'security_token')
+            return Credentials(section['access_key_id'], section['access_key_secret'], section['security_token'], source)
+        if kind == 'ram_role_arn':
+            need('access_key_id', 'access_key_secret', 'role_arn')
+            base = Credentials(section['access_key_id'], section['access_key_secret'], None, source)
+            return self.assume_role(base, dict(role_arn=section['role_arn'], session_name=section.get('role_session_name'),
+                                               policy=section.get('policy'), external_id=section.get('external_id'),
+                                               duration_seconds=section.get('role_session_expiration')))
+        if kind == 'ecs_ram_role':
+            need('role_name')
+            return self.from_metadata(section['role_name'], source_name='profile %s (%s, ecs_ram_role)' % (name, self.ini_path))
+        raise CredentialsError("profile '%s' in %s has type '%s', which is not supported (use access_key, sts, ram_role_arn "
+                               "or ecs_ram_role)" % (name, self.ini_path, kind))
+
+    # metadata service
+    def from_metadata(self, role_name, source_name=None):
+        try:
+            endpoint = endpoints.resolve_metadata_endpoint(self.options, self.env)
+        except endpoints.EndpointError as err:
+            raise CredentialsError(str(err)) from None
+        mode = self.options.get('imds_mode')
+        if not mode:
+            mode = 'hardened' if _truthy(self.env.get(IMDSV1_DISABLED_ENV)) else 'auto'
+        try:
+            client = self.metadata_client_factory(endpoint, mode)
+            values = client.role_credentials(role_name)
+        except MetadataError as err:
+            raise CredentialsError('cannot get the credentials of instance RAM role %s: %s' % (role_name, err.msg)) from None
+        return Credentials(values['access_key_id'], values['access_key_secret'], values['security_token'],
+                           source_name or 'ecs_role_name %s' % role_name, values.get('expiration'))
+
+    def ecs_role_name(self):
+        name = self.options.get('ecs_role_name')
+        if name:
+            return name
+        if _truthy(self.env.get(ECS_METADATA_DISABLED_ENV)):
+            return None
+        return self.env.get(ECS_ROLE_ENV) or self.env.get(LEGACY_ECS_ROLE_ENV) or None
+
+    # STS
+    def assume_role(self, base, spec, region=None):
+        role_arn = spec.get('role_arn')
+        if not role_arn:
+            raise CredentialsError('assume_role needs role_arn')
+        params = {'RoleArn': role_arn, 'RoleSessionName': spec.get('session_name') or DEFAULT_SESSION_NAME}
+        if spec.get('duration_seconds'):
+            try:
+                params['DurationSeconds'] = int(spec['duration_seconds'])
+            except (TypeError, ValueError):
+                raise CredentialsError('assume_role duration_seconds must be an integer number of seconds') from None
+        policy = spec.get('policy')
+        if policy:
+            params['Policy'] = policy if isinstance(policy, str) else json.dumps(policy, separators=(',', ':'), sort_keys=True)
+        if spec.get('external_id'):
+            params['ExternalId'] = spec['external_id']
+        try:
+            client = self.sts_client_factory(base, self.options, region)
+            body = client.call('AssumeRole', params)
+        except AlicloudApiError as err:
+            raise CredentialsError(format_error(err, 'assume_role %s (with credentials from %s)' % (role_arn, base.source)),
+                                   api_error=err) from None
+        creds = (body or {}).get('Credentials') or {}
+        if not (creds.get('AccessKeyId') and creds.get('AccessKeySecret') and creds.get('SecurityToken')):
+            raise CredentialsError('assume_role %s: the STS answer holds no credentials' % role_arn)
+        return Credentials(creds['AccessKeyId'], creds['AccessKeySecret'], creds['SecurityToken'],
+                           'assume_role %s (via %s)' % (role_arn, base.source), creds.get('Expiration'))
+
+    def resolve(self):
+        base = self.from_options() or self.from_env()
+        if base is None:
+            profile = self.options.get('profile') or self.env.get(PROFILE_ENV) or self.env.get(LEGACY_PROFILE_ENV)
+            if profile:
+                base = self.from_named_profile(profile)
+        if base is None:
+            role_name = self.ecs_role_name()
+            if role_name:
+                base = self.from_metadata(role_name)
+        if base is None:
+            base = self.from_default_profiles()
+        if base is None:
+            raise CredentialsError(NOTHING_FOUND)
+        assume = self.options.get('assume_role')
+        if assume:
+            return self.assume_role(base, assume)
+        return base
+
+
+def _default_metadata_client_factory(endpoint, mode):
+    return MetadataClient(endpoint=endpoint, mode=mode)
+
+
+def _default_sts_client_factory(credentials, options, region=None):
+    # imported here: only code paths that really call STS need its SDK
+    from ansible_collections.alicloud.ram.plugins.module_utils import client as client_utils
+    return client_utils.service_client_for('sts', credentials, options, region=region)
+
+
+def resolve_credentials(options, sts_client_factory=None, metadata_client_factory=None, env=None, home=None):
+    """Resolve the credentials to use; raise :class:`CredentialsError` when none are usable.
+
+    ``options``: an OptionAdapter (or anything with ``get(name)``).
+    ``sts_client_factory(credentials, options, region)`` returns an object with ``call(action, params)``.
+    ``metadata_client_factory(endpoint, mode)`` returns a MetadataClient.
+    ``env`` (mapping) and ``home`` (directory) default to the real ones.
+    """
+    return _Resolver(options, sts_client_factory, metadata_client_factory, env, home).resolve()

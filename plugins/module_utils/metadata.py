@@ -1,0 +1,272 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Private to the alicloud.ram collection: not a public API, may change without notice.
+"""Client for the ECS instance metadata service (RAM role credentials).
+
+Used by the ``ecs_role_name`` credential source and by the ``metadata_credentials`` lookup.
+"""
+
+import calendar
+import json
+import socket
+import threading
+import time
+
+from http.client import HTTPException
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote
+
+from ansible.module_utils.urls import open_url
+
+DEFAULT_ENDPOINT = 'http://100.100.100.200'
+MODES = ('auto', 'hardened', 'plain')
+TOKEN_PATH = '/latest/api/token'
+CREDENTIALS_PATH = '/latest/meta-data/ram/security-credentials/'
+TOKEN_TTL_HEADER = 'X-aliyun-ecs-metadata-token-ttl-seconds'
+TOKEN_HEADER = 'X-aliyun-ecs-metadata-token'
+MAX_TOKEN_TTL = 21600
+EXPIRATION_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
+
+_UNREACHABLE_HINT = ('the metadata service is only reachable from an ECS instance; '
+                     'elsewhere point metadata_endpoint (ALIBABA_CLOUD_METADATA_ENDPOINT) at an emulator')
+
+
+class MetadataError(Exception):
+    """The metadata service could not provide what was asked. Never carries a secret."""
+
+    def __init__(self, msg, status=None):
+        super(MetadataError, self).__init__(msg)
+        self.msg = msg
+        self.status = status
+
+
+class _Unreachable(Exception):
+    pass
+
+
+def _default_opener(method, url, headers, timeout):
+    """Perform one HTTP request; return ``(status, body bytes)``; raise on connection errors."""
+    try:
+        response = open_url(url, method=method, headers=headers, timeout=timeout, use_proxy=False,
+                            follow_redirects='none', validate_certs=True)
+        return response.getcode(), response.read()
+    except HTTPError as err:
+        try:
+            body = err.read()
+        except Exception:  # pylint: disable=broad-except
+            body = b''
+        return err.code, body
+
+
+def parse_expiration(value):
+    """``2024-11-08T09:44:50Z`` -> seconds since the epoch (UTC); None when unparsable."""
+    try:
+        return calendar.timegm(time.strptime(value, EXPIRATION_FORMAT))
+    except (TypeError, ValueError):
+        return None
+
+
+class MetadataClient(object):
+    """Read RAM role credentials from the metadata service.
+
+    ``mode``: ``hardened`` always uses a session token; ``plain`` never does; ``auto`` uses a
+    token when the service offers one (PUT answered 200) and falls back to plain requests only
+    when the token endpoint is not offered (404, 405, 501), never after 401/403.
+    """
+
+    def __init__(self, endpoint=DEFAULT_ENDPOINT, mode='auto', token_ttl=MAX_TOKEN_TTL, timeout=1.0, retries=3,
+                 sleep=time.sleep, opener=None, clock=time.time, backoff=0.2):
+        if mode not in MODES:
+            raise MetadataError("imds_mode must be one of %s, got '%s'" % (', '.join(MODES), mode))
+        try:
+            token_ttl = int(token_ttl)
+        except (TypeError, ValueError):
+            token_ttl = 0
+        if not 1 <= token_ttl <= MAX_TOKEN_TTL:
+            raise MetadataError('token_ttl must be between 1 and %d seconds' % MAX_TOKEN_TTL)
+        self.endpoint = (endpoint or DEFAULT_ENDPOINT).rstrip('/')
+        self.mode = mode
+        self.token_ttl = token_ttl
+        self.timeout = timeout
+        self.retries = max(0, int(retries or 0))
+        self._sleep = sleep
+        self._opener = opener or _default_opener
+        self._clock = clock
+        self._backoff = backoff
+        self._token = None
+        self._token_valid_until = 0
+        self._token_unsupported = False
+        self.requests = 0
+
+    # -- transport -------------------------------------------------------------------------
+
+    def _request(self, method, path, headers=None):
+        """One logical request with retries on connection errors and 5xx (501 excepted)."""
+        url = self.endpoint + path
+        attempt = 0
+        while True:
+            self.requests += 1
+            try:
+                status, body = self._opener(method, url, dict(headers or {}), self.timeout)
+            except (URLError, HTTPException, socket.timeout, OSError, ValueError) as err:
+                if attempt >= self.retries:
+                    reason = getattr(err, 'reason', None) or err
+                    raise MetadataError('cannot reach the metadata service at %s (%s: %s); %s' % (
+                        self.endpoint, type(err).__name__, reason, _UNREACHABLE_HINT)) from None
+            else:
+                if not (status >= 500 and status != 501) or attempt >= self.retries:
+                    if isinstance(body, bytes):
+                        body = body.decode('utf-8', 'replace')
+                    return status, body or ''
+            self._sleep(min(5.0, self._backoff * (2 ** attempt)))
+            attempt += 1
+
+    def _fetch_token(self):
+        status, body = self._request('PUT', TOKEN_PATH, {TOKEN_TTL_HEADER: str(self.token_ttl)})
+        if status == 200 and body.strip():
+            self._token = body.strip()
+            margin = min(60, self.token_ttl // 10)
+            self._token_valid_until = self._clock() + self.token_ttl - margin
+            return self._token
+        if status in (404, 405, 501):
+            if self.mode == 'auto':
+                self._token_unsupported = True
+                return None
+            raise MetadataError('the metadata service at %s does not offer session tokens (HTTP %d), '
+                                'but imds_mode is hardened' % (self.endpoint, status), status=status)
+        if status in (401, 403):
+            raise MetadataError('the metadata service refused a session token (HTTP %d); requests through a proxy '
+                                '(X-Forwarded-For) are rejected' % status, status=status)
+        if status == 400:
+            raise MetadataError('the metadata service refused a session token (HTTP 400): token_ttl %d is not '
+                                'accepted' % self.token_ttl, status=status)
+        raise MetadataError('the metadata service answered HTTP %d to the session token request' % status, status=status)
+
+    def _current_token(self):
+        if self.mode == 'plain' or self._token_unsupported:
+            return None
+        if self._token and self._clock() < self._token_valid_until:
+            return self._token
+        self._token = None
+        return self._fetch_token()
+
+    def get(self, path):
+        """GET ``path``; return ``(status, text)``; handles the token (and one 401 refresh)."""
+        for attempt in range(2):
+            token = self._current_token()
+            headers = {TOKEN_HEADER: token} if token else {}
+            status, body = self._request('GET', path, headers)
+            if status == 401 and token and attempt == 0:
+                # token expired or revoked early: get a fresh one once
+                self._token = None
+                continue
+            if status == 401:
+                raise MetadataError('the metadata service rejected the session token (HTTP 401)', status=status)
+            if status == 403 and not token:
+                raise MetadataError('the metadata service refused a request without a session token (HTTP 403); '
+                                    'the instance enforces hardened mode: use imds_mode auto or hardened', status=status)
+            return status, body
+        raise MetadataError('the metadata service rejected the session token (HTTP 401)', status=401)  # pragma: no cover
+
+    # -- RAM role credentials --------------------------------------------------------------
+
+    def role_name(self):
+        """Name of the RAM role attached to this instance."""
+        status, body = self.get(CREDENTIALS_PATH)
+        if status == 404:
+            raise MetadataError('no RAM role is attached to this instance (metadata service answered 404)', status=404)
+        if status != 200:
+            raise MetadataError('the metadata service answered HTTP %d while discovering the instance RAM role' % status,
+                                status=status)
+        names = [line.strip() for line in body.splitlines() if line.strip()]
+        if not names:
+            raise MetadataError('no RAM role is attached to this instance (empty answer from the metadata service)')
+        return names[0]
+
+    def role_credentials(self, role_name):
+        """Temporary credentials of ``role_name``: dict with snake_case keys."""
+        role_name = (role_name or '').strip()
+        if not role_name or '/' in role_name:
+            raise MetadataError("invalid RAM role name '%s'" % role_name)
+        status, body = self.get(CREDENTIALS_PATH + quote(role_name, safe=''))
+        if status == 404:
+            raise MetadataError("RAM role '%s' is not attached to this instance (metadata service answered 404)" % role_name,
+                                status=404)
+        if status != 200:
+            raise MetadataError("the metadata service answered HTTP %d for the credentials of RAM role '%s'" % (status, role_name),
+                                status=status)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise MetadataError("the metadata service returned an answer that is not a JSON object for RAM role '%s'" % role_name)
+        code = data.get('Code')
+        if code != 'Success':
+            raise MetadataError("the metadata service returned Code '%s' (expected 'Success') for RAM role '%s'" % (code, role_name))
+        missing = [key for key in ('AccessKeyId', 'AccessKeySecret', 'SecurityToken', 'Expiration') if not data.get(key)]
+        if missing:
+            raise MetadataError("the credentials of RAM role '%s' lack %s" % (role_name, ', '.join(missing)))
+        expires = parse_expiration(data['Expiration'])
+        if expires is None:
+            raise MetadataError("the credentials of RAM role '%s' have an unparsable Expiration '%s'" % (role_name, data['Expiration']))
+        if expires <= self._clock():
+            raise MetadataError("the credentials of RAM role '%s' already expired at %s" % (role_name, data['Expiration']))
+        return {
+            'access_key_id': data['AccessKeyId'],
+            'access_key_secret': data['AccessKeySecret'],
+            'security_token': data['SecurityToken'],
+            'expiration': data['Expiration'],
+            'last_updated': data.get('LastUpdated'),
+        }
+
+
+class CredentialCache(object):
+    """Process-level cache of role credentials, keyed by endpoint and role.
+
+    An entry is served until ``expiration - margin`` seconds.
+    """
+
+    def __init__(self, margin=300, clock=time.time):
+        self.margin = margin
+        self._clock = clock
+        self._entries = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(endpoint, role_name):
+        return ((endpoint or DEFAULT_ENDPOINT).rstrip('/'), role_name)
+
+    def get(self, endpoint, role_name):
+        key = self._key(endpoint, role_name)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            valid_until, credentials = entry
+            if self._clock() >= valid_until:
+                del self._entries[key]
+                return None
+            return dict(credentials)
+
+    def put(self, endpoint, role_name, credentials):
+        expires = parse_expiration(credentials.get('expiration'))
+        if expires is None:
+            return
+        with self._lock:
+            self._entries[self._key(endpoint, role_name)] = (expires - self.margin, dict(credentials))
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self):
+        return len(self._entries)
+
+
+_PROCESS_CACHE = CredentialCache()
+
+
+def process_cache():
+    """The cache shared by everything running in this Python process."""
+    return _PROCESS_CACHE

@@ -1,0 +1,173 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Private to the alicloud.ram collection: not a public API, may change without notice.
+"""RAM helpers: input validation, Marker pagination, small readers, result conversion."""
+
+import json
+import re
+
+MAX_ITEMS = 1000
+MIN_SESSION_DURATION = 3600
+MAX_SESSION_DURATION = 43200
+MAX_DESCRIPTION_LENGTH = 1024
+
+_ROLE_NAME_RE = re.compile(r'^[A-Za-z0-9.-]{1,64}$')
+_POLICY_NAME_RE = re.compile(r'^[A-Za-z0-9-]{1,128}$')
+_USER_NAME_RE = re.compile(r'^[A-Za-z0-9._-]{1,64}$')
+
+
+def _validate_name(value, regex, what, rule):
+    if not isinstance(value, str) or not value:
+        return '%s must be a non-empty string' % what
+    if not regex.match(value):
+        return "%s '%s' is invalid: %s" % (what, value, rule)
+    return None
+
+
+def validate_role_name(name):
+    """Error message, or None when ``name`` is a valid RAM role name."""
+    return _validate_name(name, _ROLE_NAME_RE, 'role name', '1 to 64 characters: letters, digits, periods (.) and hyphens (-)')
+
+
+def validate_policy_name(name):
+    return _validate_name(name, _POLICY_NAME_RE, 'policy name', '1 to 128 characters: letters, digits and hyphens (-)')
+
+
+def validate_user_name(name):
+    return _validate_name(name, _USER_NAME_RE, 'user name',
+                          '1 to 64 characters: letters, digits, periods (.), underscores (_) and hyphens (-)')
+
+
+def validate_description(description, max_length=MAX_DESCRIPTION_LENGTH):
+    if description is None:
+        return None
+    if not isinstance(description, str):
+        return 'description must be a string'
+    if len(description) > max_length:
+        return 'description is %d characters long; the limit is %d' % (len(description), max_length)
+    return None
+
+
+def validate_max_session_duration(value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        return 'max_session_duration must be an integer number of seconds'
+    if not MIN_SESSION_DURATION <= value <= MAX_SESSION_DURATION:
+        return 'max_session_duration must be between %d and %d seconds, got %d' % (MIN_SESSION_DURATION, MAX_SESSION_DURATION, value)
+    return None
+
+
+def dig(body, path):
+    """``body[path[0]][path[1]]...`` or None; tolerates missing keys."""
+    value = body
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def as_list(value):
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def paginate_marker(client, action, params=None, list_path=('Roles', 'Role'), max_items=MAX_ITEMS):
+    """Yield every item of a RAM list action that pages with Marker / IsTruncated."""
+    marker = None
+    seen_markers = set()
+    while True:
+        page_params = dict(params or {})
+        page_params['MaxItems'] = max_items
+        if marker:
+            page_params['Marker'] = marker
+        body = client.call(action, page_params)
+        for item in as_list(dig(body, list_path)):
+            yield item
+        marker = body.get('Marker')
+        if not body.get('IsTruncated') or not marker or marker in seen_markers:
+            return
+        seen_markers.add(marker)
+
+
+def get_role(client, name):
+    """The GetRole ``Role`` dict, or None when the role does not exist."""
+    body = client.call_or_none('GetRole', {'RoleName': name})
+    return None if body is None else (body.get('Role') or None)
+
+
+def list_policies_for_role(client, name):
+    """Policies attached to role ``name`` (RAM dicts: PolicyName, PolicyType, ...)."""
+    return as_list(dig(client.call('ListPoliciesForRole', {'RoleName': name}), ('Policies', 'Policy')))
+
+
+def get_user(client, name):
+    body = client.call_or_none('GetUser', {'UserName': name})
+    return None if body is None else (body.get('User') or None)
+
+
+def list_policies_for_user(client, name):
+    return as_list(dig(client.call('ListPoliciesForUser', {'UserName': name}), ('Policies', 'Policy')))
+
+
+def get_policy(client, name, policy_type='Custom'):
+    """GetPolicy body (``Policy`` and ``DefaultPolicyVersion``), or None when missing."""
+    return client.call_or_none('GetPolicy', {'PolicyName': name, 'PolicyType': policy_type})
+
+
+def list_policy_versions(client, name, policy_type='Custom'):
+    return as_list(dig(client.call('ListPolicyVersions', {'PolicyName': name, 'PolicyType': policy_type}),
+                       ('PolicyVersions', 'PolicyVersion')))
+
+
+def tags_from_ram(tags):
+    """RAM ``Tags`` (``{"Tag": [{"TagKey", "TagValue"}]}`` or a list, Key/Value accepted) -> dict."""
+    if isinstance(tags, dict):
+        tags = tags.get('Tag')
+    result = {}
+    for tag in as_list(tags):
+        if isinstance(tag, dict):
+            key = tag.get('TagKey', tag.get('Key'))
+            if key is not None:
+                result[key] = tag.get('TagValue', tag.get('Value')) or ''
+    return result
+
+
+def tags_to_ram(tags):
+    """dict -> the JSON list RAM expects for its ``Tag`` parameter."""
+    return [{'Key': key, 'Value': '' if value is None else str(value)} for key, value in sorted((tags or {}).items())]
+
+
+def policies_to_result(policies):
+    """RAM policy dicts -> ``[{'name', 'type'}]`` sorted by type then name."""
+    result = [{'name': p.get('PolicyName'), 'type': p.get('PolicyType')} for p in as_list(policies) if isinstance(p, dict)]
+    return sorted(result, key=lambda p: (p['type'] or '', (p['name'] or '').lower()))
+
+
+def parse_trust_policy(text):
+    """The role's AssumeRolePolicyDocument as a dict (the raw value when it is not JSON)."""
+    if isinstance(text, dict) or text is None:
+        return text
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def role_to_result(role, attached_policies=None, tags=None):
+    """A GetRole/ListRoles ``Role`` dict -> the ``role`` result of the modules (snake_case)."""
+    role = role or {}
+    return {
+        'role_name': role.get('RoleName'),
+        'role_id': role.get('RoleId'),
+        'arn': role.get('Arn'),
+        'description': role.get('Description') or '',
+        'assume_role_policy_document': parse_trust_policy(role.get('AssumeRolePolicyDocument')),
+        'max_session_duration': role.get('MaxSessionDuration'),
+        'create_date': role.get('CreateDate'),
+        'update_date': role.get('UpdateDate'),
+        'tags': dict(tags) if tags is not None else tags_from_ram(role.get('Tags')),
+        'attached_policies': policies_to_result(attached_policies),
+    }
