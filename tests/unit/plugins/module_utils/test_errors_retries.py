@@ -1,0 +1,183 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+import pytest
+
+from ansible_collections.alicloud.ram.plugins.module_utils import errors, retries
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
+
+tea_exceptions = pytest.importorskip('alibabacloud_tea_openapi.exceptions')
+darabonba_exceptions = pytest.importorskip('darabonba.exceptions')
+from darabonba.policy.retry import RetryPolicyContext  # noqa: E402 pylint: disable=wrong-import-position
+
+
+def sdk_client_exception(status=404, code='EntityNotExist.Role', message='The role does not exist: nope.', request_id='RID-1'):
+    # built the way tea_openapi's do_request builds it
+    data = {'RequestId': request_id, 'Code': code, 'Message': message}
+    return tea_exceptions.ClientException(
+        status_code=status, code=code, message='code: %s, %s request id: %s' % (status, message, request_id),
+        request_id=request_id, data=data, description='None', detail='None', access_denied_detail=None)
+
+
+def test_client_exception_is_converted_with_server_message():
+    err = errors.from_sdk_exception(sdk_client_exception(), 'GetRole')
+    assert (err.code, err.status, err.request_id, err.action) == ('EntityNotExist.Role', 404, 'RID-1', 'GetRole')
+    assert err.message == 'The role does not exist: nope.'
+    assert errors.is_not_found(err)
+    assert not errors.is_already_exists(err)
+
+
+def test_server_exception_keeps_status_and_is_retryable():
+    exc = tea_exceptions.ServerException(status_code=503, code='ServiceUnavailable', request_id='R2',
+                                         message='code: 503, The request has failed due to a temporary failure of the server. request id: R2',
+                                         data={'RequestId': 'R2'})
+    err = errors.from_sdk_exception(exc, 'ListRoles')
+    assert err.status == 503
+    assert err.message == 'The request has failed due to a temporary failure of the server.'
+    assert retries.is_retryable(err)
+
+
+def test_throttling_exception_carries_retry_after():
+    exc = tea_exceptions.ThrottlingException(status_code=400, code='Throttling.User', retry_after=1500,
+                                             message='code: 400, Request was denied due to user flow control. request id: R3',
+                                             request_id='R3', data={})
+    err = errors.from_sdk_exception(exc, 'AttachPolicyToRole')
+    assert err.code == 'Throttling.User' and err.retry_after == 1500
+    assert retries.is_retryable(err)
+
+
+def test_transport_error_becomes_connection_error():
+    context = RetryPolicyContext(retries_attempted=0, http_request=None, http_response=None,
+                                 exception=ConnectionRefusedError('[Errno 111] Connection refused'))
+    exc = darabonba_exceptions.UnretryableException(context)
+    err = errors.from_sdk_exception(exc, 'GetRole')
+    assert err.code == errors.TRANSPORT_ERROR_CODE
+    assert 'Connection refused' in err.message
+    assert retries.is_retryable(err)
+
+
+def test_unknown_exception_names_its_class_and_is_redacted():
+    err = errors.from_sdk_exception(KeyError('secret-value-xyz'), 'GetRole', secrets=['secret-value-xyz'])
+    assert err.code == 'UnknownError'
+    assert 'KeyError' in err.message
+    assert 'secret-value-xyz' not in err.message and errors.REDACTED in err.message
+
+
+def test_sdk_message_secrets_are_scrubbed():
+    exc = sdk_client_exception(status=400, code='InvalidParameter', message='bad value TOPSECRETTOKEN')
+    err = errors.from_sdk_exception(exc, 'AssumeRole', secrets=['TOPSECRETTOKEN'])
+    assert 'TOPSECRETTOKEN' not in err.message
+
+
+def test_redact_ignores_tiny_and_empty_values():
+    assert errors.redact('abc secretvalue def', ['secretvalue', '', None, 'ab']) == 'abc ******** def'
+    assert errors.redact(None, ['x']) is None
+
+
+def test_format_error_is_one_line():
+    err = AlicloudApiError('EntityNotExist.Role', 'The role\ndoes not exist.', request_id='R9', status=404)
+    assert errors.format_error(err, 'get role web') == 'get role web failed: EntityNotExist.Role: The role does not exist. (request id R9)'
+    err = AlicloudApiError('X', 'm')
+    assert errors.format_error(err, 'op') == 'op failed: X: m'
+
+
+@pytest.mark.parametrize('code,status,expected', [
+    ('EntityNotExist.Role', 404, True),
+    ('EntityNotExist.Role.Policy', 404, True),
+    ('InvalidRamRole.NotFound', 404, True),
+    ('InvalidInstanceId.NotFound', 404, True),
+    ('Whatever', 404, True),
+    ('InvalidAccessKeyId.NotFound', 404, False),
+    ('InvalidRamRole.NotEcsRole', 404, False),
+    ('NoPermission', 403, False),
+])
+def test_is_not_found(code, status, expected):
+    assert errors.is_not_found(AlicloudApiError(code, 'm', status=status)) is expected
+
+
+def test_is_already_exists():
+    assert errors.is_already_exists(AlicloudApiError('EntityAlreadyExists.Role.Policy', 'm', status=409))
+    assert not errors.is_already_exists(AlicloudApiError('DeleteConflict.Role.Policy', 'm', status=409))
+
+
+@pytest.mark.parametrize('code,status,expected', [
+    ('Throttling', 400, True),
+    ('Throttling.User', 400, True),
+    ('Rejected.Throttling', 400, True),
+    ('ServiceUnavailable', 503, True),
+    ('InternalError', 500, True),
+    ('SomethingNew', 502, True),
+    ('ConnectionError', None, True),
+    ('EntityNotExist.Role', 404, False),
+    ('InvalidParameter', 400, False),
+    ('NoPermission', 403, False),
+])
+def test_is_retryable(code, status, expected):
+    assert retries.is_retryable(AlicloudApiError(code, 'm', status=status)) is expected
+
+
+def test_extra_codes_are_retryable():
+    err = AlicloudApiError('InvalidRamRole.NotFound', 'm', status=404)
+    assert not retries.is_retryable(err)
+    assert retries.is_retryable(err, extra_codes=('InvalidRamRole.NotFound',))
+
+
+def test_backoff_is_full_jitter_and_capped():
+    assert retries.backoff_delay(0, rand=lambda: 1.0) == 1.0
+    assert retries.backoff_delay(3, rand=lambda: 1.0) == 8.0
+    assert retries.backoff_delay(10, rand=lambda: 1.0) == 20.0
+    assert retries.backoff_delay(10, rand=lambda: 0.5) == 10.0
+    assert retries.backoff_delay(2, rand=lambda: 0.0) == 0.0
+
+
+def test_call_with_retries_makes_retries_plus_one_attempts():
+    attempts, sleeps = [], []
+
+    def always_throttled():
+        attempts.append(1)
+        raise AlicloudApiError('Throttling.User', 'slow down', status=400)
+
+    with pytest.raises(AlicloudApiError):
+        retries.call_with_retries(always_throttled, 3, sleep=sleeps.append, rand=lambda: 1.0)
+    assert len(attempts) == 4
+    assert sleeps == [1.0, 2.0, 4.0]
+
+
+def test_call_with_retries_returns_after_transient_failures():
+    outcomes = [AlicloudApiError('ServiceUnavailable', 'x', status=503), AlicloudApiError('ConnectionError', 'reset'), 'ok']
+    sleeps = []
+
+    def flaky():
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    assert retries.call_with_retries(flaky, 5, sleep=sleeps.append, rand=lambda: 0.5) == 'ok'
+    assert sleeps == [0.5, 1.0]
+
+
+def test_call_with_retries_does_not_retry_client_errors():
+    attempts = []
+
+    def bad_input():
+        attempts.append(1)
+        raise AlicloudApiError('InvalidParameter', 'no', status=400)
+
+    with pytest.raises(AlicloudApiError):
+        retries.call_with_retries(bad_input, 5, sleep=lambda s: pytest.fail('must not sleep'))
+    assert len(attempts) == 1
+
+
+def test_retry_after_raises_the_delay_within_the_cap():
+    outcomes = [AlicloudApiError('Throttling', 'x', status=400, retry_after=3000), 'ok']
+    sleeps = []
+
+    def fn():
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    retries.call_with_retries(fn, 2, sleep=sleeps.append, rand=lambda: 0.1)
+    assert sleeps == [3.0]
