@@ -1,0 +1,252 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.error import URLError
+
+import pytest
+
+from ansible_collections.alicloud.ram.plugins.module_utils import metadata
+from ansible_collections.alicloud.ram.plugins.module_utils.metadata import CredentialCache, MetadataClient, MetadataError
+
+NOW = 1700000000  # 2023-11-14T22:13:20Z
+CREDS = {'AccessKeyId': 'STS.abc', 'AccessKeySecret': 'very-secret-value', 'SecurityToken': 'token-value-123',
+         'Expiration': '2023-11-15T04:13:20Z', 'LastUpdated': '2023-11-14T22:13:20Z', 'Code': 'Success'}
+ROLE_PATH = '/latest/meta-data/ram/security-credentials/'
+
+
+class FakeService(object):
+    """In-process stand-in for the metadata service, used as the MetadataClient opener."""
+
+    def __init__(self, token_status=200, enforce_token=False, role='web', creds=None, fail_first=0, fail_status=500):
+        self.token_status = token_status
+        self.enforce_token = enforce_token
+        self.role = role
+        self.creds = creds or dict(CREDS)
+        self.fail_first = fail_first
+        self.fail_status = fail_status
+        self.log = []
+        self.tokens = 0
+
+    def __call__(self, method, url, headers, timeout):
+        path = url.split('://', 1)[1].split('/', 1)[1]
+        path = '/' + path
+        self.log.append((method, path, dict(headers)))
+        if self.fail_first:
+            self.fail_first -= 1
+            if self.fail_status is None:
+                raise URLError(ConnectionRefusedError('refused'))
+            return self.fail_status, b'oops'
+        if method == 'PUT' and path == metadata.TOKEN_PATH:
+            if self.token_status != 200:
+                return self.token_status, b''
+            self.tokens += 1
+            return 200, ('tok%d' % self.tokens).encode()
+        token = headers.get(metadata.TOKEN_HEADER)
+        if token is not None and token != 'tok%d' % self.tokens:
+            return 401, b''
+        if token is None and self.enforce_token:
+            return 403, b''
+        if path == ROLE_PATH:
+            return (200, self.role.encode()) if self.role else (404, b'')
+        if path == ROLE_PATH + self.role:
+            return 200, json.dumps(self.creds).encode()
+        return 404, b'not found'
+
+
+def client(service, **kwargs):
+    kwargs.setdefault('clock', lambda: NOW)
+    kwargs.setdefault('sleep', lambda s: None)
+    return MetadataClient(endpoint='http://md', opener=service, **kwargs)
+
+
+def test_hardened_mode_uses_and_reuses_the_token():
+    service = FakeService()
+    md = client(service, mode='hardened', token_ttl=600)
+    assert md.role_name() == 'web'
+    creds = md.role_credentials('web')
+    assert creds == {'access_key_id': 'STS.abc', 'access_key_secret': 'very-secret-value', 'security_token': 'token-value-123',
+                     'expiration': '2023-11-15T04:13:20Z', 'last_updated': '2023-11-14T22:13:20Z'}
+    methods = [(m, p) for m, p, _h in service.log]
+    assert methods == [('PUT', metadata.TOKEN_PATH), ('GET', ROLE_PATH), ('GET', ROLE_PATH + 'web')]
+    assert service.log[0][2] == {metadata.TOKEN_TTL_HEADER: '600'}
+    assert service.log[1][2] == {metadata.TOKEN_HEADER: 'tok1'}
+
+
+def test_token_is_renewed_near_its_ttl():
+    now = [NOW]
+    service = FakeService()
+    md = client(service, mode='hardened', token_ttl=600, clock=lambda: now[0])
+    md.role_name()
+    now[0] += 590  # inside the renewal margin
+    md.role_name()
+    assert service.tokens == 2
+
+
+def test_expired_token_answer_401_gets_one_fresh_token():
+    service = FakeService()
+    md = client(service, mode='hardened')
+    md.role_name()
+    service.tokens += 1  # the service forgot our token
+    assert md.role_name() == 'web'
+    assert [m for m, _p, _h in service.log].count('PUT') == 2
+
+
+def test_auto_falls_back_to_plain_when_token_not_offered():
+    for status in (404, 405):
+        service = FakeService(token_status=status)
+        md = client(service, mode='auto')
+        assert md.role_credentials('web')['access_key_id'] == 'STS.abc'
+        assert md.role_name() == 'web'
+        assert [m for m, _p, _h in service.log].count('PUT') == 1  # not asked again
+        assert all(metadata.TOKEN_HEADER not in h for m, _p, h in service.log if m == 'GET')
+
+
+@pytest.mark.parametrize('status', [401, 403])
+def test_auto_never_falls_back_after_a_refused_token(status):
+    service = FakeService(token_status=status)
+    with pytest.raises(MetadataError) as exc:
+        client(service, mode='auto').role_name()
+    assert exc.value.status == status
+    assert [m for m, _p, _h in service.log] == ['PUT']
+
+
+def test_hardened_mode_fails_when_tokens_are_not_offered():
+    with pytest.raises(MetadataError) as exc:
+        client(FakeService(token_status=404), mode='hardened').role_name()
+    assert 'hardened' in exc.value.msg
+
+
+def test_plain_mode_on_a_hardened_only_instance_explains_403():
+    service = FakeService(enforce_token=True)
+    with pytest.raises(MetadataError) as exc:
+        client(service, mode='plain').role_name()
+    assert exc.value.status == 403 and 'hardened' in exc.value.msg
+    assert [m for m, _p, _h in service.log] == ['GET']
+
+
+def test_no_role_attached_and_unknown_role():
+    with pytest.raises(MetadataError) as exc:
+        client(FakeService(role='')).role_name()
+    assert 'no RAM role is attached' in exc.value.msg and exc.value.status == 404
+    with pytest.raises(MetadataError) as exc:
+        client(FakeService()).role_credentials('other')
+    assert "'other' is not attached" in exc.value.msg
+
+
+def test_code_other_than_success_is_an_error_without_secrets():
+    creds = dict(CREDS, Code='Failed')
+    with pytest.raises(MetadataError) as exc:
+        client(FakeService(creds=creds)).role_credentials('web')
+    assert "Code 'Failed'" in exc.value.msg
+    assert 'very-secret-value' not in exc.value.msg and 'token-value-123' not in exc.value.msg
+
+
+def test_expired_credentials_are_an_error():
+    creds = dict(CREDS, Expiration='2023-11-14T22:00:00Z')
+    with pytest.raises(MetadataError) as exc:
+        client(FakeService(creds=creds)).role_credentials('web')
+    assert 'already expired' in exc.value.msg
+
+
+def test_5xx_is_retried_with_backoff_then_succeeds():
+    sleeps = []
+    service = FakeService(fail_first=2, fail_status=503)
+    md = client(service, mode='plain', retries=3, sleep=sleeps.append)
+    assert md.role_name() == 'web'
+    assert len(service.log) == 3 and sleeps == [0.2, 0.4]
+
+
+def test_4xx_is_not_retried():
+    service = FakeService(fail_first=1, fail_status=400)
+    with pytest.raises(MetadataError):
+        client(service, mode='plain', retries=3, sleep=lambda s: pytest.fail('no retry on 4xx')).role_name()
+    assert len(service.log) == 1
+
+
+def test_unreachable_endpoint_after_retries_gives_a_hint():
+    service = FakeService(fail_first=10, fail_status=None)
+    with pytest.raises(MetadataError) as exc:
+        client(service, mode='plain', retries=2).role_name()
+    assert len(service.log) == 3
+    assert 'only reachable from an ECS instance' in exc.value.msg and 'metadata_endpoint' in exc.value.msg
+
+
+def test_bad_mode_and_ttl_are_rejected():
+    with pytest.raises(MetadataError):
+        MetadataClient(mode='v2')
+    with pytest.raises(MetadataError):
+        MetadataClient(token_ttl=21601)
+
+
+def test_credential_cache_expires_with_margin():
+    now = [NOW]
+    cache = CredentialCache(margin=300, clock=lambda: now[0])
+    creds = {'access_key_id': 'a', 'expiration': '2023-11-14T23:13:20Z'}  # NOW + 3600
+    cache.put('http://md/', 'web', creds)
+    assert cache.get('http://md', 'web') == creds
+    assert cache.get('http://other', 'web') is None
+    assert cache.get('http://md', 'db') is None
+    now[0] += 3600 - 301
+    assert cache.get('http://md', 'web') == creds
+    now[0] += 1
+    assert cache.get('http://md', 'web') is None
+    assert len(cache) == 0
+
+
+def test_process_cache_is_shared():
+    assert metadata.process_cache() is metadata.process_cache()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+    def do_PUT(self):
+        if self.path == metadata.TOKEN_PATH and self.headers.get(metadata.TOKEN_TTL_HEADER):
+            self._answer(200, b'real-token')
+        else:
+            self._answer(400, b'')
+
+    def do_GET(self):
+        if self.headers.get(metadata.TOKEN_HEADER) != 'real-token':
+            self._answer(403, b'')
+        elif self.path == ROLE_PATH:
+            self._answer(200, b'web')
+        elif self.path == ROLE_PATH + 'web':
+            self._answer(200, json.dumps(dict(CREDS, Expiration='2999-01-01T00:00:00Z')).encode())
+        else:
+            self._answer(404, b'')
+
+    def _answer(self, status, body):
+        self.send_response(status)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def http_metadata():
+    server = HTTPServer(('127.0.0.1', 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield 'http://127.0.0.1:%d' % server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_real_http_round_trip_in_hardened_mode(http_metadata):
+    md = MetadataClient(endpoint=http_metadata, mode='hardened', timeout=5)
+    assert md.role_name() == 'web'
+    assert md.role_credentials('web')['security_token'] == 'token-value-123'
+    with pytest.raises(MetadataError) as exc:
+        md.role_credentials('nope')
+    assert exc.value.status == 404
+
+
+def test_real_http_plain_mode_is_refused_by_hardened_server(http_metadata):
+    with pytest.raises(MetadataError) as exc:
+        MetadataClient(endpoint=http_metadata, mode='plain', timeout=5).role_name()
+    assert exc.value.status == 403
