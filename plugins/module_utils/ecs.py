@@ -35,8 +35,7 @@ def paginate_pages(client, action, params, list_path, page_size=MAX_PAGE_SIZE):
         page_params.update(PageNumber=page, PageSize=page_size)
         body = client.call(action, page_params)
         items = as_list(dig(body, list_path))
-        for item in items:
-            yield item
+        yield from items
         seen += len(items)
         total = body.get('TotalCount')
         try:

@@ -13,7 +13,7 @@ class OptionAdapter(object):
 
     @classmethod
     def from_module(cls, module):
-        return cls(lambda name: module.params.get(name), 'module parameters')
+        return cls(module.params.get, 'module parameters')
 
     @classmethod
     def from_plugin(cls, plugin):

@@ -84,8 +84,7 @@ def paginate_marker(client, action, params=None, list_path=('Roles', 'Role'), ma
         if marker:
             page_params['Marker'] = marker
         body = client.call(action, page_params)
-        for item in as_list(dig(body, list_path)):
-            yield item
+        yield from as_list(dig(body, list_path))
         marker = body.get('Marker')
         if not body.get('IsTruncated') or not marker or marker in seen_markers:
             return

@@ -170,3 +170,13 @@ def test_control_api(emulator, ram):
     assert emulator.calls() == []
     emulator.reset()
     assert len(emulator.instances()) == 4 and emulator.state()['policies'] == []
+
+
+def test_state_file_survives_restart(tmp_path):
+    from tests.emulator.process import start_emulator
+    path = str(tmp_path / 'state.json')
+    with start_emulator('--state-file', path, '--instances', '1', '--classic-instances', '0') as first:
+        clients(first)[0].create_role(m.CreateRoleRequest(role_name='kept', assume_role_policy_document=ECS_TRUST))
+    with start_emulator('--state-file', path) as second:
+        assert [r['RoleName'] for r in second.state()['roles']] == ['kept']
+        assert len(second.instances()) == 1

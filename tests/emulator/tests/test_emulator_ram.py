@@ -81,7 +81,8 @@ def test_role_policies_attach_detach_and_delete_conflict(ram):
     exc = error_of(ram.attach_policy_to_role, m.AttachPolicyToRoleRequest(policy_type='System', policy_name='AdministratorAccess', role_name='ghost'))
     assert (exc.code, exc.status_code) == ('EntityNotExist.Role', 404)
     ram.detach_policy_from_role(m.DetachPolicyFromRoleRequest(policy_type='System', policy_name='AliyunOSSReadOnlyAccess', role_name='app-role'))
-    exc = error_of(ram.detach_policy_from_role, m.DetachPolicyFromRoleRequest(policy_type='System', policy_name='AliyunOSSReadOnlyAccess', role_name='app-role'))
+    detach = m.DetachPolicyFromRoleRequest(policy_type='System', policy_name='AliyunOSSReadOnlyAccess', role_name='app-role')
+    exc = error_of(ram.detach_policy_from_role, detach)
     assert (exc.code, exc.status_code) == ('EntityNotExist.Role.Policy', 404)
     ram.delete_role(m.DeleteRoleRequest(role_name='app-role'))
 
