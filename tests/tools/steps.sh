@@ -75,8 +75,8 @@ step_build() {
     installed=$WORKDIR/installed
     rm -rf "$installed"
     mkdir -p "$installed"
-    run ansible-galaxy collection install --offline -p "$installed" "$tarball"
     export ANSIBLE_COLLECTIONS_PATH=$installed
+    run ansible-galaxy collection install --offline -p "$installed" "$tarball"
     run ansible-doc -l alicloud.ram
     # Render every documented plugin and role the way users see it.
     for kind in module lookup role; do
