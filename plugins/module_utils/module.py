@@ -82,6 +82,22 @@ class AlicloudModule(AnsibleModule):
         """``{service: {action: count}}`` of the calls made so far."""
         return dict((name, dict(c.calls)) for name, c in self._clients.items())
 
+    # -- results ---------------------------------------------------------------------------
+
+    def _with_credentials_source(self, kwargs):
+        # module.debug() reaches only the target's log with ANSIBLE_DEBUG; at -vvv the result is
+        # printed, so the source name (never a key or secret) goes there for troubleshooting.
+        credentials = getattr(self, '_credentials', None)  # fail_json may run inside AnsibleModule.__init__
+        if credentials is not None and getattr(self, '_verbosity', 0) >= 3:
+            kwargs.setdefault('credentials_source', credentials.source)
+        return kwargs
+
+    def exit_json(self, **kwargs):
+        super(AlicloudModule, self).exit_json(**self._with_credentials_source(kwargs))
+
+    def fail_json(self, msg, **kwargs):
+        super(AlicloudModule, self).fail_json(msg, **self._with_credentials_source(kwargs))
+
     # -- failures --------------------------------------------------------------------------
 
     def fail_api(self, err, operation, **extra):
