@@ -20,7 +20,8 @@ options:
         (4) the instance RAM role named by O(ecs_role_name);
         (5) the current profile of C(~/.aliyun/config.json), then the C([default]) section of
         C(~/.alibabacloud/credentials.ini).
-        O(assume_role) is then applied on top of the credentials found.
+        O(assume_role) (or its environment fallback E(ALICLOUD_ASSUME_ROLE_ARN)) is then applied on top of the credentials found.
+      - Environment variables set to an empty string count as unset.
       - Setting only one of O(access_key_id) and O(access_key_secret) is an error.
     type: str
     aliases: [alicloud_access_key]
@@ -68,6 +69,11 @@ options:
   assume_role:
     description:
       - Call STS AssumeRole with the credentials found and use the role's temporary credentials instead.
+      - When this option is not set, E(ALICLOUD_ASSUME_ROLE_ARN) supplies O(assume_role.role_arn), with
+        E(ALICLOUD_ASSUME_ROLE_SESSION_NAME) for O(assume_role.session_name) and
+        E(ALICLOUD_ASSUME_ROLE_SESSION_EXPIRATION) (seconds) for O(assume_role.duration_seconds)
+        (the names the C(alibaba.alicloud) collection uses). An empty E(ALICLOUD_ASSUME_ROLE_ARN) assumes no role.
+      - When this option is set, those environment variables are ignored.
     type: dict
     suboptions:
       role_arn:

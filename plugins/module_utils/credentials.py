@@ -13,7 +13,10 @@ First match wins:
 4. ``ecs_role_name`` (or ``ALIBABA_CLOUD_ECS_METADATA``): the instance RAM role, from the metadata service;
 5. the default profiles of those files (the CLI file's ``current`` profile, the ini ``[default]`` section);
 
-then ``assume_role`` (STS AssumeRole) on top of whichever credential was found.
+then ``assume_role`` (STS AssumeRole) on top of whichever credential was found; when the option
+is not given, ``ALICLOUD_ASSUME_ROLE_ARN`` (with ``ALICLOUD_ASSUME_ROLE_SESSION_NAME`` and
+``ALICLOUD_ASSUME_ROLE_SESSION_EXPIRATION``, the names alibaba.alicloud uses) supplies it.
+Empty environment variables count as unset (AWX credential types inject empty optional fields).
 
 alibabacloud_credentials is not used for the chain itself: its metadata provider cannot be
 pointed at another endpoint, it starts a background refresh thread, and it cannot keep an
@@ -42,6 +45,9 @@ ECS_ROLE_ENV = 'ALIBABA_CLOUD_ECS_METADATA'
 LEGACY_ECS_ROLE_ENV = 'ALICLOUD_ECS_ROLE_NAME'
 ECS_METADATA_DISABLED_ENV = 'ALIBABA_CLOUD_ECS_METADATA_DISABLED'
 IMDSV1_DISABLED_ENV = 'ALIBABA_CLOUD_IMDSV1_DISABLED'
+ASSUME_ROLE_ARN_ENV = 'ALICLOUD_ASSUME_ROLE_ARN'
+ASSUME_ROLE_SESSION_NAME_ENV = 'ALICLOUD_ASSUME_ROLE_SESSION_NAME'
+ASSUME_ROLE_SESSION_EXPIRATION_ENV = 'ALICLOUD_ASSUME_ROLE_SESSION_EXPIRATION'
 
 NOTHING_FOUND = (
     'No Alibaba Cloud credentials found. Set access_key_id and access_key_secret (or the environment variables '
@@ -304,6 +310,20 @@ class _Resolver(object):
         return self.env.get(ECS_ROLE_ENV) or self.env.get(LEGACY_ECS_ROLE_ENV) or None
 
     # STS
+    def assume_role_from_env(self):
+        """The ``assume_role`` spec from ``ALICLOUD_ASSUME_ROLE_*``, or None when no role ARN is set."""
+        role_arn = (self.env.get(ASSUME_ROLE_ARN_ENV) or '').strip()
+        if not role_arn:
+            return None
+        spec = {'role_arn': role_arn, 'session_name': (self.env.get(ASSUME_ROLE_SESSION_NAME_ENV) or '').strip() or None}
+        expiration = (self.env.get(ASSUME_ROLE_SESSION_EXPIRATION_ENV) or '').strip()
+        if expiration:
+            try:
+                spec['duration_seconds'] = int(expiration)
+            except ValueError:
+                raise CredentialsError('%s must be an integer number of seconds' % ASSUME_ROLE_SESSION_EXPIRATION_ENV) from None
+        return spec
+
     def assume_role(self, base, spec, region=None):
         role_arn = spec.get('role_arn')
         if not role_arn:
@@ -345,7 +365,7 @@ class _Resolver(object):
             base = self.from_default_profiles()
         if base is None:
             raise CredentialsError(NOTHING_FOUND)
-        assume = self.options.get('assume_role')
+        assume = self.options.get('assume_role') or self.assume_role_from_env()
         if assume:
             return self.assume_role(base, assume)
         return base

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
 from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Credentials, CredentialsError, resolve_credentials
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
 from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MetadataError
@@ -286,3 +287,74 @@ def test_credentials_never_show_their_secret():
         assert 'the-secret' not in text and 'the-token' not in text and 'LTAIid' in text
     assert sorted(creds.secrets()) == ['the-secret', 'the-token']
     assert creds == Credentials('LTAIid', 'the-secret', 'the-token', 'other source')
+
+
+ENV_KEYS_ONLY = {'ALIBABA_CLOUD_ACCESS_KEY_ID': 'envid', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET': 'envsecret'}
+
+
+def test_assume_role_env_fallback_when_option_not_given():
+    sts = FakeSts()
+    env = dict(ENV_KEYS_ONLY, ALICLOUD_ASSUME_ROLE_ARN='acs:ram::1:role/from-env', ALICLOUD_ASSUME_ROLE_SESSION_NAME='awx-job-42',
+               ALICLOUD_ASSUME_ROLE_SESSION_EXPIRATION='1200')
+    creds = resolve(env=env, sts=sts)
+    assert (creds.access_key_id, creds.security_token) == ('STS.assumed', 'assumed-token')
+    assert creds.source == 'assume_role acs:ram::1:role/from-env (via env)'
+    assert sts.calls[0]['base'].access_key_id == 'envid'
+    assert sts.calls[0]['params'] == {'RoleArn': 'acs:ram::1:role/from-env', 'RoleSessionName': 'awx-job-42', 'DurationSeconds': 1200}
+
+
+def test_assume_role_env_arn_alone_uses_the_default_session_name():
+    sts = FakeSts()
+    resolve(env=dict(ENV_KEYS_ONLY, ALICLOUD_ASSUME_ROLE_ARN='acs:ram::1:role/r'), sts=sts)
+    assert sts.calls[0]['params'] == {'RoleArn': 'acs:ram::1:role/r', 'RoleSessionName': 'ansible-alicloud-ram'}
+
+
+def test_assume_role_option_wins_over_env():
+    sts = FakeSts()
+    env = dict(ENV_KEYS_ONLY, ALICLOUD_ASSUME_ROLE_ARN='acs:ram::1:role/from-env', ALICLOUD_ASSUME_ROLE_SESSION_NAME='env-session',
+               ALICLOUD_ASSUME_ROLE_SESSION_EXPIRATION='1200')
+    resolve({'assume_role': {'role_arn': 'acs:ram::1:role/from-option'}}, env=env, sts=sts)
+    assert len(sts.calls) == 1
+    # the option is taken as a whole: no session name or duration is borrowed from the environment
+    assert sts.calls[0]['params'] == {'RoleArn': 'acs:ram::1:role/from-option', 'RoleSessionName': 'ansible-alicloud-ram'}
+
+
+def test_empty_assume_role_env_is_unset():
+    sts = FakeSts()
+    env = dict(ENV_KEYS_ONLY, ALICLOUD_ASSUME_ROLE_ARN='', ALICLOUD_ASSUME_ROLE_SESSION_NAME='', ALICLOUD_ASSUME_ROLE_SESSION_EXPIRATION='')
+    creds = resolve(env=env, sts=sts)
+    assert (creds.access_key_id, creds.source) == ('envid', 'env')
+    assert sts.calls == []
+    env['ALICLOUD_ASSUME_ROLE_ARN'] = '  '
+    assert resolve(env=env, sts=sts).source == 'env' and sts.calls == []
+
+
+def test_empty_optional_env_of_a_credential_type_count_as_unset():
+    # What an AWX credential type injects when only the key pair was filled in.
+    env = {'ALIBABA_CLOUD_ACCESS_KEY_ID': 'awxid', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET': 'awxsecret', 'ALIBABA_CLOUD_SECURITY_TOKEN': '',
+           'ALIBABA_CLOUD_REGION_ID': '', 'ALICLOUD_ASSUME_ROLE_ARN': '', 'ALICLOUD_ASSUME_ROLE_SESSION_NAME': ''}
+    sts = FakeSts()
+    creds = resolve(env=env, sts=sts)
+    assert (creds.access_key_id, creds.access_key_secret, creds.security_token, creds.source) == ('awxid', 'awxsecret', None, 'env')
+    assert sts.calls == []
+
+
+def test_empty_env_key_pair_falls_through_to_the_next_source():
+    env = {'ALIBABA_CLOUD_ACCESS_KEY_ID': '', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET': '', 'ALIBABA_CLOUD_SECURITY_TOKEN': '',
+           'ALICLOUD_ACCESS_KEY': 'legacyid', 'ALICLOUD_SECRET_KEY': 'legacysecret'}
+    assert resolve(env=env).source == 'env (legacy ALICLOUD_*)'
+
+
+def test_bad_assume_role_session_expiration_env_is_a_clean_error():
+    sts = FakeSts()
+    env = dict(ENV_KEYS_ONLY, ALICLOUD_ASSUME_ROLE_ARN='acs:ram::1:role/r', ALICLOUD_ASSUME_ROLE_SESSION_EXPIRATION='1h')
+    with pytest.raises(CredentialsError) as exc:
+        resolve(env=env, sts=sts)
+    assert exc.value.msg == 'ALICLOUD_ASSUME_ROLE_SESSION_EXPIRATION must be an integer number of seconds'
+    assert sts.calls == []
+
+
+def test_empty_region_env_of_a_credential_type_counts_as_unset():
+    assert endpoints.resolve_region('ram', OptionAdapter.from_dict({}), env={'ALIBABA_CLOUD_REGION_ID': ''}) == 'cn-hangzhou'
+    env = {'ALIBABA_CLOUD_REGION_ID': '', 'ALICLOUD_REGION': 'cn-beijing'}
+    assert endpoints.resolve_region('ecs', OptionAdapter.from_dict({}), env=env) == 'cn-beijing'
