@@ -124,11 +124,15 @@ class UserRoleGrant(object):
 
     def _read_policy(self):
         """(exists, normalised default document or None) of the grant's custom policy."""
+        # An unreadable stored document does not stop a revoke; it is only shown as unknown.
         try:
             policy, document = read_custom_policy(self.client, self.policy_name)
-        except PolicyDocumentError as err:
-            self.module.fail_json(msg='policy %s has a default version that cannot be read: %s' % (self.policy_name, err))
-        return policy is not None, (normalize_policy(document) if document else None)
+        except PolicyDocumentError:
+            return True, None
+        try:
+            return policy is not None, (normalize_policy(document) if document else None)
+        except (PolicyDocumentError, TypeError, ValueError):
+            return policy is not None, None
 
     def _attached_to_user(self):
         policies = ram_utils.list_policies_for_user(self.client, self.user_name)

@@ -27,7 +27,7 @@ description:
   - All options are validated before the first API call; an unknown user or role is an error before anything
     is written.
 author:
-  - alicloud.ram contributors
+  - alicloud.ram contributors (!UNKNOWN)
 options:
   user_name:
     description:
