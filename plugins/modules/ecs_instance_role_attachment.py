@@ -1,0 +1,200 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: ecs_instance_role_attachment
+short_description: Attach an instance RAM role to ECS instances, or detach it
+version_added: 0.1.0
+description:
+  - Ensures that a RAM role is attached to (O(state=present)) or detached from (O(state=absent)) any number of ECS
+    instances of one region.
+  - Reads the current roles first (DescribeInstanceRamRole, 50 instances a call) and writes only for the instances
+    that need a change (AttachInstanceRamRole / DetachInstanceRamRole, 100 instances a call, several calls in parallel).
+    A second identical run makes no write call.
+  - Before the first write call the module confirms that the instances to change exist and are VPC instances
+    (DescribeInstances) and, when attaching, that the role exists and ECS may assume it (RAM GetRole). Any problem
+    fails the task before anything is changed.
+  - A role created moments before may not be visible to ECS yet; attach calls are retried for up to 60 seconds
+    in that case.
+  - Only VPC instances can hold a RAM role, and an instance holds at most one role.
+author:
+  - alicloud.ram contributors
+options:
+  instance_ids:
+    description:
+      - IDs of the ECS instances, any number. Duplicates are ignored. An empty list is an error.
+    type: list
+    elements: str
+    required: true
+  role_name:
+    description:
+      - Name of the RAM role (1 to 64 characters, letters, digits, C(.) and C(-)). Role names are compared
+        case-insensitively.
+      - The role must exist and trust C(ecs.aliyuncs.com) to be attached.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) attaches the role to every listed instance that does not hold it.
+      - V(absent) detaches the role from every listed instance that holds it; instances holding another role or no
+        role are left alone, and instances that do not exist produce a warning.
+    type: str
+    choices: [present, absent]
+    default: present
+  policy:
+    description:
+      - Extra access policy passed to AttachInstanceRamRole, further restricting what the role's credentials may do on
+        these instances (a dict or a JSON string; at most 1024 characters once compacted).
+      - Applied only when the role is attached by this run; the API does not return it, so it is not compared on
+        instances that already hold the role. Ignored with O(state=absent).
+    type: json
+  force:
+    description:
+      - With O(state=present), an instance holding another role is detached from it and given O(role_name).
+      - Without O(force), such instances fail the task before any change, listing their IDs and current roles.
+    type: bool
+    default: false
+  concurrency:
+    description:
+      - Number of write calls (each for up to 100 instances) in flight at the same time, from 1 to 16.
+    type: int
+    default: 4
+  wait:
+    description:
+      - After the changes, poll DescribeInstanceRamRole until every changed instance shows the expected role (or none).
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - How many seconds to wait with O(wait=true) before failing.
+    type: int
+    default: 300
+extends_documentation_fragment:
+  - alicloud.ram.common
+  - alicloud.ram.attributes
+notes:
+  - Diff mode shows only the instances that change, as C(instance_id -> role), so a run over thousands of
+    instances stays readable.
+  - When some instances fail (per-instance result codes), the other batches still run; the task then fails,
+    listing the failures in RV(failed_instances) and the instances that did change in RV(changed_instance_ids).
+  - With O(force=true), an instance whose detach succeeded but whose attach failed is left without a role;
+    RV(attachments) shows it as V(null).
+seealso:
+  - module: alicloud.ram.ecs_instance_role_info
+'''
+
+EXAMPLES = r'''
+- name: Attach the instance role to three instances
+  alicloud.ram.ecs_instance_role_attachment:
+    region: cn-hangzhou
+    role_name: app-instance-role
+    instance_ids:
+      - i-bp1aaaaaaaaaaaaaaaaa
+      - i-bp1bbbbbbbbbbbbbbbbb
+      - i-bp1ccccccccccccccccc
+
+- name: Give a whole fleet the role, replacing any other role, and wait until ECS reports it
+  alicloud.ram.ecs_instance_role_attachment:
+    region: cn-hangzhou
+    role_name: app-instance-role
+    instance_ids: "{{ fleet_instance_ids }}"
+    force: true
+    concurrency: 8
+    wait: true
+  register: attach_result
+
+- name: Attach with an extra policy that only allows reading one bucket
+  alicloud.ram.ecs_instance_role_attachment:
+    region: cn-hangzhou
+    role_name: app-instance-role
+    instance_ids: [i-bp1aaaaaaaaaaaaaaaaa]
+    policy:
+      Version: "1"
+      Statement:
+        - Effect: Allow
+          Action: ["oss:GetObject"]
+          Resource: ["acs:oss:*:*:app-bucket/*"]
+
+- name: Detach the role
+  alicloud.ram.ecs_instance_role_attachment:
+    region: cn-hangzhou
+    role_name: app-instance-role
+    instance_ids: [i-bp1aaaaaaaaaaaaaaaaa]
+    state: absent
+'''
+
+RETURN = r'''
+attachments:
+  description:
+    - Every requested instance mapped to the role it holds after the run (predicted in check mode), or V(null) when it
+      holds none. Instances that do not exist map to V(null).
+  returned: always
+  type: dict
+  sample: {"i-bp1aaaaaaaaaaaaaaaaa": "app-instance-role", "i-bp1bbbbbbbbbbbbbbbbb": null}
+changed_instance_ids:
+  description: IDs of the instances whose role was changed (would be changed in check mode) successfully.
+  returned: always
+  type: list
+  elements: str
+  sample: ["i-bp1aaaaaaaaaaaaaaaaa"]
+failed_instances:
+  description:
+    - Instances that could not be changed. Empty on success; when not empty the task fails.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    instance_id:
+      description: Instance ID.
+      type: str
+      sample: i-bp1ccccccccccccccccc
+    code:
+      description:
+        - Error code, from the API (for example C(InvalidInstanceId.NotFound), C(InvalidNetworkType.MismatchRamRole))
+          or C(InstanceHasOtherRole) when the instance holds another role and O(force) is not set.
+      type: str
+      sample: InvalidNetworkType.MismatchRamRole
+    message:
+      description: What went wrong.
+      type: str
+      sample: The instance is in the classic network; RAM roles can only be attached to VPC instances.
+    request_id:
+      description: Request ID of the API call that reported the failure, when there was one.
+      type: str
+      sample: 473469C7-AA6F-4DC5-B3DB-A3DC0DE3C83E
+error:
+  description: Code, message, request ID and HTTP status of the failure.
+  returned: on failure
+  type: dict
+  sample: {"code": "InvalidNetworkType.MismatchRamRole", "message": "...", "request_id": null, "status": null}
+'''
+
+from ansible_collections.alicloud.ram.plugins.module_utils.instance_attachment import InstanceRoleAttachment
+from ansible_collections.alicloud.ram.plugins.module_utils.module import AlicloudModule
+
+
+ARGUMENT_SPEC = dict(
+    instance_ids=dict(type='list', elements='str', required=True),
+    role_name=dict(type='str', required=True),
+    state=dict(type='str', default='present', choices=['present', 'absent']),
+    policy=dict(type='json'),
+    force=dict(type='bool', default=False),
+    concurrency=dict(type='int', default=4),
+    wait=dict(type='bool', default=False),
+    wait_timeout=dict(type='int', default=300),
+)
+
+
+def main():
+    module = AlicloudModule(argument_spec=ARGUMENT_SPEC, services=('ram', 'ecs'), supports_check_mode=True)
+    InstanceRoleAttachment(module).run()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,227 @@
+# Copyright: alicloud.ram contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ecs_instance_role_attachment against the emulator: batching, idempotency, force, failures, check/diff."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+
+from alibabacloud_ram20150501 import models as ram_models
+from alibabacloud_ram20150501.client import Client as RamClient
+from alibabacloud_tea_openapi.models import Config
+
+MODULE = 'alicloud.ram.ecs_instance_role_attachment'
+ECS_TRUST = json.dumps({'Statement': [{'Action': 'sts:AssumeRole', 'Effect': 'Allow',
+                                       'Principal': {'Service': ['ecs.aliyuncs.com']}}], 'Version': '1'})
+RAM_ONLY_TRUST = json.dumps({'Statement': [{'Action': 'sts:AssumeRole', 'Effect': 'Allow',
+                                            'Principal': {'RAM': ['acs:ram::1234567890123456:root']}}], 'Version': '1'})
+
+
+def create_role(emu, name, trust=ECS_TRUST):
+    config = Config(access_key_id=emu.access_key_id, access_key_secret=emu.access_key_secret, endpoint=emu.endpoint,
+                    protocol='http', region_id='cn-hangzhou')
+    RamClient(config).create_role(ram_models.CreateRoleRequest(role_name=name, assume_role_policy_document=trust))
+
+
+def roles_of(emu, ids):
+    held = {i['InstanceId']: i.get('RamRoleName') or None for i in emu.instances()}
+    return {i: held.get(i) for i in ids}
+
+
+def calls_of(emu, action):
+    return [c for c in emu.calls() if c['action'] == action]
+
+
+def ids_in(call):
+    return json.loads(call['params']['InstanceIds'])
+
+
+def task(name, **args):
+    return {'name': name, MODULE: args, 'register': name.replace(' ', '_')}
+
+
+def test_attach_three_then_second_run_makes_no_write_call(runner, emu):
+    create_role(emu, 'app-role')
+    ids = emu.seed_instances(3)
+    emu.clear_calls()
+    first = runner.run_tasks([task('attach', role_name='app-role', instance_ids=ids + [ids[0]])])
+    result = first.module_result('attach')
+    assert first.result(0)['changed'] is True
+    assert result['attachments'] == {i: 'app-role' for i in ids}
+    assert result['changed_instance_ids'] == ids and result['failed_instances'] == []
+    assert roles_of(emu, ids) == {i: 'app-role' for i in ids}
+    counts = emu.call_counts()
+    assert counts.get('AttachInstanceRamRole') == 1 and counts.get('DescribeInstanceRamRole') == 1
+    assert counts.get('DescribeInstances') == 1 and counts.get('GetRole') == 1
+    assert len(emu.write_calls()) == 1
+
+    emu.clear_calls()
+    second = runner.run_tasks([task('attach', role_name='APP-ROLE', instance_ids=ids)])
+    assert second.result(0)['changed'] is False
+    assert second.module_result('attach')['changed_instance_ids'] == []
+    assert emu.write_calls() == []
+    # a no-change run reads the roles once and nothing else
+    assert emu.call_counts() == {'DescribeInstanceRamRole': 1}
+
+
+def test_250_instances_are_batched_within_api_limits(runner, emu):
+    create_role(emu, 'fleet-role')
+    ids = emu.seed_instances(250)
+    emu.clear_calls()
+    res = runner.run_tasks([task('fleet', role_name='fleet-role', instance_ids=ids, concurrency=3)])
+    result = res.module_result('fleet')
+    assert result['changed'] is True and len(result['changed_instance_ids']) == 250
+    attach = calls_of(emu, 'AttachInstanceRamRole')
+    assert len(attach) == math.ceil(250 / 100)
+    assert all(len(ids_in(c)) <= 100 for c in attach)
+    assert sorted(i for c in attach for i in ids_in(c)) == sorted(ids)
+    describe = calls_of(emu, 'DescribeInstanceRamRole')
+    assert describe and all(len(ids_in(c)) <= 50 for c in describe)
+    assert len(describe) == math.ceil(250 / 50)
+    assert all(len(ids_in(c)) <= 100 for c in calls_of(emu, 'DescribeInstances'))
+    assert len(calls_of(emu, 'DescribeInstances')) == 3
+    assert set(roles_of(emu, ids).values()) == {'fleet-role'}
+
+
+def test_other_role_fails_without_force_and_is_replaced_with_force(runner, emu):
+    create_role(emu, 'app-role')
+    create_role(emu, 'old-role')
+    ids = emu.seed_instances(3)
+    runner.run_tasks([task('old', role_name='old-role', instance_ids=[ids[0]])])
+    emu.clear_calls()
+    failed = runner.run_tasks([task('no force', role_name='app-role', instance_ids=ids)], expect_failure=True)
+    result = failed.module_result('no force')
+    assert ids[0] in result['msg'] and 'old-role' in result['msg'] and 'force' in result['msg']
+    assert [(f['instance_id'], f['code']) for f in result['failed_instances']] == [(ids[0], 'InstanceHasOtherRole')]
+    assert result['changed_instance_ids'] == [] and result['attachments'][ids[0]] == 'old-role'
+    assert emu.write_calls() == []
+    assert roles_of(emu, ids) == {ids[0]: 'old-role', ids[1]: None, ids[2]: None}
+
+    emu.clear_calls()
+    forced = runner.run_tasks([task('force', role_name='app-role', instance_ids=ids, force=True)], diff=True)
+    result = forced.module_result('force')
+    assert result['changed'] is True and sorted(result['changed_instance_ids']) == sorted(ids)
+    writes = [(c['action'], ids_in(c), c['params'].get('RamRoleName')) for c in emu.write_calls()]
+    assert writes[0] == ('DetachInstanceRamRole', [ids[0]], 'old-role')
+    assert writes[1][0] == 'AttachInstanceRamRole' and sorted(writes[1][1]) == sorted(ids) and len(writes) == 2
+    assert result['diff']['before'] == {ids[0]: 'old-role', ids[1]: None, ids[2]: None}
+    assert result['diff']['after'] == {i: 'app-role' for i in ids}
+    assert roles_of(emu, ids) == {i: 'app-role' for i in ids}
+
+
+def test_classic_and_unknown_instances_fail_clearly_without_writes(runner, emu):
+    create_role(emu, 'app-role')
+    vpc = emu.seed_instances(2)
+    classic = emu.seed_instances(1, network_type='classic')
+    unknown = 'i-doesnotexist0000000'
+    emu.clear_calls()
+    res = runner.run_tasks([
+        task('mixed', role_name='app-role', instance_ids=vpc + classic + [unknown]),
+    ], expect_failure=True)
+    result = res.module_result('mixed')
+    codes = {f['instance_id']: f['code'] for f in result['failed_instances']}
+    assert codes == {classic[0]: 'InvalidNetworkType.MismatchRamRole', unknown: 'InvalidInstanceId.NotFound'}
+    assert unknown in result['msg'] and classic[0] in result['msg'] and 'classic' in result['msg']
+    assert '\n' not in result['msg'] and 'Traceback' not in res.stdout
+    assert result['error']['code'] in codes.values()
+    assert emu.write_calls() == []
+    assert roles_of(emu, vpc) == {i: None for i in vpc}
+
+
+def test_detach_check_mode_and_unknown_instance_warning(runner, emu):
+    create_role(emu, 'app-role')
+    create_role(emu, 'other-role')
+    ids = emu.seed_instances(3)
+    runner.run_tasks([task('a', role_name='app-role', instance_ids=ids[:2]),
+                      task('b', role_name='other-role', instance_ids=[ids[2]])])
+    emu.clear_calls()
+    unknown = 'i-doesnotexist0000001'
+    args = dict(role_name='app-role', instance_ids=ids + [unknown], state='absent')
+    check = runner.run_tasks([task('detach', **args)], check=True, diff=True)
+    predicted = check.module_result('detach')
+    assert emu.write_calls() == []
+    assert predicted['changed'] is True and predicted['changed_instance_ids'] == ids[:2]
+    assert predicted['diff'] == {'before': {ids[0]: 'app-role', ids[1]: 'app-role'}, 'after': {ids[0]: None, ids[1]: None}}
+
+    real = runner.run_tasks([task('detach', **args)], diff=True)
+    result = real.module_result('detach')
+    for key in ('changed', 'attachments', 'changed_instance_ids', 'failed_instances', 'diff'):
+        assert result[key] == predicted[key], key
+    assert result['attachments'] == {ids[0]: None, ids[1]: None, ids[2]: 'other-role', unknown: None}
+    assert any(unknown in w for w in result.get('warnings', []))
+    detach = calls_of(emu, 'DetachInstanceRamRole')
+    assert len(detach) == 1 and ids_in(detach[0]) == ids[:2] and detach[0]['params']['RamRoleName'] == 'app-role'
+    assert roles_of(emu, ids) == {ids[0]: None, ids[1]: None, ids[2]: 'other-role'}
+
+
+def test_check_mode_predicts_attach_and_policy_is_passed_through(runner, emu):
+    create_role(emu, 'app-role')
+    ids = emu.seed_instances(2)
+    policy = {'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': ['oss:GetObject'], 'Resource': ['*']}]}
+    args = dict(role_name='app-role', instance_ids=ids, policy=policy)
+    emu.clear_calls()
+    check = runner.run_tasks([task('attach', **args)], check=True)
+    predicted = check.module_result('attach')
+    assert emu.write_calls() == []
+    real = runner.run_tasks([task('attach', **args)]).module_result('attach')
+    for key in ('changed', 'attachments', 'changed_instance_ids', 'failed_instances'):
+        assert real[key] == predicted[key], key
+    attach = calls_of(emu, 'AttachInstanceRamRole')
+    assert len(attach) == 1 and json.loads(attach[0]['params']['Policy']) == policy
+
+
+def _reveal_role_after_first_attach(emu, created, stop, visible_after=2.0):
+    """Keep the role invisible to ECS until the first attach was refused, then let it appear a little later."""
+    while not stop.is_set():
+        if any(c['action'] == 'AttachInstanceRamRole' for c in emu.calls()):
+            emu.set_faults(role_visibility_delay=time.time() - created + visible_after)
+            return
+        stop.wait(0.2)
+
+
+def test_role_not_yet_visible_to_ecs_is_retried(runner, emu):
+    ids = emu.seed_instances(2)
+    emu.set_faults(role_visibility_delay=600)
+    created = time.time()
+    create_role(emu, 'fresh-role')
+    emu.clear_calls()
+    stop = threading.Event()
+    revealer = threading.Thread(target=_reveal_role_after_first_attach, args=(emu, created, stop), daemon=True)
+    revealer.start()
+    try:
+        res = runner.run_tasks([task('fresh', role_name='fresh-role', instance_ids=ids, wait=True)])
+    finally:
+        stop.set()
+        revealer.join(5)
+    result = res.module_result('fresh')
+    assert result['failed_instances'] == [] and result['attachments'] == {i: 'fresh-role' for i in ids}
+    attach = calls_of(emu, 'AttachInstanceRamRole')
+    assert len(attach) >= 2 and attach[0]['code'] == 'InvalidRamRole.NotFound' and attach[-1]['code'] is None
+    assert all(c['code'] == 'InvalidRamRole.NotFound' for c in attach[:-1])
+    assert roles_of(emu, ids) == {i: 'fresh-role' for i in ids}
+
+
+def test_role_problems_and_bad_input_fail_before_any_write(runner, emu):
+    create_role(emu, 'ram-only', trust=RAM_ONLY_TRUST)
+    ids = emu.seed_instances(1)
+    emu.clear_calls()
+    res = runner.run_tasks([
+        dict(task('missing', role_name='no-such-role', instance_ids=ids), ignore_errors=True),
+        dict(task('not ecs', role_name='ram-only', instance_ids=ids), ignore_errors=True),
+        dict(task('bad name', role_name='bad/name', instance_ids=ids), ignore_errors=True),
+        dict(task('empty', role_name='app-role', instance_ids=[]), ignore_errors=True),
+        dict(task('bad policy', role_name='app-role', instance_ids=ids, policy='{"Statement": '), ignore_errors=True),
+        dict(task('concurrency', role_name='app-role', instance_ids=ids, concurrency=17), ignore_errors=True),
+    ])
+    assert res.module_result('missing')['error']['code'] == 'EntityNotExist.Role'
+    assert res.module_result('not ecs')['error']['code'] == 'InvalidRamRole.NotEcsRole'
+    for name in ('bad name', 'empty', 'bad policy', 'concurrency'):
+        assert res.by_name(name)['status'] == 'failed', name
+        assert res.module_result(name)['msg'].startswith('invalid input'), name
+    assert emu.write_calls() == []
+    calls = emu.call_counts()
+    # the four invalid inputs made no call at all
+    assert calls.get('DescribeInstanceRamRole') == 2
