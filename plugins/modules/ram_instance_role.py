@@ -24,7 +24,7 @@ description:
   - Use M(alicloud.ram.ram_role_policy) to attach policies to the role and
     M(alicloud.ram.ecs_instance_role_attachment) to attach it to instances.
 author:
-  - alicloud.ram contributors
+  - alicloud.ram maintainers (@alicloud-ram)
 options:
   name:
     description:

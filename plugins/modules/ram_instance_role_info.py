@@ -19,7 +19,7 @@ description:
     listing lacks) and its policies (C(ListPoliciesForRole)). Tags come from the listing.
   - Never changes anything.
 author:
-  - alicloud.ram contributors
+  - alicloud.ram maintainers (@alicloud-ram)
 options:
   name:
     description:
