@@ -11,17 +11,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import re
 
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, is_not_found
 from ansible_collections.alicloud.ram.plugins.module_utils.policy import (
     normalize_policy,
-    parse_policy_document,
     policies_equal,
     to_json,
 )
 
 MAX_POLICY_VERSIONS = 5
+VERSION_LIMIT_CODE = 'LimitExceeded.Policy.Version'
 
 
 def _version_number(version_id):
@@ -33,13 +34,51 @@ def _oldest_first(versions):
     return sorted(versions, key=lambda v: (v.get('CreateDate') or '', _version_number(v.get('VersionId'))))
 
 
+def _stored_document(text):
+    """A document as stored by RAM -> dict, or None when absent or not a JSON object.
+
+    Stored documents are compared, never validated: a document the service accepted but our
+    stricter checks would refuse must not break a run, it simply differs from the wanted one.
+    """
+    if isinstance(text, dict):
+        return text
+    if not text:
+        return None
+    try:
+        doc = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _same_document(stored, wanted):
+    if stored is None:
+        return False
+    try:
+        return policies_equal(stored, wanted)
+    except (TypeError, ValueError):
+        return False
+
+
+def _normalized_or_none(doc):
+    if doc is None:
+        return None
+    try:
+        return normalize_policy(doc)
+    except (TypeError, ValueError):
+        return None
+
+
 def read_custom_policy(client, name):
-    """GetPolicy for a custom policy: (policy dict, default document dict) or (None, None)."""
+    """GetPolicy for a custom policy: (policy dict, default document dict) or (None, None).
+
+    The default document is None when the answer carries none (or an unreadable one).
+    """
     body = client.call_or_none('GetPolicy', {'PolicyName': name, 'PolicyType': 'Custom'})
     if body is None:
         return None, None
     document = (body.get('DefaultPolicyVersion') or {}).get('PolicyDocument') or (body.get('Policy') or {}).get('PolicyDocument')
-    return body.get('Policy') or {}, parse_policy_document(document) if document else None
+    return body.get('Policy') or {}, _stored_document(document)
 
 
 def plan_custom_policy(client, name, document):
@@ -47,24 +86,31 @@ def plan_custom_policy(client, name, document):
 
     Returns a dict: action (none|create|set_default|create_version), before (normalised default
     document or None), after (normalised wanted document), version_id (for set_default),
-    delete_version_id (the oldest non-default version removed to stay within the limit).
+    delete_version_id (the oldest non-default version removed to stay within the limit),
+    exists (whether the policy exists), policy (the GetPolicy ``Policy`` dict or None).
     """
     wanted = normalize_policy(document)
     policy, current = read_custom_policy(client, name)
-    plan = {'action': 'none', 'before': normalize_policy(current) if current else None, 'after': wanted,
-            'version_id': None, 'delete_version_id': None, 'exists': policy is not None}
+    plan = {'action': 'none', 'before': _normalized_or_none(current), 'after': wanted,
+            'version_id': None, 'delete_version_id': None, 'exists': policy is not None, 'policy': policy}
     if policy is None:
         plan['action'] = 'create'
         return plan
-    if current is not None and policies_equal(current, wanted):
+    if _same_document(current, wanted):
         return plan
 
     body = client.call('ListPolicyVersions', {'PolicyName': name, 'PolicyType': 'Custom'})
-    versions = ((body.get('PolicyVersions') or {}).get('PolicyVersion')) or []
+    versions = [v for v in ((body.get('PolicyVersions') or {}).get('PolicyVersion')) or [] if isinstance(v, dict)]
+    default = [v for v in versions if v.get('IsDefaultVersion')]
     non_default = [v for v in versions if not v.get('IsDefaultVersion')]
-    for version in non_default:
-        text = version.get('PolicyDocument')
-        if text and policies_equal(parse_policy_document(text), wanted):
+    if current is None and default:
+        # GetPolicy answered without the default document: the version list has it.
+        current = _stored_document(default[0].get('PolicyDocument'))
+        plan['before'] = _normalized_or_none(current)
+        if _same_document(current, wanted):
+            return plan
+    for version in _oldest_first(non_default)[::-1]:
+        if _same_document(_stored_document(version.get('PolicyDocument')), wanted):
             plan['action'] = 'set_default'
             plan['version_id'] = version.get('VersionId')
             return plan
@@ -75,7 +121,7 @@ def plan_custom_policy(client, name, document):
     return plan
 
 
-def apply_custom_policy_plan(client, name, plan, description=None):
+def apply_custom_policy_plan(client, name, plan, description=None, _replanned=False):
     """Carry out a plan from plan_custom_policy. Returns True when something was written."""
     action = plan['action']
     document = to_json(plan['after'])
@@ -105,7 +151,13 @@ def apply_custom_policy_plan(client, name, plan, description=None):
         except AlicloudApiError as err:
             if not is_not_found(err):
                 raise
-    client.call('CreatePolicyVersion', {'PolicyName': name, 'PolicyDocument': document, 'SetAsDefault': True})
+    try:
+        client.call('CreatePolicyVersion', {'PolicyName': name, 'PolicyDocument': document, 'SetAsDefault': True})
+    except AlicloudApiError as err:
+        if err.code != VERSION_LIMIT_CODE or _replanned:
+            raise
+        # A concurrent run added a version after our read: plan again once from fresh reads.
+        return apply_custom_policy_plan(client, name, plan_custom_policy(client, name, plan['after']), description, _replanned=True)
     return True
 
 

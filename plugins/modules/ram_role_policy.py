@@ -1,0 +1,206 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: ram_role_policy
+short_description: Attach system and custom policies to a RAM role, and manage custom policy documents
+version_added: 0.1.0
+description:
+  - Attaches system and custom policies to a RAM role (for example an instance RAM role) or detaches them.
+  - Creates a custom policy that does not exist yet from its C(document) in O(policies), and brings the default
+    version of an existing custom policy to that document. A changed document becomes a new default
+    policy version; a document equal to an existing non-default version makes that version the default
+    instead. RAM keeps at most 5 versions per policy: at the limit the oldest non-default version is deleted
+    first. The default version is never deleted.
+  - Documents are compared after normalisation (key order, whitespace, a string versus a one-element list
+    for C(Action) and C(Resource), statement order), so an equal document never causes a change.
+  - Every input and existence check runs before the first change, so a task that fails on bad input
+    changes nothing.
+  - A run reads the role's attached policies once (C(ListPoliciesForRole)), and reads a policy only when it
+    carries a document or is not attached yet. A run with nothing to change makes no write call.
+author:
+  - alicloud.ram contributors
+options:
+  role_name:
+    description:
+      - Name of the RAM role, 1 to 64 characters (letters, digits, periods and hyphens).
+      - The role must exist.
+    type: str
+    required: true
+  policies:
+    description:
+      - The policies to attach (O(state=present)) or detach (O(state=absent)).
+      - Each item is a policy name, or a dict with the keys C(name), C(type), C(document) and C(description).
+      - C(name) (alias C(policy_name)), required in a dict, is the policy name, 1 to 128 characters
+        (letters, digits and hyphens).
+      - C(type) (alias C(policy_type)) is V(System) or V(Custom) (case-insensitive). A plain name, or a dict
+        with neither C(type) nor C(document), means the system policy of that name, or, when no system policy
+        has that name, the existing custom policy of that name. A name that is neither fails the task.
+      - C(document) (aliases C(policy_document), C(policy)) is the document of a custom policy, a dict or a JSON
+        string of at most 6144 characters once compacted; it implies C(type=Custom). The policy is created when
+        it does not exist; otherwise this document becomes its default version. With O(state=absent) it is
+        validated but not used.
+      - C(description), only valid together with C(document), is the description of a custom policy the module
+        creates, 1 to 1024 characters. RAM sets a description only at creation; a different description on an
+        existing policy gives a warning and changes nothing.
+      - Names compare case-insensitively with the policies already attached; results use the names as RAM
+        spells them. Listing the same policy twice is an error.
+    type: list
+    elements: raw
+    default: []
+  state:
+    description:
+      - V(present) attaches every listed policy (creating or updating custom policies that carry a document).
+      - V(absent) detaches the listed policies; a policy that is not attached is not an error. Custom
+        policies are never deleted.
+    type: str
+    choices: [present, absent]
+    default: present
+  purge_policies:
+    description:
+      - With O(state=present), detach every attached policy that is not listed in O(policies).
+      - With O(policies=[]), this detaches all policies from the role.
+      - Ignored with O(state=absent).
+    type: bool
+    default: false
+notes:
+  - Policies that became attached or detached concurrently (C(EntityAlreadyExists.Role.Policy) on attach,
+    C(EntityNotExist.Role.Policy) on detach) are treated as done.
+  - In check mode the module reads but never writes, and returns exactly the result a real run would.
+  - With C(--diff), the attachments before and after are shown, and the normalised documents of custom
+    policies whose default document changes.
+seealso:
+  - module: alicloud.ram.ram_instance_role
+  - name: RAM policy versions
+    description: How RAM keeps up to five versions of a custom policy.
+    link: https://www.alibabacloud.com/help/en/ram/user-guide/manage-custom-policies
+extends_documentation_fragment:
+  - alicloud.ram.common
+  - alicloud.ram.attributes
+'''
+
+EXAMPLES = r'''
+- name: Give the instance role read access to OSS and let it send logs
+  alicloud.ram.ram_role_policy:
+    role_name: web-oss-reader
+    policies:
+      - AliyunOSSReadOnlyAccess
+      - name: web-log-writer
+        description: Lets the web servers write to their log project
+        document:
+          Version: "1"
+          Statement:
+            - Effect: Allow
+              Action:
+                - log:PostLogStoreLogs
+              Resource: acs:log:*:*:project/web-logs/*
+
+- name: Attach exactly these policies, detaching any other
+  alicloud.ram.ram_role_policy:
+    role_name: web-oss-reader
+    purge_policies: true
+    policies:
+      - AliyunOSSReadOnlyAccess
+      - name: web-log-writer
+        type: Custom
+
+- name: Detach a policy
+  alicloud.ram.ram_role_policy:
+    role_name: web-oss-reader
+    state: absent
+    policies:
+      - AliyunOSSReadOnlyAccess
+
+- name: Detach every policy from the role
+  alicloud.ram.ram_role_policy:
+    role_name: web-oss-reader
+    policies: []
+    purge_policies: true
+'''
+
+RETURN = r'''
+role_name:
+  description: Name of the role.
+  returned: always
+  type: str
+  sample: web-oss-reader
+attached_policies:
+  description: The policies attached to the role after the run (predicted in check mode), sorted by type and name.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    policy_name:
+      description: Policy name, as RAM spells it.
+      type: str
+      sample: AliyunOSSReadOnlyAccess
+    policy_type:
+      description: V(System) or V(Custom).
+      type: str
+      sample: System
+attached:
+  description: The policies this run attached (or would attach in check mode).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"policy_name": "web-log-writer", "policy_type": "Custom"}]
+  contains:
+    policy_name:
+      description: Policy name.
+      type: str
+    policy_type:
+      description: V(System) or V(Custom).
+      type: str
+detached:
+  description: The policies this run detached (or would detach in check mode).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"policy_name": "AliyunECSReadOnlyAccess", "policy_type": "System"}]
+  contains:
+    policy_name:
+      description: Policy name.
+      type: str
+    policy_type:
+      description: V(System) or V(Custom).
+      type: str
+created_policies:
+  description: Names of the custom policies this run created (or would create).
+  returned: always
+  type: list
+  elements: str
+  sample: [web-log-writer]
+updated_policies:
+  description:
+    - Names of the existing custom policies whose default version this run changed (or would change),
+      by creating a new version or by making an existing version the default.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+'''
+
+from ansible_collections.alicloud.ram.plugins.module_utils.module import AlicloudModule
+from ansible_collections.alicloud.ram.plugins.module_utils.role_policies import RolePolicyManager
+
+ARGUMENT_SPEC = dict(
+    role_name=dict(type='str', required=True),
+    policies=dict(type='list', elements='raw', default=[]),
+    state=dict(type='str', choices=['present', 'absent'], default='present'),
+    purge_policies=dict(type='bool', default=False),
+)
+
+
+def main():
+    module = AlicloudModule(argument_spec=ARGUMENT_SPEC, services=('ram',), supports_check_mode=True)
+    RolePolicyManager(module).run()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,227 @@
+# Copyright: alicloud.ram contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ram_role_policy against the emulator: attach, purge, detach, custom policy versions, errors, check and diff."""
+
+from __future__ import annotations
+
+import json
+
+from alibabacloud_ram20150501 import models as ram_models
+from alibabacloud_ram20150501.client import Client as RamClient
+from alibabacloud_tea_openapi.models import Config
+
+MODULE = 'alicloud.ram.ram_role_policy'
+ROLE = 'app-role'
+ECS_TRUST = {'Statement': [{'Action': 'sts:AssumeRole', 'Effect': 'Allow', 'Principal': {'Service': ['ecs.aliyuncs.com']}}],
+             'Version': '1'}
+OSS = 'AliyunOSSReadOnlyAccess'
+ECS = 'AliyunECSReadOnlyAccess'
+VPC = 'AliyunVPCReadOnlyAccess'
+
+
+def doc(*actions):
+    return {'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': list(actions), 'Resource': '*'}]}
+
+
+def ram_client(emu):
+    return RamClient(Config(access_key_id=emu.access_key_id, access_key_secret=emu.access_key_secret,
+                            endpoint=emu.endpoint, protocol='http', region_id='cn-hangzhou'))
+
+
+def create_role(emu, name=ROLE, attached=()):
+    client = ram_client(emu)
+    client.create_role(ram_models.CreateRoleRequest(role_name=name, assume_role_policy_document=json.dumps(ECS_TRUST)))
+    for policy in attached:
+        client.attach_policy_to_role(ram_models.AttachPolicyToRoleRequest(policy_name=policy, policy_type='System', role_name=name))
+    emu.clear_calls()
+
+
+def task(name, ignore_errors=False, **args):
+    item = {'name': name, MODULE: args}
+    if ignore_errors:
+        item['ignore_errors'] = True
+    return item
+
+
+def pol(name, policy_type):
+    return {'policy_name': name, 'policy_type': policy_type}
+
+
+def role_state(emu, name=ROLE):
+    return [r for r in emu.state()['roles'] if r['RoleName'] == name][0]
+
+
+def attached_in_state(emu, name=ROLE):
+    return sorted((p['PolicyType'], p['PolicyName']) for p in role_state(emu, name)['policies'])
+
+
+def custom_policy_state(emu, name):
+    return [p for p in emu.state()['policies'] if p['PolicyName'] == name][0]
+
+
+def versions(emu, name):
+    """(version ids oldest first, default id, {id: parsed document}) read back through ListPolicyVersions."""
+    body = ram_client(emu).list_policy_versions(ram_models.ListPolicyVersionsRequest(policy_name=name, policy_type='Custom'))
+    items = body.body.policy_versions.policy_version
+    ids = [v.version_id for v in items]
+    default = [v.version_id for v in items if v.is_default_version]
+    return ids, default[0], {v.version_id: json.loads(v.policy_document) for v in items}
+
+
+def same_doc(a, b):
+    def canon(d):
+        return sorted((s['Effect'], tuple(sorted(s['Action'] if isinstance(s['Action'], list) else [s['Action']])))
+                      for s in d['Statement'])
+    return canon(a) == canon(b)
+
+
+def actions(emu):
+    return [c['action'] for c in emu.calls() if c['service'] == 'ram']
+
+
+def test_attach_system_and_custom_then_second_run_makes_no_write_call(runner, emu):
+    create_role(emu)
+    wanted = [OSS.lower(), {'name': 'app-logs', 'description': 'write app logs', 'document': json.dumps(doc('log:PostLogStoreLogs'))}]
+    res = runner.run_tasks([task('attach', role_name=ROLE, policies=wanted)])
+    out = res.module_result(0)
+    assert out['changed'] is True
+    assert out['role_name'] == ROLE
+    assert out['attached'] == [pol('app-logs', 'Custom'), pol(OSS, 'System')]
+    assert out['attached_policies'] == [pol('app-logs', 'Custom'), pol(OSS, 'System')]
+    assert out['created_policies'] == ['app-logs'] and out['updated_policies'] == [] and out['detached'] == []
+    assert attached_in_state(emu) == [('Custom', 'app-logs'), ('System', OSS)]
+    assert custom_policy_state(emu, 'app-logs')['Description'] == 'write app logs'
+
+    emu.clear_calls()
+    res = runner.run_tasks([task('again', role_name=ROLE, policies=wanted)])
+    out = res.module_result(0)
+    assert out['changed'] is False and out['attached'] == [] and out['created_policies'] == []
+    assert out['attached_policies'] == [pol('app-logs', 'Custom'), pol(OSS, 'System')]
+    assert emu.write_calls() == []
+    assert emu.call_counts() == {'ListPoliciesForRole': 1, 'GetPolicy': 1}
+
+    # plain names only, all attached (the custom one resolved from the listing): exactly one read
+    emu.clear_calls()
+    res = runner.run_tasks([task('plain names', role_name=ROLE, policies=['app-logs', OSS])])
+    assert res.module_result(0)['changed'] is False
+    assert emu.call_counts() == {'ListPoliciesForRole': 1}
+
+
+def test_purge_keeps_listed_and_absent_detaches_listed(runner, emu):
+    create_role(emu, attached=(ECS, OSS, VPC))
+    res = runner.run_tasks([
+        task('purge', role_name=ROLE, purge_policies=True, policies=[OSS]),
+        task('absent', role_name=ROLE, state='absent', policies=[OSS, 'AliyunLogReadOnlyAccess', 'no-such-policy']),
+        task('absent again', role_name=ROLE, state='absent', policies=[OSS]),
+    ])
+    purge = res.module_result('purge')
+    assert purge['changed'] is True
+    assert purge['detached'] == [pol(ECS, 'System'), pol(VPC, 'System')]
+    assert purge['attached'] == [] and purge['attached_policies'] == [pol(OSS, 'System')]
+    absent = res.module_result('absent')
+    assert absent['changed'] is True and absent['detached'] == [pol(OSS, 'System')] and absent['attached_policies'] == []
+    assert res.module_result('absent again')['changed'] is False
+    assert attached_in_state(emu) == []
+    detaches = [c['params']['PolicyName'] for c in emu.calls() if c['action'] == 'DetachPolicyFromRole']
+    assert sorted(detaches) == [ECS, OSS, VPC]
+    assert 'GetPolicy' not in emu.call_counts()
+
+
+def test_six_document_changes_keep_five_versions_and_reuse_an_existing_version(runner, emu):
+    create_role(emu)
+    docs = [doc('oss:GetObject%d' % i) for i in range(8)]
+    tasks = [task('doc %d' % i, role_name=ROLE, policies=[{'name': 'app-data', 'document': docs[i]}]) for i in range(7)]
+    res = runner.run_tasks(tasks)
+    assert res.module_result('doc 0')['created_policies'] == ['app-data']
+    for i in range(1, 7):
+        out = res.module_result('doc %d' % i)
+        assert out['changed'] is True and out['updated_policies'] == ['app-data'] and out['attached'] == []
+    counts = emu.call_counts()
+    assert counts['CreatePolicy'] == 1 and counts['CreatePolicyVersion'] == 6 and counts['DeletePolicyVersion'] == 2
+    assert counts['AttachPolicyToRole'] == 1
+    assert [c['params']['VersionId'] for c in emu.calls() if c['action'] == 'DeletePolicyVersion'] == ['v1', 'v2']
+    assert all(c['code'] is None for c in emu.write_calls()), 'no write call may fail'
+    ids, default, stored = versions(emu, 'app-data')
+    assert ids == ['v3', 'v4', 'v5', 'v6', 'v7'] and default == 'v7' and same_doc(stored['v7'], docs[6])
+
+    # an older document that is still a non-default version becomes the default again: no new version
+    emu.clear_calls()
+    res = runner.run_tasks([
+        task('older', role_name=ROLE, policies=[{'name': 'app-data', 'document': json.dumps(docs[4], indent=4)}]),
+        task('older again', role_name=ROLE, policies=[{'name': 'app-data', 'document': docs[4]}]),
+        task('newest', role_name=ROLE, policies=[{'name': 'app-data', 'document': docs[7]}]),
+    ])
+    assert res.module_result('older')['updated_policies'] == ['app-data']
+    assert res.module_result('older again')['changed'] is False
+    writes = [(c['action'], c['params'].get('VersionId')) for c in emu.write_calls()]
+    # the default (v5) is the oldest version now: the oldest non-default (v3) goes
+    assert writes == [('SetDefaultPolicyVersion', 'v5'), ('DeletePolicyVersion', 'v3'), ('CreatePolicyVersion', None)]
+    ids, default, stored = versions(emu, 'app-data')
+    assert ids == ['v4', 'v5', 'v6', 'v7', 'v8'] and default == 'v8' and same_doc(stored['v8'], docs[7])
+
+
+def test_bad_input_and_missing_things_fail_before_any_write(runner, emu):
+    create_role(emu, attached=(ECS,))
+    good_custom = {'name': 'new-custom', 'document': doc('oss:GetObject')}
+    # (input shape errors without an API side are covered by the unit tests)
+    cases = {
+        'unknown system policy': dict(policies=[good_custom, {'name': 'AliyunNoSuchAccess', 'type': 'System'}]),
+        'unknown plain name': dict(policies=[good_custom, 'NoSuchPolicyAnywhere']),
+        'custom without document': dict(policies=[good_custom, {'name': 'missing-custom', 'type': 'Custom'}]),
+        'missing role': dict(role_name='no-such-role', policies=[good_custom, OSS]),
+        'duplicate names': dict(policies=[OSS, OSS.upper()]),
+        'bad json': dict(policies=[good_custom, {'name': 'bad-json', 'document': '{"Statement": ['}]),
+        'custom named like a system policy': dict(policies=[{'name': OSS, 'document': doc('oss:*')}]),
+    }
+    tasks = []
+    for name, args in cases.items():
+        args = dict(args)
+        args.setdefault('role_name', ROLE)
+        tasks.append(task(name, ignore_errors=True, purge_policies=True, **args))
+    res = runner.run_tasks(tasks)
+    messages = {}
+    for name in cases:
+        item = res.by_name(name)
+        assert item['status'] == 'failed' and item['ignored'], (name, item)
+        assert 'Traceback' not in json.dumps(item['result']), name
+        messages[name] = item['result']['msg']
+    assert emu.write_calls() == []
+    assert attached_in_state(emu) == [('System', ECS)]
+    assert emu.state()['policies'] == []
+    assert "system policy 'AliyunNoSuchAccess' does not exist" in messages['unknown system policy']
+    assert "'NoSuchPolicyAnywhere' does not exist" in messages['unknown plain name']
+    assert "custom policy 'missing-custom' does not exist" in messages['custom without document']
+    assert 'no-such-role' in messages['missing role'] and 'EntityNotExist.Role' in messages['missing role']
+    assert res.by_name('missing role')['result']['error']['code'] == 'EntityNotExist.Role'
+    assert 'listed twice' in messages['duplicate names']
+    assert 'not valid JSON' in messages['bad json']
+    assert 'name of a system policy' in messages['custom named like a system policy']
+
+
+def test_check_mode_predicts_the_real_run_and_diff_shows_documents(runner, emu):
+    create_role(emu, attached=(ECS,))
+    first = [task('converge', role_name=ROLE, purge_policies=True,
+                  policies=[OSS, {'name': 'app-cfg', 'document': doc('oss:GetObject')}])]
+    checked = runner.run_tasks(first, check=True, diff=True).module_result(0)
+    assert emu.write_calls() == [] and attached_in_state(emu) == [('System', ECS)]
+    real = runner.run_tasks(first, diff=True).module_result(0)
+    keys = ('changed', 'attached', 'detached', 'created_policies', 'updated_policies', 'attached_policies', 'diff')
+    assert {k: checked[k] for k in keys} == {k: real[k] for k in keys}
+    assert real['detached'] == [pol(ECS, 'System')] and real['created_policies'] == ['app-cfg']
+    assert real['diff']['before']['attached_policies'] == ['System:%s' % ECS]
+    assert real['diff']['after']['attached_policies'] == ['Custom:app-cfg', 'System:%s' % OSS]
+    assert real['diff']['before']['policy_documents'] == {}
+    assert real['diff']['after']['policy_documents']['app-cfg']['Statement'][0]['Action'] == ['oss:GetObject']
+
+    # a changed document: the diff shows both normalised documents; check mode again matches the run
+    second = [task('update', role_name=ROLE, policies=[OSS, {'name': 'app-cfg', 'document': doc('oss:PutObject', 'oss:GetObject')}])]
+    emu.clear_calls()
+    checked = runner.run_tasks(second, check=True, diff=True).module_result(0)
+    assert emu.write_calls() == []
+    real = runner.run_tasks(second, diff=True).module_result(0)
+    assert {k: checked[k] for k in keys} == {k: real[k] for k in keys}
+    assert real['updated_policies'] == ['app-cfg'] and real['attached'] == [] and real['detached'] == []
+    docs = real['diff']
+    assert docs['before']['policy_documents']['app-cfg']['Statement'][0]['Action'] == ['oss:GetObject']
+    assert docs['after']['policy_documents']['app-cfg']['Statement'][0]['Action'] == ['oss:GetObject', 'oss:PutObject']
+    assert [c['action'] for c in emu.write_calls()] == ['CreatePolicyVersion']
