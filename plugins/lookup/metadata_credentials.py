@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: metadata_credentials
 author:
-  - alicloud.ram maintainers
+  - alicloud.ram contributors (@alicloud-ram)
 version_added: 0.1.0
 short_description: Read the temporary credentials of an instance RAM role from the ECS metadata service
 description:
@@ -18,8 +18,8 @@ description:
   - Give one or more role names as terms, or no term to discover the role attached to the instance.
   - B(Lookups run on the Ansible controller, never on the managed hosts.) This lookup therefore only works
     when the controller itself is an ECS instance holding the role (for example AWX or Ansible Automation
-    Platform running on ECS, or a bastion host). To read a managed host's own role credentials, run a task on
-    that host instead.
+    Platform running on ECS, or a bastion host). To read a managed host's own role credentials, query the
+    metadata service from that host, for example with M(ansible.builtin.uri).
   - Credentials are cached in memory until 5 minutes before their expiration, so templating the lookup many
     times in one task (a loop over 100 items, repeated references) asks the metadata service once.
     Ansible runs each task in a forked worker process, so this cache lives for one task only; credentials are
@@ -141,7 +141,7 @@ RETURN = r'''
 _raw:
   description:
     - One dict per term (one dict when no term is given), in the order of the terms.
-    - With M(ansible.builtin.lookup) and a single result the dict itself is returned; use C(query) to always get a list.
+    - With C(lookup) and a single result the dict itself is returned; use C(query) to always get a list.
   type: list
   elements: dict
   contains:
