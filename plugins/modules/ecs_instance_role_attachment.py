@@ -24,7 +24,7 @@ description:
     in that case.
   - Only VPC instances can hold a RAM role, and an instance holds at most one role.
 author:
-  - alicloud.ram contributors
+  - alicloud.ram maintainers (@alicloud-ram)
 options:
   instance_ids:
     description:

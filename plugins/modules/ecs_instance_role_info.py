@@ -15,7 +15,7 @@ description:
   - Lists which ECS instances of a region hold which RAM role, by instance IDs, by role name, or both.
   - Reads every page of DescribeInstanceRamRole (50 instances a call). Never changes anything.
 author:
-  - alicloud.ram contributors
+  - alicloud.ram maintainers (@alicloud-ram)
 options:
   instance_ids:
     description:
