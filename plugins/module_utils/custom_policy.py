@@ -16,6 +16,7 @@ import re
 
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, is_not_found
 from ansible_collections.alicloud.ram.plugins.module_utils.policy import (
+    DEFAULT_VERSION,
     normalize_policy,
     policies_equal,
     to_json,
@@ -81,18 +82,27 @@ def read_custom_policy(client, name):
     return body.get('Policy') or {}, _stored_document(document)
 
 
+def document_to_send(document):
+    """The JSON text sent for a wanted document: as the user wrote it (compacted), ``Version`` defaulted."""
+    doc = dict(json.loads(document) if isinstance(document, str) else document)
+    doc.setdefault('Version', DEFAULT_VERSION)
+    return to_json(doc)
+
+
 def plan_custom_policy(client, name, document):
     """Decide what it takes for `name` to have `document` as its default version.
 
     Returns a dict: action (none|create|set_default|create_version), before (normalised default
     document or None), after (normalised wanted document), version_id (for set_default),
     delete_version_id (the oldest non-default version removed to stay within the limit),
-    exists (whether the policy exists), policy (the GetPolicy ``Policy`` dict or None).
+    exists (whether the policy exists), policy (the GetPolicy ``Policy`` dict or None),
+    document (the JSON text a write sends).
     """
     wanted = normalize_policy(document)
     policy, current = read_custom_policy(client, name)
     plan = {'action': 'none', 'before': _normalized_or_none(current), 'after': wanted,
-            'version_id': None, 'delete_version_id': None, 'exists': policy is not None, 'policy': policy}
+            'version_id': None, 'delete_version_id': None, 'exists': policy is not None, 'policy': policy,
+            'document': document_to_send(document)}
     if policy is None:
         plan['action'] = 'create'
         return plan
@@ -124,7 +134,7 @@ def plan_custom_policy(client, name, document):
 def apply_custom_policy_plan(client, name, plan, description=None, _replanned=False):
     """Carry out a plan from plan_custom_policy. Returns True when something was written."""
     action = plan['action']
-    document = to_json(plan['after'])
+    document = plan.get('document') or to_json(plan['after'])
     if action == 'none':
         return False
     if action == 'create':
@@ -137,7 +147,7 @@ def apply_custom_policy_plan(client, name, plan, description=None, _replanned=Fa
             if err.code != 'EntityAlreadyExists.Policy':
                 raise
             # Created by a concurrent run between our read and this write: converge it instead.
-            replan = plan_custom_policy(client, name, plan['after'])
+            replan = plan_custom_policy(client, name, json.loads(document))
             if replan['action'] == 'create':
                 raise
             return apply_custom_policy_plan(client, name, replan, description)
@@ -157,7 +167,8 @@ def apply_custom_policy_plan(client, name, plan, description=None, _replanned=Fa
         if err.code != VERSION_LIMIT_CODE or _replanned:
             raise
         # A concurrent run added a version after our read: plan again once from fresh reads.
-        return apply_custom_policy_plan(client, name, plan_custom_policy(client, name, plan['after']), description, _replanned=True)
+        return apply_custom_policy_plan(client, name, plan_custom_policy(client, name, json.loads(document)), description,
+                                       _replanned=True)
     return True
 
 

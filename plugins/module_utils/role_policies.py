@@ -8,14 +8,17 @@ listed policy is not attached yet), builds a complete plan, and only then writes
 or existence error is therefore raised before the first write, and check mode reports the plan.
 """
 
-from ansible_collections.alicloud.ram.plugins.module_utils.custom_policy import apply_custom_policy_plan, plan_custom_policy
+from ansible_collections.alicloud.ram.plugins.module_utils.custom_policy import (
+    apply_custom_policy_plan,
+    document_to_send,
+    plan_custom_policy,
+)
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
 from ansible_collections.alicloud.ram.plugins.module_utils.policy import (
     MAX_POLICY_LENGTH,
     PolicyDocumentError,
     normalize_policy,
     parse_policy_document,
-    to_json,
 )
 from ansible_collections.alicloud.ram.plugins.module_utils.ram import (
     as_list,
@@ -118,17 +121,17 @@ def _parse_item(item, index):
 
 
 def validated_document(document, where):
-    """Parse and check a wanted policy document; return it normalised (what will be sent)."""
+    """Parse and check a wanted policy document; return it as a dict."""
     try:
         parsed = parse_policy_document(document)
-        normalized = normalize_policy(parsed)
+        normalize_policy(parsed)
     except PolicyDocumentError as err:
         raise PolicyInputError('%s: %s' % (where, err))
-    length = len(to_json(normalized))
+    length = len(document_to_send(parsed))
     if length > MAX_POLICY_LENGTH:
         raise PolicyInputError('%s: the policy document is %d characters long once compacted; the limit is %d'
                                % (where, length, MAX_POLICY_LENGTH))
-    return normalized
+    return parsed
 
 
 def parse_policy_items(items):
