@@ -68,7 +68,7 @@ def statements(document):
 
 def test_grant_then_second_run_makes_no_write_call(runner, emu, setup):
     arn = setup
-    res = runner.run_tasks([task('grant', **grant('alice'))])
+    res = runner.run_tasks([task('grant', **grant('alice')), task('again', **grant('alice'))])
     out = res.module_result(0)
     assert res.result(0)['changed'] is True
     assert arn == 'acs:ram::%s:role/web.app' % emu.account_id
@@ -77,7 +77,14 @@ def test_grant_then_second_run_makes_no_write_call(runner, emu, setup):
     assert out['user_name'] == 'alice'
     assert out['attached'] is True and out['policy_action'] == 'create'
     assert statements(out['policy_document']) == {(('ram:PassRole',), (arn,)), (tuple(ECS_ACTIONS), ('*',))}
+    # the second task wrote nothing: every write belongs to the first
     assert [c['action'] for c in emu.write_calls()] == ['CreatePolicy', 'AttachPolicyToUser']
+    assert res.result(1)['changed'] is False
+    assert res.module_result(1)['policy_document'] == out['policy_document']
+    counts = emu.call_counts()
+    assert {k: counts[k] for k in ('GetUser', 'GetRole', 'GetPolicy', 'ListPoliciesForUser')} == {
+        'GetUser': 2, 'GetRole': 2, 'GetPolicy': 2, 'ListPoliciesForUser': 1}
+    assert sum(counts.values()) == 9
     stored = policy(emu, 'PassRole-web-app')
     assert len(stored['versions']) == 1
     stored_doc = json.loads(stored['versions'][0]['PolicyDocument'])
@@ -86,9 +93,8 @@ def test_grant_then_second_run_makes_no_write_call(runner, emu, setup):
     assert user_policies(emu, 'alice') == ['PassRole-web-app']
 
     emu.clear_calls()
-    res = runner.run_tasks([task('again', **grant('alice'))])
+    res = runner.run_tasks([task('third run', **grant('alice'))])
     assert res.result(0)['changed'] is False
-    assert res.module_result(0)['policy_document'] == out['policy_document']
     assert emu.write_calls() == []
     assert emu.call_counts() == {'GetUser': 1, 'GetRole': 1, 'GetPolicy': 1, 'ListPoliciesForUser': 1}
 
@@ -101,42 +107,45 @@ def test_two_users_share_one_policy_and_revoke_deletes_it_last(runner, emu, setu
     assert [c['action'] for c in emu.write_calls()] == ['CreatePolicy', 'AttachPolicyToUser', 'AttachPolicyToUser']
     assert len([p for p in emu.state()['policies'] if p['PolicyName'].startswith('PassRole-')]) == 1
     assert user_policies(emu, 'alice') == user_policies(emu, 'bob') == ['PassRole-web-app']
-    # give the policy extra versions: deleting it must remove them too
+    # give the policy an extra version: deleting the policy must remove it too
     extra = json.dumps({'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': 'ram:PassRole', 'Resource': 'acs:ram::1:role/x'}]})
     ram.create_policy_version(ram_models.CreatePolicyVersionRequest(policy_name='PassRole-web-app', policy_document=extra,
                                                                     set_as_default=False))
 
     emu.clear_calls()
-    res = runner.run_tasks([task('revoke alice', **grant('alice', state='absent'))])
+    res = runner.run_tasks([
+        task('revoke alice', **grant('alice', state='absent')),
+        {'name': 'bob still holds it', 'alicloud.ram.ram_user_role_grant': grant('bob'), 'check_mode': True, 'register': 'bob'},
+        task('revoke bob', **grant('bob', state='absent')),
+        task('revoke bob again', **grant('bob', state='absent')),
+    ])
+    assert [r['changed'] for r in res.results] == [True, False, True, False]
     out = res.module_result(0)
-    assert res.result(0)['changed'] is True
     assert out['attached'] is False and out['policy_deleted'] is False and out['policy_used_by'] == ['user bob']
     assert out['policy_document'] is not None
-    assert [c['action'] for c in emu.write_calls()] == ['DetachPolicyFromUser']
-    assert user_policies(emu, 'alice') == []
-    assert user_policies(emu, 'bob') == ['PassRole-web-app']
-
-    emu.clear_calls()
-    res = runner.run_tasks([task('revoke bob', **grant('bob', state='absent')),
-                            task('revoke bob again', **grant('bob', state='absent'))])
-    out = res.module_result(0)
-    assert [r['changed'] for r in res.results] == [True, False]
-    assert out['policy_deleted'] is True and out['policy_document'] is None
-    assert [c['action'] for c in emu.write_calls()] == ['DetachPolicyFromUser', 'DeletePolicyVersion', 'DeletePolicy']
+    out = res.module_result(2)
+    assert out['policy_deleted'] is True and out['policy_document'] is None and out['policy_used_by'] == []
+    assert res.module_result(3)['policy_deleted'] is False
+    assert [c['action'] for c in emu.write_calls()] == ['DetachPolicyFromUser', 'DetachPolicyFromUser', 'DeletePolicyVersion',
+                                                        'DeletePolicy']
+    assert [c['params']['UserName'] for c in emu.write_calls()[:2]] == ['alice', 'bob']
     assert policy(emu, 'PassRole-web-app') is None
-    assert user_policies(emu, 'bob') == []
-    assert res.module_result(1)['policy_deleted'] is False
+    assert user_policies(emu, 'alice') == user_policies(emu, 'bob') == []
 
 
-def test_unknown_user_or_role_or_bad_name_fails_before_any_write(runner, emu, setup):
+def test_unknown_user_or_role_fails_before_any_write_but_absent_succeeds(runner, emu, setup):
     res = runner.run_tasks([
         dict(task('unknown user', **grant('nobody')), ignore_errors=True),
         dict(task('unknown role', **grant('alice', role='no-such-role')), ignore_errors=True),
         dict(task('bad policy name', **grant('alice', policy_name='has.dot')), ignore_errors=True),
         dict(task('bad role name', **grant('alice', role='bad/role')), ignore_errors=True),
+        task('user gone', **grant('ghost', state='absent')),
+        task('role gone', **grant('alice', role='gone.role', state='absent')),
     ])
-    assert [r['status'] for r in res.results] == ['failed'] * 4, res
-    results = [r['result'] for r in res.results]
+    assert [r['status'] for r in res.results] == ['failed'] * 4 + ['ok', 'ok'], res
+    assert res.module_result(5)['role_arn'] is None
+    assert res.module_result(5)['policy_name'] == 'PassRole-gone-role'
+    results = [r['result'] for r in res.results[:4]]
     assert 'RAM user nobody does not exist' in results[0]['msg']
     assert 'RAM role no-such-role does not exist' in results[1]['msg']
     assert "policy name 'has.dot' is invalid" in results[2]['msg']
@@ -144,7 +153,7 @@ def test_unknown_user_or_role_or_bad_name_fails_before_any_write(runner, emu, se
     assert all('Traceback' not in r['msg'] and emu.access_key_secret not in json.dumps(r) for r in results)
     assert emu.write_calls() == []
     # invalid names never reach the API
-    assert [c['action'] for c in emu.calls()] == ['GetUser', 'GetUser', 'GetRole']
+    assert [c['action'] for c in emu.calls()][:3] == ['GetUser', 'GetUser', 'GetRole']
     assert policy(emu, 'PassRole-web-app') is None
 
 
@@ -158,64 +167,50 @@ def test_instance_management_toggle_creates_new_default_versions(runner, emu, se
     assert statements(res.module_result(0)['policy_document']) == {(('ram:PassRole',), (arn,))}
 
     emu.clear_calls()
-    res = runner.run_tasks([task('widen', **grant('alice'))])
+    res = runner.run_tasks([
+        task('widen', **grant('alice')),
+        task('narrow back', **grant('alice', allow_instance_management=False)),
+    ])
     out = res.module_result(0)
     assert res.result(0)['changed'] is True and out['policy_action'] == 'create_version'
     assert statements(out['policy_document']) == {(('ram:PassRole',), (arn,)), (tuple(ECS_ACTIONS), ('*',))}
+    # the older equal version becomes the default again instead of a third version
+    assert res.result(1)['changed'] is True and res.module_result(1)['policy_action'] == 'set_default'
     writes = emu.write_calls()
-    assert [c['action'] for c in writes] == ['CreatePolicyVersion']
+    assert [c['action'] for c in writes] == ['CreatePolicyVersion', 'SetDefaultPolicyVersion']
     assert writes[0]['params']['SetAsDefault'].lower() == 'true'
+    assert writes[1]['params']['VersionId'] == 'v1'
     stored = policy(emu, 'PassRole-web-app')
-    assert stored['DefaultVersion'] == 'v2' and len(stored['versions']) == 2
-
-    emu.clear_calls()
-    res = runner.run_tasks([task('narrow back', **grant('alice', allow_instance_management=False))])
-    assert res.module_result(0)['policy_action'] == 'set_default'
-    assert [c['action'] for c in emu.write_calls()] == ['SetDefaultPolicyVersion']
-    assert policy(emu, 'PassRole-web-app')['DefaultVersion'] == 'v1'
+    assert stored['DefaultVersion'] == 'v1' and len(stored['versions']) == 2
+    assert user_policies(emu, 'alice') == ['PassRole-web-app']
 
 
 def test_check_mode_predicts_the_real_run_and_diff_shows_the_change(runner, emu, setup):
     arn = setup
-    check = runner.run_tasks([task('grant', **grant('alice', policy_name='WebPass'))], check=True, diff=True)
-    predicted = check.module_result(0)
-    assert check.result(0)['changed'] is True
-    assert emu.write_calls() == []
-    assert policy(emu, 'WebPass') is None
+    args = grant('alice', policy_name='WebPass')
+    revoke = grant('alice', policy_name='WebPass', state='absent')
+    res = runner.run_tasks([
+        {'name': 'predict grant', MODULE: args, 'check_mode': True},
+        {'name': 'grant', MODULE: args},
+        {'name': 'predict revoke', MODULE: revoke, 'check_mode': True},
+        {'name': 'revoke', MODULE: revoke},
+    ], diff=True)
+    predicted, done = res.module_result(0), res.module_result(1)
+    assert [r['changed'] for r in res.results] == [True] * 4
+    for key in ('user_name', 'role_arn', 'policy_name', 'policy_document', 'attached', 'policy_action', 'diff'):
+        assert done[key] == predicted[key], key
     diff = predicted['diff']
     assert diff['before'] == {'user_name': 'alice', 'policy_name': 'WebPass', 'attached': False, 'policy_document': None}
     assert diff['after']['attached'] is True
     assert diff['after']['policy_document'] == predicted['policy_document']
-    assert '"attached": true' in check.stdout and arn in check.stdout
+    assert '"attached": true' in res.stdout and arn in res.stdout
 
-    real = runner.run_tasks([task('grant', **grant('alice', policy_name='WebPass'))], diff=True)
-    done = real.module_result(0)
-    assert real.result(0)['changed'] is True
-    for key in ('user_name', 'role_arn', 'policy_name', 'policy_document', 'attached', 'policy_action', 'diff'):
-        assert done[key] == predicted[key], key
-    assert user_policies(emu, 'alice') == ['WebPass']
-
-    # check mode of a revoke, then the revoke itself
-    emu.clear_calls()
-    check = runner.run_tasks([task('revoke', **grant('alice', policy_name='WebPass', state='absent'))], check=True, diff=True)
-    predicted = check.module_result(0)
-    assert check.result(0)['changed'] is True and predicted['policy_deleted'] is True
+    predicted, done = res.module_result(2), res.module_result(3)
+    assert predicted['policy_deleted'] is True
     assert predicted['diff']['before']['attached'] is True and predicted['diff']['before']['policy_document'] is not None
     assert predicted['diff']['after'] == {'user_name': 'alice', 'policy_name': 'WebPass', 'attached': False, 'policy_document': None}
-    assert emu.write_calls() == []
-    real = runner.run_tasks([task('revoke', **grant('alice', policy_name='WebPass', state='absent'))], diff=True)
-    done = real.module_result(0)
-    for key in ('changed', 'role_arn', 'policy_document', 'attached', 'policy_deleted', 'policy_used_by', 'diff'):
+    for key in ('role_arn', 'policy_document', 'attached', 'policy_deleted', 'policy_used_by', 'diff'):
         assert done[key] == predicted[key], key
+    # the check-mode tasks wrote nothing: these are the two real tasks' writes
+    assert [c['action'] for c in emu.write_calls()] == ['CreatePolicy', 'AttachPolicyToUser', 'DetachPolicyFromUser', 'DeletePolicy']
     assert policy(emu, 'WebPass') is None
-
-
-def test_absent_succeeds_when_user_and_role_are_gone(runner, emu, setup):
-    res = runner.run_tasks([
-        task('user gone', **grant('ghost', state='absent')),
-        task('role gone', **grant('alice', role='gone.role', state='absent')),
-    ])
-    assert [r['changed'] for r in res.results] == [False, False]
-    assert res.module_result(1)['role_arn'] is None
-    assert res.module_result(1)['policy_name'] == 'PassRole-gone-role'
-    assert emu.write_calls() == []
