@@ -272,7 +272,8 @@ class LookupModule(LookupBase):
     def _explain(client, role_name, err):
         """The error message, plus which role the instance does hold when a named role was not found."""
         msg = err.msg
-        if role_name and err.status == 404 and 'is not attached' in msg:
+        # the status for an unknown role is not documented (404 is the common answer): name the attached role on any 4xx
+        if role_name and err.status in (400, 403, 404) and 'session token' not in msg:
             try:
                 attached = client.role_name()
             except MetadataError as discovery_error:
