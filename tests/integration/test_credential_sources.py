@@ -1,0 +1,141 @@
+# Copyright: alicloud.ram contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every credential source of the module_utils chain, through a real module run against the emulator.
+
+Each source reads a role of its own (``probe-<source>``), so the emulator's call log tells which
+access key id each source signed with. Every run is made at -vvv: the output names the source
+(``credentials_source``) and never shows a secret or a security token.
+"""
+
+from __future__ import annotations
+
+import json
+
+INFO = 'alicloud.ram.ram_instance_role_info'
+KEY_ENV = ('ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_SECURITY_TOKEN')
+NO_KEYS_IN_ENV = dict((name, None) for name in KEY_ENV)
+
+
+def _config(emu):
+    from alibabacloud_tea_openapi.models import Config  # pylint: disable=import-outside-toplevel
+    return Config(access_key_id=emu.access_key_id, access_key_secret=emu.access_key_secret, endpoint=emu.endpoint,
+                  protocol='http', region_id='cn-hangzhou')
+
+
+def _create_role(emu, name, trust):
+    from alibabacloud_ram20150501.client import Client  # pylint: disable=import-outside-toplevel
+    from alibabacloud_ram20150501 import models  # pylint: disable=import-outside-toplevel
+    body = Client(_config(emu)).create_role(models.CreateRoleRequest(role_name=name, assume_role_policy_document=json.dumps(trust)))
+    return body.body.role.arn
+
+
+def _assume(emu, role_arn):
+    from alibabacloud_sts20150401.client import Client  # pylint: disable=import-outside-toplevel
+    from alibabacloud_sts20150401 import models  # pylint: disable=import-outside-toplevel
+    creds = Client(_config(emu)).assume_role(models.AssumeRoleRequest(role_arn=role_arn, role_session_name='cred-test')).body.credentials
+    return creds.access_key_id, creds.access_key_secret, creds.security_token
+
+
+def _trust(principal):
+    return {'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': 'sts:AssumeRole', 'Principal': principal}]}
+
+
+def _probe(source, **args):
+    args['name'] = 'probe-%s' % source
+    return {'name': source, INFO: args}
+
+
+def _connection_defaults(runner):
+    defaults = runner.module_defaults()
+    group = defaults['group/alicloud.ram.alicloud']
+    group.pop('access_key_id')
+    group.pop('access_key_secret')
+    return defaults
+
+
+def _signers(emu, source):
+    """Access key ids of the RAM calls the ``source`` probe made, with their statuses."""
+    return [(c['access_key_id'], c['status']) for c in emu.calls()
+            if c['service'] == 'ram' and c['params'].get('RoleName') == 'probe-%s' % source]
+
+
+def _assert_quiet(res, *secrets):
+    text = res.stdout + res.stderr
+    for secret in secrets:
+        assert secret not in text, 'a secret or token is shown in the output'
+
+
+def test_every_credential_source_signs_its_calls(runner, emu, tmp_path):
+    ecs_trust = _trust({'Service': ['ecs.aliyuncs.com']})
+    sources = ('options', 'env', 'legacy-env', 'cli-ak', 'cli-sts', 'ini', 'sts-token', 'assume-role', 'ecs-role')
+    for source in sources:
+        _create_role(emu, 'probe-%s' % source, ecs_trust)
+    deployer_arn = _create_role(emu, 'deployer', _trust({'RAM': ['acs:ram::%s:root' % emu.account_id]}))
+    _create_role(emu, 'instance-probe', ecs_trust)
+    emu.set_metadata(role_name='instance-probe')
+    sts_id, sts_secret, sts_token = _assume(emu, deployer_arn)
+    assert sts_id.startswith('STS.')
+    ak, secret = emu.access_key_id, emu.access_key_secret
+
+    home = tmp_path / 'home'
+    (home / '.aliyun').mkdir(parents=True)
+    (home / '.alibabacloud').mkdir()
+    (home / '.aliyun' / 'config.json').write_text(json.dumps({'profiles': [
+        {'name': 'cli-ak', 'mode': 'AK', 'access_key_id': ak, 'access_key_secret': secret},
+        {'name': 'cli-sts', 'mode': 'StsToken', 'access_key_id': sts_id, 'access_key_secret': sts_secret, 'sts_token': sts_token},
+    ]}))
+    (home / '.alibabacloud' / 'credentials.ini').write_text(
+        '[ini-ak]\ntype = access_key\naccess_key_id = %s\naccess_key_secret = %s\n' % (ak, secret))
+
+    emu.clear_calls()
+    defaults = _connection_defaults(runner)
+    res = runner.run_tasks([
+        _probe('options', access_key_id=ak, access_key_secret=secret),
+        _probe('cli-ak', profile='cli-ak'),
+        _probe('cli-sts', profile='cli-sts'),
+        _probe('ini', profile='ini-ak'),
+        _probe('sts-token', access_key_id=sts_id, access_key_secret=sts_secret, security_token=sts_token),
+        _probe('assume-role', access_key_id=ak, access_key_secret=secret,
+               assume_role={'role_arn': deployer_arn, 'session_name': 'ansible-test'}),
+        _probe('ecs-role', ecs_role_name='instance-probe'),
+    ], module_defaults=defaults, env=dict(NO_KEYS_IN_ENV, HOME=str(home)), verbosity=3)
+    env_run = runner.run_tasks([_probe('env')], module_defaults=defaults, verbosity=3)
+    legacy_run = runner.run_tasks([_probe('legacy-env')], module_defaults=defaults, verbosity=3,
+                                  env=dict(NO_KEYS_IN_ENV, ALICLOUD_ACCESS_KEY=ak, ALICLOUD_SECRET_KEY=secret))
+
+    results = dict((r['task'], r) for run in (res, env_run, legacy_run) for r in run.results)
+    expected_source = {
+        'options': 'options',
+        'env': 'env',
+        'legacy-env': 'env (legacy ALICLOUD_*)',
+        'cli-ak': 'profile cli-ak (%s)' % (home / '.aliyun' / 'config.json'),
+        'cli-sts': 'profile cli-sts (%s)' % (home / '.aliyun' / 'config.json'),
+        'ini': 'profile ini-ak (%s)' % (home / '.alibabacloud' / 'credentials.ini'),
+        'sts-token': 'options',
+        'assume-role': 'assume_role %s (via options)' % deployer_arn,
+        'ecs-role': 'ecs_role_name instance-probe',
+    }
+    token_based = ('cli-sts', 'sts-token', 'assume-role', 'ecs-role')
+    for source in sources:
+        result = results[source]
+        assert result['status'] == 'ok', result
+        assert [r['role_name'] for r in result['result']['roles']] == ['probe-%s' % source]
+        assert result['result']['credentials_source'] == expected_source[source]
+        signers = _signers(emu, source)
+        assert signers and all(status == 200 for _key, status in signers), (source, signers)
+        if source in token_based:
+            assert all(key.startswith('STS.') for key, _status in signers), (source, signers)
+        else:
+            assert all(key == ak for key, _status in signers), (source, signers)
+    # the explicit STS token signs with exactly the key it came with; assume_role and the instance role get fresh ones
+    assert set(k for k, _s in _signers(emu, 'sts-token')) == {sts_id}
+    assert sts_id not in set(k for k, _s in _signers(emu, 'assume-role'))
+    assume_calls = [c for c in emu.calls() if c['service'] == 'sts' and c['action'] == 'AssumeRole']
+    assert [c['access_key_id'] for c in assume_calls] == [ak]
+    assert any(c['service'] == 'metadata' for c in emu.calls())
+
+    for run in (res, env_run, legacy_run):
+        assert 'credentials_source' in run.stdout
+        _assert_quiet(run, secret, sts_secret, sts_token)
+    for source in ('cli-ak', 'ecs_role_name instance-probe', 'env (legacy ALICLOUD_*)'):
+        assert source in res.stdout + env_run.stdout + legacy_run.stdout
