@@ -167,8 +167,8 @@ def apply_custom_policy_plan(client, name, plan, description=None, _replanned=Fa
         if err.code != VERSION_LIMIT_CODE or _replanned:
             raise
         # A concurrent run added a version after our read: plan again once from fresh reads.
-        return apply_custom_policy_plan(client, name, plan_custom_policy(client, name, json.loads(document)), description,
-                                       _replanned=True)
+        replan = plan_custom_policy(client, name, json.loads(document))
+        return apply_custom_policy_plan(client, name, replan, description, _replanned=True)
     return True
 
 

@@ -16,7 +16,7 @@ description:
   - Creates a custom policy that does not exist yet from its C(document) in O(policies), and brings the default
     version of an existing custom policy to that document. A changed document becomes a new default
     policy version; a document equal to an existing non-default version makes that version the default
-    instead. RAM keeps at most 5 versions per policy: at the limit the oldest non-default version is deleted
+    instead. RAM keeps at most 5 versions per policy, so at the limit the oldest non-default version is deleted
     first. The default version is never deleted.
   - Documents are compared after normalisation (key order, whitespace, a string versus a one-element list
     for C(Action) and C(Resource), statement order), so an equal document never causes a change.
@@ -25,7 +25,7 @@ description:
   - A run reads the role's attached policies once (C(ListPoliciesForRole)), and reads a policy only when it
     carries a document or is not attached yet. A run with nothing to change makes no write call.
 author:
-  - alicloud.ram contributors
+  - alicloud.ram maintainers (@alicloud-ram)
 options:
   role_name:
     description:

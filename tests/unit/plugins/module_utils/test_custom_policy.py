@@ -40,7 +40,7 @@ class FakeRam(object):
     # -- set-up helpers ------------------------------------------------------------------------
 
     def add_role(self, name, attached=()):
-        self.roles[name.lower()] = {'name': name, 'policies': [(p, t) for p, t in attached]}
+        self.roles[name.lower()] = {'name': name, 'policies': list(attached)}
 
     def add_custom(self, name, documents, default_index=-1, description=''):
         policy = {'PolicyName': name, 'Description': description, 'versions': [], 'next': 1, 'default': None}
@@ -208,8 +208,8 @@ def test_changed_document_becomes_a_new_default_version():
     assert plan['action'] == 'create_version' and plan['delete_version_id'] is None and written
     assert plan['before']['Statement'][0]['Action'] == ['oss:GetObject']
     assert ram.version_ids('app') == ['v1', 'v2'] and ram.custom['app']['default'] == 'v2'
-    assert ram.writes() == [('CreatePolicyVersion', {'PolicyName': 'app', 'PolicyDocument': json.dumps(doc('oss:PutObject'), sort_keys=True, separators=(',', ':')),
-                                                     'SetAsDefault': True})]
+    sent = json.dumps(doc('oss:PutObject'), sort_keys=True, separators=(',', ':'))
+    assert ram.writes() == [('CreatePolicyVersion', {'PolicyName': 'app', 'PolicyDocument': sent, 'SetAsDefault': True})]
 
 
 def test_existing_equal_version_is_made_default_instead_of_a_new_one():
