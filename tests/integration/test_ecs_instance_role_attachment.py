@@ -9,6 +9,8 @@ import math
 import threading
 import time
 
+from alibabacloud_ecs20140526 import models as ecs_models
+from alibabacloud_ecs20140526.client import Client as EcsClient
 from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_tea_openapi.models import Config
@@ -24,6 +26,13 @@ def create_role(emu, name, trust=ECS_TRUST):
     config = Config(access_key_id=emu.access_key_id, access_key_secret=emu.access_key_secret, endpoint=emu.endpoint,
                     protocol='http', region_id='cn-hangzhou')
     RamClient(config).create_role(ram_models.CreateRoleRequest(role_name=name, assume_role_policy_document=trust))
+
+
+def attach_directly(emu, role, ids):
+    config = Config(access_key_id=emu.access_key_id, access_key_secret=emu.access_key_secret, endpoint=emu.endpoint,
+                    protocol='http', region_id='cn-hangzhou')
+    EcsClient(config).attach_instance_ram_role(ecs_models.AttachInstanceRamRoleRequest(
+        region_id='cn-hangzhou', ram_role_name=role, instance_ids=json.dumps(ids)))
 
 
 def roles_of(emu, ids):
@@ -43,20 +52,33 @@ def task(name, **args):
     return {'name': name, MODULE: args, 'register': name.replace(' ', '_')}
 
 
-def test_attach_three_then_second_run_makes_no_write_call(runner, emu):
+def test_attach_three_check_mode_policy_then_second_run_makes_no_write_call(runner, emu):
     create_role(emu, 'app-role')
     ids = emu.seed_instances(3)
+    policy = {'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': ['oss:GetObject'], 'Resource': ['*']}]}
+    args = dict(role_name='app-role', instance_ids=ids + [ids[0]], policy=policy)
     emu.clear_calls()
-    first = runner.run_tasks([task('attach', role_name='app-role', instance_ids=ids + [ids[0]])])
+    check = runner.run_tasks([task('attach', **args)], check=True, diff=True)
+    predicted = check.module_result('attach')
+    assert emu.write_calls() == [] and predicted['changed'] is True
+    check_counts = emu.call_counts()
+
+    emu.clear_calls()
+    first = runner.run_tasks([task('attach', **args)], diff=True)
     result = first.module_result('attach')
     assert first.result(0)['changed'] is True
+    for key in ('changed', 'attachments', 'changed_instance_ids', 'failed_instances', 'diff'):
+        assert result[key] == predicted[key], key
     assert result['attachments'] == {i: 'app-role' for i in ids}
     assert result['changed_instance_ids'] == ids and result['failed_instances'] == []
+    assert result['diff'] == {'before': {i: None for i in ids}, 'after': {i: 'app-role' for i in ids}}
     assert roles_of(emu, ids) == {i: 'app-role' for i in ids}
     counts = emu.call_counts()
-    assert counts.get('AttachInstanceRamRole') == 1 and counts.get('DescribeInstanceRamRole') == 1
-    assert counts.get('DescribeInstances') == 1 and counts.get('GetRole') == 1
-    assert len(emu.write_calls()) == 1
+    assert counts == {'DescribeInstanceRamRole': 1, 'DescribeInstances': 1, 'GetRole': 1, 'AttachInstanceRamRole': 1}
+    # check mode made the same reads, and nothing else
+    assert check_counts == {'DescribeInstanceRamRole': 1, 'DescribeInstances': 1, 'GetRole': 1}
+    attach = calls_of(emu, 'AttachInstanceRamRole')
+    assert ids_in(attach[0]) == ids and json.loads(attach[0]['params']['Policy']) == policy
 
     emu.clear_calls()
     second = runner.run_tasks([task('attach', role_name='APP-ROLE', instance_ids=ids)])
@@ -90,7 +112,7 @@ def test_other_role_fails_without_force_and_is_replaced_with_force(runner, emu):
     create_role(emu, 'app-role')
     create_role(emu, 'old-role')
     ids = emu.seed_instances(3)
-    runner.run_tasks([task('old', role_name='old-role', instance_ids=[ids[0]])])
+    attach_directly(emu, 'old-role', [ids[0]])
     emu.clear_calls()
     failed = runner.run_tasks([task('no force', role_name='app-role', instance_ids=ids)], expect_failure=True)
     result = failed.module_result('no force')
@@ -135,8 +157,8 @@ def test_detach_check_mode_and_unknown_instance_warning(runner, emu):
     create_role(emu, 'app-role')
     create_role(emu, 'other-role')
     ids = emu.seed_instances(3)
-    runner.run_tasks([task('a', role_name='app-role', instance_ids=ids[:2]),
-                      task('b', role_name='other-role', instance_ids=[ids[2]])])
+    attach_directly(emu, 'app-role', ids[:2])
+    attach_directly(emu, 'other-role', [ids[2]])
     emu.clear_calls()
     unknown = 'i-doesnotexist0000001'
     args = dict(role_name='app-role', instance_ids=ids + [unknown], state='absent')
@@ -155,22 +177,6 @@ def test_detach_check_mode_and_unknown_instance_warning(runner, emu):
     detach = calls_of(emu, 'DetachInstanceRamRole')
     assert len(detach) == 1 and ids_in(detach[0]) == ids[:2] and detach[0]['params']['RamRoleName'] == 'app-role'
     assert roles_of(emu, ids) == {ids[0]: None, ids[1]: None, ids[2]: 'other-role'}
-
-
-def test_check_mode_predicts_attach_and_policy_is_passed_through(runner, emu):
-    create_role(emu, 'app-role')
-    ids = emu.seed_instances(2)
-    policy = {'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': ['oss:GetObject'], 'Resource': ['*']}]}
-    args = dict(role_name='app-role', instance_ids=ids, policy=policy)
-    emu.clear_calls()
-    check = runner.run_tasks([task('attach', **args)], check=True)
-    predicted = check.module_result('attach')
-    assert emu.write_calls() == []
-    real = runner.run_tasks([task('attach', **args)]).module_result('attach')
-    for key in ('changed', 'attachments', 'changed_instance_ids', 'failed_instances'):
-        assert real[key] == predicted[key], key
-    attach = calls_of(emu, 'AttachInstanceRamRole')
-    assert len(attach) == 1 and json.loads(attach[0]['params']['Policy']) == policy
 
 
 def _reveal_role_after_first_attach(emu, created, stop, visible_after=2.0):
