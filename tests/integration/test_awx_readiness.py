@@ -175,11 +175,6 @@ def test_credential_type_shape_and_injectors():
     }
 
 
-def _require_setup_playbook():
-    if not SETUP_PLAYBOOK.is_file():
-        pytest.skip('playbooks/instance_role_setup.yml does not exist yet')
-
-
 class RunnerJob:
     """One ansible-runner job in its own private data dir, laid out like AWX lays out a job."""
 
@@ -295,14 +290,13 @@ def jobs(tmp_path, collection_path, emu, monkeypatch):
 
 
 def _setup_vars(emu):
-    instance_ids = [item['InstanceId'] for item in emu.instances('cn-hangzhou') if item.get('NetworkType', 'vpc') == 'vpc'
-                    or item.get('InstanceNetworkType') == 'vpc'][:2]
+    instance_ids = [item['InstanceId'] for item in emu.instances('cn-hangzhou') if item['InstanceNetworkType'] == 'vpc'][:2]
+    assert len(instance_ids) == 2
     emu.create_user('deployer')
     return {'instance_role_instance_ids': instance_ids, 'instance_role_users': ['deployer']}
 
 
 def test_setup_job_with_the_injected_credential_is_idempotent_and_never_shows_secrets(jobs, emu):
-    _require_setup_playbook()
     extravars = _setup_vars(emu)
     first_env = injected_env(access_key_id=emu.access_key_id, access_key_secret=emu.access_key_secret, region='cn-hangzhou')
 
@@ -311,9 +305,9 @@ def test_setup_job_with_the_injected_credential_is_idempotent_and_never_shows_se
     assert first.changed_tasks(), first
     assert first.stats.get('changed', {}).get('localhost'), first
     assert emu.write_calls(), 'the first job wrote nothing to the emulator'
-    state = emu.state()
-    assert any(role.get('RoleName', role.get('role_name')) == 'demo-app-oss-reader' for role in state['roles']) or \
-        'demo-app-oss-reader' in json.dumps(state['roles']), state['roles']
+    roles = {role['RoleName']: role for role in emu.state()['roles']}
+    assert 'demo-app-oss-reader' in roles, sorted(roles)
+    assert roles['demo-app-oss-reader']['Instances'] == sorted(extravars['instance_role_instance_ids'])
 
     # The second job authenticates with temporary STS credentials (key id, secret and token), like a
     # credential filled from a secret store would.
@@ -342,7 +336,6 @@ def test_setup_job_with_the_injected_credential_is_idempotent_and_never_shows_se
 
 
 def test_role_arn_in_the_credential_makes_every_call_with_the_assumed_role(jobs, emu):
-    _require_setup_playbook()
     extravars = _setup_vars(emu)
     from alibabacloud_ram20150501 import models as ram_models  # pylint: disable=import-outside-toplevel
     from tests.emulator.sdkhelpers import RAM_ONLY_TRUST, clients  # pylint: disable=import-outside-toplevel
@@ -414,8 +407,7 @@ def test_ansible_doc_renders_lookup(offline_install, name):
 
 
 def test_ansible_doc_renders_the_example_role(offline_install):
-    if not ROLE_ARGUMENT_SPECS.is_file():
-        pytest.skip('roles/instance_role/meta/argument_specs.yml does not exist yet')
+    assert ROLE_ARGUMENT_SPECS.is_file(), 'the example role must document its variables'
     proc = _run([ansible_command('ansible-doc'), '-t', 'role', 'alicloud.ram.instance_role'],
                 env=_clean_env(ANSIBLE_COLLECTIONS_PATH=str(offline_install)))
     assert 'instance_role_name' in proc.stdout, proc.stdout
