@@ -196,6 +196,8 @@ class RolePolicyManager(object):
             self.module.fail_json(msg=str(err), role_name=self.role_name)
             return None
         except AlicloudApiError as err:
+            if err.code == 'EntityNotExist.Role':
+                self.fail_missing_role(err)
             self.module.fail_api(err, getattr(err, 'operation', None) or "read the policies of role '%s'" % self.role_name)
             return None
         result = self.result()
@@ -214,13 +216,13 @@ class RolePolicyManager(object):
             raise PolicyInputError(error)
         return parse_policy_items(self.params.get('policies'))
 
+    def fail_missing_role(self, err):
+        detail = err.code + (', request id %s' % err.request_id if err.request_id else '')
+        self.module.fail_json(msg="role '%s' does not exist (%s); create it first, for example with alicloud.ram.ram_instance_role"
+                              % (self.role_name, detail), error=err.to_dict(), role_name=self.role_name)
+
     def read_attached(self):
-        try:
-            body = self.client.call('ListPoliciesForRole', {'RoleName': self.role_name})
-        except AlicloudApiError as err:
-            if err.code == 'EntityNotExist.Role':
-                err.operation = "role '%s' does not exist; list its policies" % self.role_name
-            raise
+        body = self.client.call('ListPoliciesForRole', {'RoleName': self.role_name})
         self.attached_now = [attachment(p.get('PolicyName'), p.get('PolicyType'))
                              for p in as_list(dig(body, ('Policies', 'Policy'))) if isinstance(p, dict) and p.get('PolicyName')]
 

@@ -191,7 +191,7 @@ def test_bad_input_and_missing_things_fail_before_any_write(runner, emu):
     assert "system policy 'AliyunNoSuchAccess' does not exist" in messages['unknown system policy']
     assert "'NoSuchPolicyAnywhere' does not exist" in messages['unknown plain name']
     assert "custom policy 'missing-custom' does not exist" in messages['custom without document']
-    assert 'no-such-role' in messages['missing role'] and 'EntityNotExist.Role' in messages['missing role']
+    assert "role 'no-such-role' does not exist (EntityNotExist.Role" in messages['missing role']
     assert res.by_name('missing role')['result']['error']['code'] == 'EntityNotExist.Role'
     assert 'listed twice' in messages['duplicate names']
     assert 'not valid JSON' in messages['bad json']
