@@ -82,6 +82,8 @@ notes:
   - "To reuse the credentials across tasks, store them once with M(ansible.builtin.set_fact), C(run_once: true)
     and C(no_log: true), then refer to the fact; the fact lives in memory for the rest of the play.
     Refetch them when a play may run longer than their lifetime (see RV(_raw[].expiration))."
+  - Ansible's own debug mode (E(ANSIBLE_DEBUG=1)) logs module arguments despite C(no_log); do not enable it where these
+    credentials are passed to modules.
   - The metadata service throttles frequent access; let the cache and C(set_fact) keep requests low.
   - Errors name the role and the HTTP status, never a credential. Typical causes are no RAM role attached to the
     instance, a role name that is not the attached role, a refused session token, or an unreachable endpoint
