@@ -10,6 +10,7 @@ or existence error is therefore raised before the first write, and check mode re
 
 from ansible_collections.alicloud.ram.plugins.module_utils.custom_policy import (
     apply_custom_policy_plan,
+    delete_custom_policy,
     document_to_send,
     plan_custom_policy,
 )
@@ -168,11 +169,13 @@ class RolePolicyManager(object):
         self.role_name = self.params['role_name']
         self.state = self.params['state']
         self.purge = bool(self.params.get('purge_policies'))
+        self.delete_unused = bool(self.params.get('delete_unused_custom_policies'))
         self._client = client
         self.attached_now = []      # [{'policy_name', 'policy_type'}] as listed by RAM
         self.to_attach = []         # [(attachment dict, freshly created?)]
         self.to_detach = []         # [attachment dict]
         self.custom_plans = []      # [(PolicyRequest, canonical name, plan)]
+        self.to_delete = []         # names of custom policies to delete (state=absent)
         self.warnings = []
 
     @property
@@ -285,6 +288,30 @@ class RolePolicyManager(object):
             match = self._attached_match(request)
             if match is not None and match not in self.to_detach:
                 self.to_detach.append(match)
+        if self.delete_unused:
+            for request in requests:
+                if request.document is not None:
+                    self._plan_delete(request)
+
+    def _plan_delete(self, request):
+        """Delete a listed custom policy once nothing but this role (being detached) uses it."""
+        try:
+            body = self.client.call_or_none('ListEntitiesForPolicy', {'PolicyName': request.name, 'PolicyType': CUSTOM})
+        except AlicloudApiError as err:
+            err.operation = "list the users, groups and roles of custom policy '%s'" % request.name
+            raise
+        if body is None:
+            return
+        users = [u.get('UserName') for u in as_list(dig(body, ('Users', 'User'))) if isinstance(u, dict)]
+        groups = [g.get('GroupName') for g in as_list(dig(body, ('Groups', 'Group'))) if isinstance(g, dict)]
+        roles = [r.get('RoleName') for r in as_list(dig(body, ('Roles', 'Role')))
+                 if isinstance(r, dict) and (r.get('RoleName') or '').lower() != self.role_name.lower()]
+        if users or groups or roles:
+            users_groups_roles = ', '.join('%s %s' % (kind, name) for kind, names in (('user', users), ('group', groups), ('role', roles))
+                                           for name in names)
+            self.warnings.append("custom policy '%s' is kept: it is still attached to %s" % (request.name, users_groups_roles))
+            return
+        self.to_delete.append(request.name)
 
     def _plan_present(self, requests):
         kept = []
@@ -317,14 +344,16 @@ class RolePolicyManager(object):
         updated = self.changed_custom(('set_default', 'create_version'))
         attached = sort_attachments([item for item, _new in self.to_attach])
         detached = sort_attachments(self.to_detach)
+        deleted = sorted(self.to_delete, key=str.lower)
         result = {
-            'changed': bool(created or updated or attached or detached),
+            'changed': bool(created or updated or attached or detached or deleted),
             'role_name': self.role_name,
             'attached_policies': self.attached_after(),
             'attached': attached,
             'detached': detached,
             'created_policies': created,
             'updated_policies': updated,
+            'deleted_policies': deleted,
         }
         if self.module._diff:
             result['diff'] = self.diff()
@@ -342,6 +371,9 @@ class RolePolicyManager(object):
         if before_docs or after_docs:
             before['policy_documents'] = before_docs
             after['policy_documents'] = after_docs
+        if self.to_delete:
+            before['custom_policies'] = sorted(self.to_delete, key=str.lower)
+            after['custom_policies'] = []
         return {'before': before, 'after': after}
 
     def apply(self):
@@ -356,6 +388,11 @@ class RolePolicyManager(object):
         for item, new in self.to_attach:
             self._write('AttachPolicyToRole', item, ATTACH_DONE_CODES, "attach %s policy '%s' to role '%s'",
                         retry_codes=NEW_POLICY_RETRY_CODES if new else ())
+        for name in self.to_delete:
+            try:
+                delete_custom_policy(self.client, name)
+            except AlicloudApiError as err:
+                self.module.fail_api(err, "delete custom policy '%s'" % name, role_name=self.role_name)
 
     def _write(self, action, item, done_codes, operation, retry_codes=()):
         params = {'PolicyType': item['policy_type'], 'PolicyName': item['policy_name'], 'RoleName': self.role_name}

@@ -58,7 +58,7 @@ options:
     description:
       - V(present) attaches every listed policy (creating or updating custom policies that carry a document).
       - V(absent) detaches the listed policies; a policy that is not attached is not an error. Custom
-        policies are never deleted.
+        policies are deleted only with O(delete_unused_custom_policies).
     type: str
     choices: [present, absent]
     default: present
@@ -67,6 +67,15 @@ options:
       - With O(state=present), detach every attached policy that is not listed in O(policies).
       - With O(policies=[]), this detaches all policies from the role.
       - Ignored with O(state=absent).
+    type: bool
+    default: false
+  delete_unused_custom_policies:
+    description:
+      - With O(state=absent), also delete each listed custom policy that carries a C(document) once no user,
+        group or other role uses it (its non-default versions first). A policy still in use is kept, with a
+        warning naming its users, groups and roles.
+      - Policies listed without a C(document) are only detached.
+      - Ignored with O(state=present).
     type: bool
     default: false
 notes:
@@ -116,6 +125,22 @@ EXAMPLES = r'''
     state: absent
     policies:
       - AliyunOSSReadOnlyAccess
+
+- name: Tear down, deleting the custom policy once nothing else uses it
+  alicloud.ram.ram_role_policy:
+    role_name: web-oss-reader
+    state: absent
+    delete_unused_custom_policies: true
+    policies:
+      - AliyunOSSReadOnlyAccess
+      - name: web-log-writer
+        document:
+          Version: "1"
+          Statement:
+            - Effect: Allow
+              Action:
+                - log:PostLogStoreLogs
+              Resource: acs:log:*:*:project/web-logs/*
 
 - name: Detach every policy from the role
   alicloud.ram.ram_role_policy:
@@ -184,6 +209,12 @@ updated_policies:
   type: list
   elements: str
   sample: []
+deleted_policies:
+  description: Names of the custom policies this run deleted (or would delete), see O(delete_unused_custom_policies).
+  returned: always
+  type: list
+  elements: str
+  sample: [web-log-writer]
 '''
 
 from ansible_collections.alicloud.ram.plugins.module_utils.module import AlicloudModule
@@ -194,6 +225,7 @@ ARGUMENT_SPEC = dict(
     policies=dict(type='list', elements='raw', default=[]),
     state=dict(type='str', choices=['present', 'absent'], default='present'),
     purge_policies=dict(type='bool', default=False),
+    delete_unused_custom_policies=dict(type='bool', default=False),
 )
 
 

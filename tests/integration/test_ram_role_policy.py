@@ -107,23 +107,44 @@ def test_attach_system_and_custom_then_second_run_makes_no_write_call(runner, em
     assert emu.call_counts() == {'ListPoliciesForRole': 1}
 
 
+def create_custom(emu, name, document, roles=()):
+    client = ram_client(emu)
+    client.create_policy(ram_models.CreatePolicyRequest(policy_name=name, policy_document=json.dumps(document)))
+    for role in roles:
+        client.attach_policy_to_role(ram_models.AttachPolicyToRoleRequest(policy_name=name, policy_type='Custom', role_name=role))
+    emu.clear_calls()
+
+
 def test_purge_keeps_listed_and_absent_detaches_listed(runner, emu):
     create_role(emu, attached=(ECS, OSS, VPC))
+    create_role(emu, name='other-role')
+    create_custom(emu, 'app-extra', doc('oss:GetObject'), roles=(ROLE,))
+    create_custom(emu, 'shared', doc('oss:ListObjects'), roles=(ROLE, 'other-role'))
+    extra = {'name': 'app-extra', 'document': doc('oss:GetObject')}
+    shared = {'name': 'shared', 'document': doc('oss:ListObjects')}
     res = runner.run_tasks([
-        task('purge', role_name=ROLE, purge_policies=True, policies=[OSS]),
-        task('absent', role_name=ROLE, state='absent', policies=[OSS, 'AliyunLogReadOnlyAccess', 'no-such-policy']),
-        task('absent again', role_name=ROLE, state='absent', policies=[OSS]),
+        task('purge', role_name=ROLE, purge_policies=True, policies=[OSS, 'app-extra', 'shared']),
+        task('absent', role_name=ROLE, state='absent', delete_unused_custom_policies=True,
+             policies=[OSS, 'AliyunLogReadOnlyAccess', 'no-such-policy', extra, shared]),
+        task('absent again', role_name=ROLE, state='absent', delete_unused_custom_policies=True, policies=[OSS, extra, shared]),
     ])
     purge = res.module_result('purge')
     assert purge['changed'] is True
     assert purge['detached'] == [pol(ECS, 'System'), pol(VPC, 'System')]
-    assert purge['attached'] == [] and purge['attached_policies'] == [pol(OSS, 'System')]
+    assert purge['attached'] == []
+    assert purge['attached_policies'] == [pol('app-extra', 'Custom'), pol('shared', 'Custom'), pol(OSS, 'System')]
     absent = res.module_result('absent')
-    assert absent['changed'] is True and absent['detached'] == [pol(OSS, 'System')] and absent['attached_policies'] == []
-    assert res.module_result('absent again')['changed'] is False
-    assert attached_in_state(emu) == []
+    assert absent['changed'] is True and absent['attached_policies'] == []
+    assert absent['detached'] == [pol('app-extra', 'Custom'), pol('shared', 'Custom'), pol(OSS, 'System')]
+    assert absent['deleted_policies'] == ['app-extra']
+    assert any("'shared' is kept" in w and 'other-role' in w for w in absent.get('warnings', []))
+    again = res.module_result('absent again')
+    assert again['changed'] is False and again['deleted_policies'] == []
+    assert attached_in_state(emu) == [] and attached_in_state(emu, 'other-role') == [('Custom', 'shared')]
+    assert [p['PolicyName'] for p in emu.state()['policies']] == ['shared']
     detaches = [c['params']['PolicyName'] for c in emu.calls() if c['action'] == 'DetachPolicyFromRole']
-    assert sorted(detaches) == [ECS, OSS, VPC]
+    assert sorted(detaches) == [ECS, OSS, VPC, 'app-extra', 'shared']
+    assert emu.call_counts()['ListPoliciesForRole'] == 3
     assert 'GetPolicy' not in emu.call_counts()
 
 

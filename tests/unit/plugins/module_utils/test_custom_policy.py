@@ -170,6 +170,22 @@ class FakeRam(object):
         role['policies'].append(entry)
         return {}
 
+    def _ListEntitiesForPolicy(self, params):
+        policy = self._policy(params['PolicyName'], params['PolicyType'])
+        roles = [{'RoleName': role['name']} for role in self.roles.values()
+                 if any(n.lower() == policy['PolicyName'].lower() and t == params['PolicyType'] for n, t in role['policies'])]
+        users = [{'UserName': user} for user in policy.get('users', ())]
+        return {'Users': {'User': users}, 'Groups': {'Group': []}, 'Roles': {'Role': roles}}
+
+    def _DeletePolicy(self, params):
+        policy = self._policy(params['PolicyName'], 'Custom')
+        if any(policy['PolicyName'] == n for role in self.roles.values() for n, _t in role['policies']):
+            raise api_error('DeleteConflict.Role.Policy', 409)
+        if len(policy['versions']) > 1:
+            raise api_error('DeleteConflict.Policy.Version', 409)
+        del self.custom[params['PolicyName'].lower()]
+        return {}
+
     def _DetachPolicyFromRole(self, params):
         role = self._role(params)
         for entry in role['policies']:
@@ -290,7 +306,6 @@ def test_other_errors_propagate():
 def test_delete_custom_policy_removes_versions_then_policy():
     ram = FakeRam()
     ram.add_custom('app', [doc('a:1'), doc('a:2')])
-    ram._DeletePolicy = lambda params: ram.custom.pop(params['PolicyName'].lower()) and {}
     assert custom_policy.delete_custom_policy(ram, 'app') is True
     assert [a for a, _p in ram.writes()] == ['DeletePolicyVersion', 'DeletePolicy'] and 'app' not in ram.custom
     assert custom_policy.delete_custom_policy(ram, 'app') is False

@@ -239,6 +239,34 @@ def test_absent_detaches_listed_and_ignores_missing_without_reads():
     assert run(ram, state='absent', policies=[ECS]).result['changed'] is False
 
 
+def test_absent_deletes_unused_custom_policies_only_when_asked():
+    ram = ram_with_role(('mine', 'Custom'), ('shared', 'Custom'), (OSS, 'System'))
+    ram.add_role('other-role', [('shared', 'Custom')])
+    ram.add_custom('mine', [doc('a:1'), doc('a:2')])
+    ram.add_custom('shared', [doc('s:1')])
+    ram.add_custom('used-by-user', [doc('u:1')])['users'] = ['alice']
+    items = [OSS, {'name': 'mine', 'document': doc('a:2')}, {'name': 'shared', 'document': doc('s:1')},
+             {'name': 'used-by-user', 'document': doc('u:1')}, {'name': 'never-created', 'document': doc('n:1')}]
+    checked = run(ram, check_mode=True, diff=True, state='absent', delete_unused_custom_policies=True, policies=items).result
+    assert ram.writes() == []
+    done = run(ram, diff=True, state='absent', delete_unused_custom_policies=True, policies=items)
+    assert done.result == checked
+    assert done.result['deleted_policies'] == ['mine'] and 'mine' not in ram.custom and 'shared' in ram.custom
+    assert done.result['detached'] == [pol('mine', 'Custom'), pol('shared', 'Custom'), pol(OSS, 'System')]
+    assert done.result['diff']['before']['custom_policies'] == ['mine'] and done.result['diff']['after']['custom_policies'] == []
+    warnings = ' '.join(done.result['_warnings'])
+    assert "'shared' is kept: it is still attached to role other-role" in warnings and 'user alice' in warnings
+    ram.requests = []
+    again = run(ram, state='absent', delete_unused_custom_policies=True, policies=items).result
+    assert again['changed'] is False and ram.writes() == []
+    # without the option nothing is deleted
+    ram = ram_with_role(('mine', 'Custom'))
+    ram.add_custom('mine', [doc('a:1')])
+    done = run(ram, state='absent', policies=[{'name': 'mine', 'document': doc('a:1')}])
+    assert done.result['deleted_policies'] == [] and 'mine' in ram.custom
+    assert 'ListEntitiesForPolicy' not in ram.actions()
+
+
 # -- check mode and diff ---------------------------------------------------------------------
 
 def _scenario():
@@ -278,6 +306,6 @@ def test_diff_shows_attachments_and_normalised_documents():
 
 
 def test_module_spec_matches_the_documented_options():
-    assert set(ram_role_policy.ARGUMENT_SPEC) == {'role_name', 'policies', 'state', 'purge_policies'}
+    assert set(ram_role_policy.ARGUMENT_SPEC) == {'role_name', 'policies', 'state', 'purge_policies', 'delete_unused_custom_policies'}
     assert ram_role_policy.ARGUMENT_SPEC['purge_policies']['default'] is False
     assert role_policies.ATTACH_DONE_CODES == ('EntityAlreadyExists.Role.Policy',)
