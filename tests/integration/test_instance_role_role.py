@@ -1,0 +1,159 @@
+# Copyright: alicloud.ram contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The alicloud.ram.instance_role role through the collection's own playbooks/, against the emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SETUP = REPO_ROOT / 'playbooks' / 'instance_role_setup.yml'
+TEARDOWN = REPO_ROOT / 'playbooks' / 'instance_role_teardown.yml'
+ROLE_NAME = 'demo-app-oss-reader'  # playbooks/vars/instance_role.yml
+CUSTOM_POLICY = 'demo-app-oss-reader-logs'
+SYSTEM_POLICY = 'AliyunOSSReadOnlyAccess'
+USER = 'app-deployer'
+
+
+@pytest.fixture
+def setup_vars(emu):
+    """Extra vars for the playbooks: the emulator's VPC instances and one existing RAM user."""
+    emu.create_user(USER)
+    vpc_ids = [i['InstanceId'] for i in emu.instances() if i['InstanceNetworkType'] == 'vpc']
+    assert len(vpc_ids) >= 2
+    return {'instance_role_instance_ids': vpc_ids, 'instance_role_users': [USER]}
+
+
+def _role(state, name=ROLE_NAME):
+    return next((r for r in state['roles'] if r['RoleName'] == name), None)
+
+
+def _user(state, name=USER):
+    return next(u for u in state['users'] if u['UserName'] == name)
+
+
+def _task(res, name):
+    """The last result of a task called ``name``, inside the role (``<role> : name``) or not."""
+    for item in reversed(res.results):
+        if item['task'] == name or item['task'].endswith(' : ' + name):
+            return item
+    raise AssertionError('no result for task %r; recorded: %r' % (name, [i['task'] for i in res.results]))
+
+
+def _instances_holding(state, name=ROLE_NAME):
+    return sorted(i['InstanceId'] for i in state['instances'] if i['RamRoleName'] == name)
+
+
+def test_setup_creates_role_policies_attachments_and_grant(runner, emu, setup_vars):
+    res = runner.run_playbook(SETUP, extra_vars=setup_vars)
+
+    assert res.recap['changed'] >= 4, res
+    state = emu.state()
+    role = _role(state)
+    assert role is not None, state['roles']
+    assert role['Description'] == 'Demo application servers read their assets from OSS'
+    attached = {(p['PolicyName'], p['PolicyType']) for p in role['policies']}
+    assert attached == {(SYSTEM_POLICY, 'System'), (CUSTOM_POLICY, 'Custom')}
+    assert _instances_holding(state) == sorted(setup_vars['instance_role_instance_ids'])
+    assert [p['PolicyType'] for p in _user(state)['policies']] == ['Custom']
+    summary = _task(res, 'Show what the role set up')['result']['msg']
+    assert summary['arn'] == 'acs:ram::%s:role/%s' % (emu.account_id, ROLE_NAME)
+    assert sorted(summary['policies']) == sorted([SYSTEM_POLICY, CUSTOM_POLICY])
+    assert summary['users'] == [USER]
+
+
+def test_second_setup_run_changes_nothing_and_makes_no_write_call(runner, emu, setup_vars):
+    runner.run_playbook(SETUP, extra_vars=setup_vars)
+    emu.clear_calls()
+
+    res = runner.run_playbook(SETUP, extra_vars=setup_vars)
+
+    assert res.recap['changed'] == 0, res
+    assert emu.write_calls() == [], res
+
+
+def test_check_mode_on_a_fresh_account_predicts_changes_and_writes_nothing(runner, emu, setup_vars):
+    res = runner.run_playbook(SETUP, extra_vars=setup_vars, check=True)
+
+    assert _task(res, 'Create or update the RAM role that ECS assumes, %s' % ROLE_NAME)['changed'], res
+    prediction = _task(res, 'Predict the remaining changes for the role that check mode did not create')
+    assert prediction['changed'], res
+    plan = '\n'.join(prediction['result']['msg'])
+    assert all(instance_id in plan for instance_id in setup_vars['instance_role_instance_ids']), plan
+    assert USER in plan, plan
+    assert emu.write_calls() == [], res
+    state = emu.state()
+    assert state['roles'] == [] and state['policies'] == [], state
+    assert _user(state)['policies'] == []
+
+
+def test_check_mode_after_setup_reports_no_change(runner, emu, setup_vars):
+    runner.run_playbook(SETUP, extra_vars=setup_vars)
+    emu.clear_calls()
+
+    res = runner.run_playbook(SETUP, extra_vars=setup_vars, check=True)
+
+    assert res.recap['changed'] == 0, res
+    assert emu.write_calls() == [], res
+
+
+def test_teardown_removes_role_attachments_grants_and_created_custom_policies(runner, emu, setup_vars):
+    runner.run_playbook(SETUP, extra_vars=setup_vars)
+
+    res = runner.run_playbook(TEARDOWN, extra_vars=setup_vars)
+
+    assert res.recap['changed'] >= 4, res
+    state = emu.state()
+    assert _role(state) is None, state['roles']
+    assert _instances_holding(state) == []
+    assert _user(state)['policies'] == [], 'the PassRole grant must be revoked'
+    assert [p['PolicyName'] for p in state['policies']] == [], 'custom policies created by the setup must be deleted'
+    assert _task(res, 'Check that the role is gone')['status'] == 'ok'
+
+
+def test_second_teardown_changes_nothing(runner, emu, setup_vars):
+    runner.run_playbook(SETUP, extra_vars=setup_vars)
+    runner.run_playbook(TEARDOWN, extra_vars=setup_vars)
+    emu.clear_calls()
+
+    res = runner.run_playbook(TEARDOWN, extra_vars=setup_vars)
+
+    assert res.recap['changed'] == 0, res
+    assert emu.write_calls() == [], res
+
+
+def test_teardown_keeps_a_custom_policy_another_role_still_uses(runner, emu, setup_vars):
+    runner.run_playbook(SETUP, extra_vars=setup_vars)
+    runner.run_tasks([
+        {'name': 'another role', 'alicloud.ram.ram_instance_role': {'name': 'other-app'}},
+        {'name': 'shares the custom policy', 'alicloud.ram.ram_role_policy': {
+            'role_name': 'other-app', 'policies': [{'name': CUSTOM_POLICY, 'type': 'Custom'}]}},
+    ])
+
+    runner.run_playbook(TEARDOWN, extra_vars=setup_vars)
+
+    state = emu.state()
+    assert _role(state) is None
+    assert [p['PolicyName'] for p in state['policies']] == [CUSTOM_POLICY]
+    assert [p['PolicyName'] for p in _role(state, 'other-app')['policies']] == [CUSTOM_POLICY]
+
+
+@pytest.mark.parametrize('bad_vars, message', [
+    ({'instance_role_name': 'app', 'instance_role_state': 'maybe'}, 'instance_role_state'),
+    ({'instance_role_state': 'present'}, 'instance_role_name'),
+    ({'instance_role_name': 'app', 'instance_role_instance_ids': 'i-not-a-list', 'instance_role_force': 'perhaps'},
+     'instance_role_force'),
+])
+def test_argument_specs_reject_bad_variables_before_any_api_call(runner, emu, bad_vars, message):
+    res = runner.run_tasks([
+        {'name': 'apply the role', 'ansible.builtin.include_role': {'name': 'alicloud.ram.instance_role'},
+         'vars': bad_vars},
+    ], expect_failure=True)
+
+    failure = _task(res, 'Validating arguments against arg spec \'main\' - '
+                          'Set up or tear down an Alibaba Cloud instance RAM role end to end')
+    assert failure['status'] == 'failed', res
+    assert message in failure['result']['msg'], failure
+    assert emu.calls() == [], res
