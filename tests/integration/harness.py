@@ -204,6 +204,7 @@ class PlaybookRunner:
             'ANSIBLE_LOCALHOST_WARNING': '0',
             'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0',
             'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
+            'ANSIBLE_PIPELINING': '1',
             'ANSIBLE_LOCAL_TEMP': str(self.workdir / 'ansible-tmp'),
             'ANSIBLE_CALLBACK_PLUGINS': str(CALLBACK_DIR),
             'ANSIBLE_CALLBACKS_ENABLED': 'results_recorder',

@@ -8,11 +8,13 @@ Every step is ``tests/tools/steps.sh STEP``.  All steps run even when an earlier
 (so one run shows every problem), except that nothing runs after a failed ``venv`` step.
 Exit status: 0 when no step failed, 1 otherwise.  A step exiting with 77 is reported as
 skipped.  Each step's output is streamed and also kept in ``$WORKDIR/logs/STEP.log``; the
-closing line of every pytest run is repeated at the very end.
+closing line of every pytest run is repeated at the very end.  Runs from the same checkout
+share ``$WORKDIR`` and are serialised with a lock file there.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import subprocess
@@ -62,8 +64,16 @@ def main(argv):
     if not steps:
         sys.stderr.write(__doc__)
         return 2
-    logs = os.path.join(workdir(), 'logs')
+    scratch = workdir()
+    logs = os.path.join(scratch, 'logs')
     os.makedirs(logs, exist_ok=True)
+    # pylint: disable-next=consider-using-with
+    lock = open(os.path.join(scratch, '.lock'), 'w', encoding='utf-8')  # held until exit
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print('waiting for another build/test run using %s ...' % scratch, flush=True)
+        fcntl.flock(lock, fcntl.LOCK_EX)
     rows = []
     closings = []
     total_start = time.monotonic()

@@ -128,7 +128,7 @@ step_integration() {
     if [[ $INTEGRATION_WORKERS -gt 1 ]]; then
         xdist=(-n "$INTEGRATION_WORKERS")
     fi
-    run_pytest tests/integration "${xdist[@]}"
+    run_pytest tests/integration --durations=10 "${xdist[@]}"
 }
 
 main() {
