@@ -8,6 +8,7 @@ Used by the ``ecs_instance_role_attachment`` and ``ecs_instance_role_info`` modu
 
 import queue
 import random
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -137,32 +138,89 @@ class InstanceRoleReader(object):
     or None (unknown in the region), so an instance is never described twice.
     """
 
-    def __init__(self, client, region):
+    def __init__(self, client, region, clients=None, concurrency=1):
         self.client = client
         self.region = region
         self.network = {}
+        # Bounded parallel reads, like the writes: ``clients(n)`` gives n clients (one per worker
+        # thread, the first being ``client``); without it every read uses ``client`` in turn.
+        self._client_source = clients
+        self.concurrency = max(1, int(concurrency or 1))
+
+    def _map(self, read, batches, tolerated=()):
+        """``[(result, error)]`` of ``read(client, batch)`` per batch, in batch order.
+
+        At most :attr:`concurrency` reads are in flight. An :class:`AlicloudApiError` whose code
+        is not in ``tolerated`` stops the batches that have not started yet (their entries are
+        ``(None, None)``); tolerated errors are returned for the caller to handle.
+        """
+        batches = list(batches)
+        outcome = [(None, None)] * len(batches)
+        stop = threading.Event()
+
+        def guarded(client, index):
+            if stop.is_set():
+                return
+            try:
+                outcome[index] = (read(client, batches[index]), None)
+            except AlicloudApiError as err:
+                outcome[index] = (None, err)
+                if err.code not in tolerated:
+                    stop.set()
+
+        workers = min(self.concurrency, len(batches)) if self._client_source is not None else 1
+        if workers <= 1:
+            for index in range(len(batches)):
+                guarded(self.client, index)
+            return outcome
+        pool = queue.Queue()
+        for client in self._client_source(workers):
+            pool.put(client)
+
+        def work(index):
+            client = pool.get()
+            try:
+                guarded(client, index)
+            finally:
+                pool.put(client)
+
+        with ThreadPoolExecutor(max_workers=workers) as executor:
+            list(executor.map(work, range(len(batches))))
+        return outcome
+
+    @staticmethod
+    def _raise_first(outcome, tolerated=()):
+        for _result, err in outcome:
+            if err is not None and err.code not in tolerated:
+                raise err
+
+    def _describe_batch(self, client, batch):
+        found = {}
+        token = None
+        while True:
+            params = {'RegionId': self.region, 'InstanceIds': instance_ids_param(batch),
+                      'MaxResults': MAX_IDS_PER_DESCRIBE_INSTANCES}
+            if token:
+                params['NextToken'] = token
+            body = client.call('DescribeInstances', params)
+            for item in as_list(dig(body, ('Instances', 'Instance'))):
+                if isinstance(item, dict) and item.get('InstanceId'):
+                    kind = str(item.get('InstanceNetworkType') or 'vpc').lower()
+                    found[item['InstanceId']] = 'classic' if kind == 'classic' else 'vpc'
+            token = body.get('NextToken')
+            if not token or len(found) >= len(batch):
+                return found
 
     def describe_instances(self, ids):
         """Fill :attr:`network` for the ids not described yet (100 ids a call)."""
         todo = [i for i in ids if i not in self.network]
-        for batch in chunks(todo, MAX_IDS_PER_DESCRIBE_INSTANCES):
-            found = {}
-            token = None
-            while True:
-                params = {'RegionId': self.region, 'InstanceIds': instance_ids_param(batch),
-                          'MaxResults': MAX_IDS_PER_DESCRIBE_INSTANCES}
-                if token:
-                    params['NextToken'] = token
-                body = self.client.call('DescribeInstances', params)
-                for item in as_list(dig(body, ('Instances', 'Instance'))):
-                    if isinstance(item, dict) and item.get('InstanceId'):
-                        kind = str(item.get('InstanceNetworkType') or 'vpc').lower()
-                        found[item['InstanceId']] = 'classic' if kind == 'classic' else 'vpc'
-                token = body.get('NextToken')
-                if not token or len(found) >= len(batch):
-                    break
-            for iid in batch:
-                self.network[iid] = found.get(iid)
+        batches = list(chunks(todo, MAX_IDS_PER_DESCRIBE_INSTANCES))
+        outcome = self._map(self._describe_batch, batches)
+        for batch, (found, _err) in zip(batches, outcome):
+            if found is not None:
+                for iid in batch:
+                    self.network[iid] = found.get(iid)
+        self._raise_first(outcome)
         return dict((i, self.network.get(i)) for i in ids)
 
     def unknown(self, ids):
@@ -171,13 +229,13 @@ class InstanceRoleReader(object):
     def classic(self, ids):
         return [i for i in ids if self.network.get(i) == 'classic']
 
-    def _read_batch(self, batch, role_name=None):
+    def _read_batch(self, batch, role_name=None, client=None):
         params = {'RegionId': self.region, 'InstanceIds': instance_ids_param(batch)}
         if role_name:
             params['RamRoleName'] = role_name
         roles = {}
-        for item in paginate_pages(self.client, 'DescribeInstanceRamRole', params, ('InstanceRamRoleSets', 'InstanceRamRoleSet'),
-                                   page_size=MAX_IDS_PER_DESCRIBE):
+        for item in paginate_pages(client or self.client, 'DescribeInstanceRamRole', params,
+                                   ('InstanceRamRoleSets', 'InstanceRamRoleSet'), page_size=MAX_IDS_PER_DESCRIBE):
             if isinstance(item, dict) and item.get('InstanceId'):
                 roles[item['InstanceId']] = item.get('RamRoleName') or None
         return roles
@@ -186,20 +244,27 @@ class InstanceRoleReader(object):
         """``{instance_id: role name}`` for the instances DescribeInstanceRamRole lists.
 
         Instances it omits, and unknown or classic instances (see :attr:`network`), are absent.
+        Pages (50 ids each) are read :attr:`concurrency` at a time.
         """
+        def read(client, batch):
+            return self._read_batch(batch, role_name, client)
+
         roles, suspects = {}, []
-        for batch in chunks(ids, MAX_IDS_PER_DESCRIBE):
-            try:
-                roles.update(self._read_batch(batch, role_name))
-            except AlicloudApiError as err:
-                if err.code not in READ_FALLBACK_CODES:
-                    raise
+        batches = list(chunks(ids, MAX_IDS_PER_DESCRIBE))
+        outcome = self._map(read, batches, tolerated=READ_FALLBACK_CODES)
+        self._raise_first(outcome, tolerated=READ_FALLBACK_CODES)
+        for batch, (found, err) in zip(batches, outcome):
+            if err is not None:
                 suspects.extend(batch)
+            else:
+                roles.update(found)
         if suspects:
             self.describe_instances(suspects)
             usable = [i for i in suspects if self.network.get(i) == 'vpc']
-            for batch in chunks(usable, MAX_IDS_PER_DESCRIBE):
-                roles.update(self._read_batch(batch, role_name))
+            outcome = self._map(read, chunks(usable, MAX_IDS_PER_DESCRIBE))
+            self._raise_first(outcome)
+            for found, _err in outcome:
+                roles.update(found)
         return roles
 
 
@@ -428,7 +493,7 @@ class InstanceRoleAttachment(object):
         ids, role_name, state = values['instance_ids'], values['role_name'], values['state']
         region = module.region('ecs')
         ecs = module.client('ecs')
-        reader = InstanceRoleReader(ecs, region)
+        reader = InstanceRoleReader(ecs, region, clients=self._clients, concurrency=values['concurrency'])
         try:
             current = reader.read_roles(ids)
         except AlicloudApiError as err:
