@@ -70,6 +70,6 @@ def test_overhead_benchmark_runs_and_modules_import_no_sdk(bench):
     figures = bench_overhead.task_overhead(bench, 1, log=lambda *a: None)
     assert figures['changed_tasks_after_create'] == []
     assert figures['role_median_seconds'] > 0 and figures['ping_median_seconds'] > 0
-    report = bench_overhead.startup(bench.collection_path, log=lambda *a: None)
+    report = bench_overhead.startup(bench.collection_path, log=lambda *a: None, repeat=1)
     assert report['modules'] and all(m['sdk_packages_imported'] == [] for m in report['modules'].values()), report
     assert report['ram_instance_role_with_sdk']['top_cumulative']
