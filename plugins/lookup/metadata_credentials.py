@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: metadata_credentials
 author:
-  - alicloud.ram contributors (@alicloud-ram)
+  - alicloud.ram maintainers (@alicloud-ram)
 version_added: 0.1.0
 short_description: Read the temporary credentials of an instance RAM role from the ECS metadata service
 description:

@@ -587,7 +587,11 @@ class InstanceRoleAttachment(object):
                 role = get_role(self.module.client('ram'), role_name)
             except AlicloudApiError as err:
                 self.module.fail_api(err, 'get role %s' % role_name)
-            if role is None:
+            if role is None and self.module.check_mode:
+                # a check-mode run of a play: an earlier task would create the role, so predict the attach
+                self._warn('role %s does not exist yet; predicting as if an earlier task creates it' % role_name)
+                code = failed[0]['code'] if failed else None
+            elif role is None:
                 problems.insert(0, 'role %s does not exist' % role_name)
                 code = 'EntityNotExist.Role'
             elif not can_ecs_assume(role.get('AssumeRolePolicyDocument')):

@@ -139,9 +139,14 @@ def tags_to_ram(tags):
     return [{'Key': key, 'Value': '' if value is None else str(value)} for key, value in sorted((tags or {}).items())]
 
 
+def policy_item(name, policy_type):
+    """One policy in a module result: ``name``/``type`` and ``policy_name``/``policy_type`` (same values)."""
+    return {'name': name, 'type': policy_type, 'policy_name': name, 'policy_type': policy_type}
+
+
 def policies_to_result(policies):
-    """RAM policy dicts -> ``[{'name', 'type'}]`` sorted by type then name."""
-    result = [{'name': p.get('PolicyName'), 'type': p.get('PolicyType')} for p in as_list(policies) if isinstance(p, dict)]
+    """RAM policy dicts -> :func:`policy_item` dicts sorted by type then name."""
+    result = [policy_item(p.get('PolicyName'), p.get('PolicyType')) for p in as_list(policies) if isinstance(p, dict)]
     return sorted(result, key=lambda p: (p['type'] or '', (p['name'] or '').lower()))
 
 

@@ -24,6 +24,7 @@ from ansible_collections.alicloud.ram.plugins.module_utils.policy import (
 from ansible_collections.alicloud.ram.plugins.module_utils.ram import (
     as_list,
     dig,
+    policy_item,
     validate_description,
     validate_policy_name,
     validate_role_name,
@@ -149,7 +150,7 @@ def parse_policy_items(items):
 
 
 def attachment(name, policy_type):
-    return {'policy_name': name, 'policy_type': policy_type}
+    return policy_item(name, policy_type)
 
 
 def sort_attachments(items):
@@ -177,6 +178,7 @@ class RolePolicyManager(object):
         self.custom_plans = []      # [(PolicyRequest, canonical name, plan)]
         self.to_delete = []         # names of custom policies to delete (state=absent)
         self.warnings = []
+        self.missing_role_error = None
 
     @property
     def client(self):
@@ -193,7 +195,8 @@ class RolePolicyManager(object):
             self.module.fail_json(msg=str(err))
             return None
         try:
-            self.read_attached()
+            if not self.read_attached():
+                self.role_missing()
             self.plan(requests)
         except PolicyInputError as err:
             self.module.fail_json(msg=str(err), role_name=self.role_name)
@@ -225,9 +228,26 @@ class RolePolicyManager(object):
                               % (self.role_name, detail), error=err.to_dict(), role_name=self.role_name)
 
     def read_attached(self):
-        body = self.client.call('ListPoliciesForRole', {'RoleName': self.role_name})
+        """Read the role's attached policies; False when the role does not exist."""
+        try:
+            body = self.client.call('ListPoliciesForRole', {'RoleName': self.role_name})
+        except AlicloudApiError as err:
+            if err.code != 'EntityNotExist.Role':
+                raise
+            self.missing_role_error = err
+            return False
         self.attached_now = [attachment(p.get('PolicyName'), p.get('PolicyType'))
                              for p in as_list(dig(body, ('Policies', 'Policy'))) if isinstance(p, dict) and p.get('PolicyName')]
+        return True
+
+    def role_missing(self):
+        """A missing role has nothing attached. Only a present run outside check mode fails (before any write);
+        in check mode an earlier task of the play may create the role, so the run is predicted for an empty role."""
+        if self.state == 'absent':
+            return
+        if not self.module.check_mode:
+            self.fail_missing_role(self.missing_role_error)
+        self.warnings.append('role %s does not exist yet; predicting as if an earlier task creates it' % self.role_name)
 
     def _attached_match(self, request):
         for item in self.attached_now:

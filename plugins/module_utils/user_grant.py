@@ -31,6 +31,8 @@ INSTANCE_MANAGEMENT_ACTIONS = (
 )
 POLICY_NAME_PREFIX = 'PassRole-'
 POLICY_TYPE = 'Custom'
+# Stands for the account id in the ARN predicted, in check mode, for a role that does not exist yet.
+ACCOUNT_ID_PLACEHOLDER = '<account-id>'
 
 # Answers to DetachPolicyFromUser that mean "already detached".
 _DETACHED_CODES = ('EntityNotExist.User.Policy', 'EntityNotExist.User', 'EntityNotExist.Policy')
@@ -43,6 +45,15 @@ _NEW_POLICY_RETRY_CODES = ('EntityNotExist.Policy',)
 def default_policy_name(role_name):
     """``PassRole-<role name>``, periods replaced by hyphens (policy names allow no periods)."""
     return POLICY_NAME_PREFIX + role_name.replace('.', '-')
+
+
+def predicted_role_arn(role_name):
+    """The ARN a role that does not exist yet would get, with the account id left as a marked placeholder.
+
+    RAM ARNs carry the role name in lower case. The account id is not known from the reads this module makes
+    (GetUser and GetRole answers do not carry it), so it is shown as ``<account-id>``.
+    """
+    return 'acs:ram::%s:role/%s' % (ACCOUNT_ID_PLACEHOLDER, role_name.lower())
 
 
 def pass_role_policy(role_arn, allow_instance_management=True):
@@ -160,13 +171,18 @@ class UserRoleGrant(object):
         if user is None:
             self.module.fail_json(msg='RAM user %s does not exist; create it before granting it role %s' % (self.user_name, self.role_name))
         role = ram_utils.get_role(self.client, self.role_name)
-        if role is None:
+        if role is None and not self.module.check_mode:
             self.module.fail_json(msg='RAM role %s does not exist; create it before granting it to user %s' % (self.role_name, self.user_name))
-        role_arn = role.get('Arn')
-        if not role_arn:
-            self.module.fail_json(msg='GetRole returned no ARN for RAM role %s' % self.role_name)
+        if role is None:
+            # check mode: an earlier task of the play would create the role; predict the grant of its future ARN
+            self.module.warn('role %s does not exist yet; predicting as if an earlier task creates it' % self.role_name)
+            role_arn, resource_arn = None, predicted_role_arn(self.role_name)
+        else:
+            role_arn = resource_arn = role.get('Arn')
+            if not role_arn:
+                self.module.fail_json(msg='GetRole returned no ARN for RAM role %s' % self.role_name)
 
-        wanted = pass_role_policy(role_arn, self.params.get('allow_instance_management', True))
+        wanted = pass_role_policy(resource_arn, self.params.get('allow_instance_management', True))
         try:
             validate_policy_document(wanted)
         except PolicyDocumentError as err:

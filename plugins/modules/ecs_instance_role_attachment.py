@@ -37,6 +37,9 @@ options:
       - Name of the RAM role (1 to 64 characters, letters, digits, C(.) and C(-)). Role names are compared
         case-insensitively.
       - The role must exist and trust C(ecs.aliyuncs.com) to be attached.
+      - In check mode only, a role that does not exist yet is treated as created by an earlier task of the play;
+        every listed instance that holds no role (or, with O(force), another role) is predicted as attached,
+        with a warning. Outside check mode a missing role fails the task before any change.
     type: str
     required: true
   state:

@@ -205,24 +205,47 @@ role:
       returned: when the role exists
       sample: {"team": "payments"}
     attached_policies:
-      description: Policies attached to the role, sorted by type then name.
+      description:
+        - Policies attached to the role, sorted by type then name.
+        - Each item carries the name and type twice, as C(name)/C(type) and as C(policy_name)/C(policy_type).
       type: list
       elements: dict
       returned: when the role exists
       contains:
         name:
-          description: Policy name.
+          description: Policy name, as RAM spells it.
           type: str
         type:
           description: V(System) or V(Custom).
           type: str
-      sample: [{"name": "AliyunOSSReadOnlyAccess", "type": "System"}]
+        policy_name:
+          description: Same as C(name).
+          type: str
+        policy_type:
+          description: Same as C(type).
+          type: str
+      sample: [{"name": "AliyunOSSReadOnlyAccess", "type": "System", "policy_name": "AliyunOSSReadOnlyAccess", "policy_type": "System"}]
 detached_policies:
-  description: With O(state=absent), the policies detached before deletion (predicted in check mode).
+  description:
+    - With O(state=absent), the policies detached before deletion (predicted in check mode).
+    - Each item carries the name and type twice, as C(name)/C(type) and as C(policy_name)/C(policy_type).
   returned: when O(state=absent) and the role existed
   type: list
   elements: dict
-  sample: [{"name": "AliyunOSSReadOnlyAccess", "type": "System"}]
+  sample: [{"name": "AliyunOSSReadOnlyAccess", "type": "System", "policy_name": "AliyunOSSReadOnlyAccess", "policy_type": "System"}]
+  contains:
+    name:
+      description: Policy name.
+      type: str
+    type:
+      description: V(System) or V(Custom).
+      type: str
+    policy_name:
+      description: Same as C(name).
+      type: str
+    policy_type:
+      description: Same as C(type).
+      type: str
 detached_instance_ids:
   description: With O(state=absent), the instances the role was detached from before deletion (predicted in check mode).
   returned: when O(state=absent) and the role existed

@@ -107,15 +107,23 @@ roles:
       type: dict
       sample: {"team": "payments"}
     attached_policies:
-      description: Policies attached to the role, sorted by type then name.
+      description:
+        - Policies attached to the role, sorted by type then name.
+        - Each item carries the name and type twice, as C(name)/C(type) and as C(policy_name)/C(policy_type).
       type: list
       elements: dict
       contains:
         name:
-          description: Policy name.
+          description: Policy name, as RAM spells it.
           type: str
         type:
           description: V(System) or V(Custom).
+          type: str
+        policy_name:
+          description: Same as C(name).
+          type: str
+        policy_type:
+          description: Same as C(type).
           type: str
     ecs_can_assume:
       description: Whether the trust policy lets ECS assume the role (needed to attach it to instances).

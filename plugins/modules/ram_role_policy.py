@@ -30,7 +30,11 @@ options:
   role_name:
     description:
       - Name of the RAM role, 1 to 64 characters (letters, digits, periods and hyphens).
-      - The role must exist.
+      - With O(state=present) the role must exist; a missing role fails the task before any change.
+        In check mode only, a missing role is predicted as an empty role that an earlier task of the play
+        creates (every listed policy is reported as attached, with a warning).
+      - With O(state=absent) a missing role is not an error; nothing can be attached to it, so no policy is
+        detached (custom policies listed for O(delete_unused_custom_policies) are still deleted when unused).
     type: str
     required: true
   policies:
@@ -82,6 +86,7 @@ notes:
   - Policies that became attached or detached concurrently (C(EntityAlreadyExists.Role.Policy) on attach,
     C(EntityNotExist.Role.Policy) on detach) are treated as done.
   - In check mode the module reads but never writes, and returns exactly the result a real run would.
+    The one exception is a role that does not exist yet, see O(role_name).
   - With C(--diff), the attachments before and after are shown, and the normalised documents of custom
     policies whose default document changes.
 seealso:
@@ -156,45 +161,82 @@ role_name:
   type: str
   sample: web-oss-reader
 attached_policies:
-  description: The policies attached to the role after the run (predicted in check mode), sorted by type and name.
+  description:
+    - The policies attached to the role after the run (predicted in check mode), sorted by type and name.
+    - Each item carries the name and type twice, as C(name)/C(type) and as C(policy_name)/C(policy_type),
+      so either spelling works.
   returned: always
   type: list
   elements: dict
   contains:
-    policy_name:
+    name:
       description: Policy name, as RAM spells it.
       type: str
       sample: AliyunOSSReadOnlyAccess
-    policy_type:
+    type:
       description: V(System) or V(Custom).
       type: str
       sample: System
+    policy_name:
+      description: Same as C(name).
+      type: str
+      sample: AliyunOSSReadOnlyAccess
+    policy_type:
+      description: Same as C(type).
+      type: str
+      sample: System
 attached:
-  description: The policies this run attached (or would attach in check mode).
+  description:
+    - The policies this run attached (or would attach in check mode).
+    - Each item carries the name and type twice, as C(name)/C(type) and as C(policy_name)/C(policy_type),
+      so either spelling works.
   returned: always
   type: list
   elements: dict
-  sample: [{"policy_name": "web-log-writer", "policy_type": "Custom"}]
+  sample: [{"name": "web-log-writer", "type": "Custom", "policy_name": "web-log-writer", "policy_type": "Custom"}]
   contains:
-    policy_name:
-      description: Policy name.
+    name:
+      description: Policy name, as RAM spells it.
       type: str
-    policy_type:
+      sample: AliyunOSSReadOnlyAccess
+    type:
       description: V(System) or V(Custom).
       type: str
+      sample: System
+    policy_name:
+      description: Same as C(name).
+      type: str
+      sample: AliyunOSSReadOnlyAccess
+    policy_type:
+      description: Same as C(type).
+      type: str
+      sample: System
 detached:
-  description: The policies this run detached (or would detach in check mode).
+  description:
+    - The policies this run detached (or would detach in check mode).
+    - Each item carries the name and type twice, as C(name)/C(type) and as C(policy_name)/C(policy_type),
+      so either spelling works.
   returned: always
   type: list
   elements: dict
-  sample: [{"policy_name": "AliyunECSReadOnlyAccess", "policy_type": "System"}]
+  sample: [{"name": "AliyunECSReadOnlyAccess", "type": "System", "policy_name": "AliyunECSReadOnlyAccess", "policy_type": "System"}]
   contains:
-    policy_name:
-      description: Policy name.
+    name:
+      description: Policy name, as RAM spells it.
       type: str
-    policy_type:
+      sample: AliyunOSSReadOnlyAccess
+    type:
       description: V(System) or V(Custom).
       type: str
+      sample: System
+    policy_name:
+      description: Same as C(name).
+      type: str
+      sample: AliyunOSSReadOnlyAccess
+    policy_type:
+      description: Same as C(type).
+      type: str
+      sample: System
 created_policies:
   description: Names of the custom policies this run created (or would create).
   returned: always

@@ -25,9 +25,9 @@ description:
   - With O(state=absent) the policy is detached from the user; it is then deleted, with all its versions,
     when no other user, group or role uses it.
   - All options are validated before the first API call; an unknown user or role is an error before anything
-    is written.
+    is written (except a role that does not exist yet in check mode, see O(role_name)).
 author:
-  - alicloud.ram contributors (!UNKNOWN)
+  - alicloud.ram maintainers (@alicloud-ram)
 options:
   user_name:
     description:
@@ -40,7 +40,11 @@ options:
     description:
       - Name of the RAM role (normally an instance RAM role) the user may pass to ECS instances.
       - 1 to 64 characters, letters, digits, periods (V(.)) and hyphens (V(-)).
-      - With O(state=present) the role must exist.
+      - With O(state=present) the role must exist; a missing role fails the task before any change.
+      - In check mode only, a role that does not exist yet is treated as created by an earlier task of the play;
+        the grant is predicted as created, with a warning. RV(role_arn) is then V(null), and RV(policy_document)
+        names the ARN the role would get, C(acs:ram::<account-id>:role/<role name in lower case>), with the
+        literal placeholder C(<account-id>) because the account id is not known from the module's reads.
     type: str
     required: true
   state:
@@ -116,7 +120,8 @@ user_name:
 role_arn:
   description:
     - ARN of the role, as C(GetRole) returns it.
-    - V(null) with O(state=absent) when the role does not exist.
+    - V(null) with O(state=absent) when the role does not exist, and in check mode when the role does not exist yet
+      (see O(role_name)).
   returned: always
   type: str
   sample: acs:ram::1234567890123456:role/web-instance-role
@@ -128,7 +133,8 @@ policy_name:
 policy_document:
   description:
     - The policy's default document, normalised (sorted keys, lists for C(Action) and C(Resource)).
-    - With O(state=present), the document the policy has after the run (predicted in check mode).
+    - With O(state=present), the document the policy has after the run (predicted in check mode; for a role that
+      does not exist yet its C(ram:PassRole) resource carries the placeholder C(<account-id>), see O(role_name)).
     - With O(state=absent), the document of the policy that remains, or V(null) when it is deleted or did not exist.
   returned: always
   type: dict

@@ -231,3 +231,20 @@ def test_role_problems_and_bad_input_fail_before_any_write(runner, emu):
     calls = emu.call_counts()
     # the four invalid inputs made no call at all
     assert calls.get('DescribeInstanceRamRole') == 2
+
+
+def test_check_mode_predicts_the_attach_of_a_role_that_does_not_exist_yet(runner, emu):
+    ids = emu.seed_instances(2)
+    emu.clear_calls()
+    res = runner.run_tasks([
+        dict(task('predict', role_name='future-role', instance_ids=ids), check_mode=True),
+        dict(task('real run fails', role_name='future-role', instance_ids=ids), ignore_errors=True),
+    ])
+    predicted = res.module_result('predict')
+    assert res.by_name('predict')['changed'] is True
+    assert predicted['attachments'] == {i: 'future-role' for i in ids}
+    assert sorted(predicted['changed_instance_ids']) == sorted(ids) and predicted['failed_instances'] == []
+    assert any('role future-role does not exist yet' in w for w in predicted['warnings'])
+    assert res.module_result('real run fails')['error']['code'] == 'EntityNotExist.Role'
+    assert emu.write_calls() == []
+    assert roles_of(emu, ids) == {i: None for i in ids}

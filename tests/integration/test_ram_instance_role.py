@@ -220,7 +220,8 @@ def test_delete_with_attached_policies_and_instances_fails_naming_them(runner, e
     result = res.module_result(0)
     assert res.result(0)['status'] == 'changed'
     assert result['role'] == {}
-    assert result['detached_policies'] == [{'name': 'AliyunOSSReadOnlyAccess', 'type': 'System'}]
+    assert result['detached_policies'] == [
+        {'name': 'AliyunOSSReadOnlyAccess', 'type': 'System', 'policy_name': 'AliyunOSSReadOnlyAccess', 'policy_type': 'System'}]
     assert result['detached_instance_ids'] == [instance]
     assert result['diff']['after'] == {} and result['diff']['before']['role_name'] == 'busy'
     assert [w[0] for w in ram_writes(emu)] == ['DetachInstanceRamRole', 'DetachPolicyFromRole', 'DeleteRole']

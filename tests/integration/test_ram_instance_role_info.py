@@ -60,7 +60,8 @@ def test_by_name_prefix_and_instance_roles_only(runner, emu):
     assert len(role) == 1
     role = role[0]
     assert role['role_name'] == 'web-a' and role['description'] == 'web' and role['tags'] == {'tier': 'web'}
-    assert role['attached_policies'] == [{'name': 'AliyunOSSReadOnlyAccess', 'type': 'System'}]
+    assert role['attached_policies'] == [
+        {'name': 'AliyunOSSReadOnlyAccess', 'type': 'System', 'policy_name': 'AliyunOSSReadOnlyAccess', 'policy_type': 'System'}]
     assert role['ecs_can_assume'] is True and role['max_session_duration'] == 3600
     assert role['assume_role_policy_document']['Statement'][0]['Principal']['Service'] == ['ecs.aliyuncs.com']
     assert role['arn'] == 'acs:ram::%s:role/web-a' % emu.account_id and role['role_id'] and role['create_date']

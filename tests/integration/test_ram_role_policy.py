@@ -44,7 +44,8 @@ def task(name, ignore_errors=False, **args):
 
 
 def pol(name, policy_type):
-    return {'policy_name': name, 'policy_type': policy_type}
+    """A policy as every result lists it: both key pairs, same values."""
+    return {'name': name, 'type': policy_type, 'policy_name': name, 'policy_type': policy_type}
 
 
 def role_state(emu, name=ROLE):
@@ -246,3 +247,29 @@ def test_check_mode_predicts_the_real_run_and_diff_shows_documents(runner, emu):
     assert docs['before']['policy_documents']['app-cfg']['Statement'][0]['Action'] == ['oss:GetObject']
     assert docs['after']['policy_documents']['app-cfg']['Statement'][0]['Action'] == ['oss:GetObject', 'oss:PutObject']
     assert [c['action'] for c in emu.write_calls()] == ['CreatePolicyVersion']
+
+
+def test_missing_role_check_mode_predicts_and_absent_is_ok(runner, emu):
+    custom = {'name': 'left-over', 'document': doc('oss:GetObject')}
+    ram_client(emu).create_policy(ram_models.CreatePolicyRequest(policy_name='left-over', policy_document=json.dumps(custom['document'])))
+    emu.clear_calls()
+    res = runner.run_tasks([
+        dict(task('predict', role_name='future-role', policies=[OSS, {'name': 'brand-new', 'document': doc('log:*')}]), check_mode=True),
+        task('real run fails', ignore_errors=True, role_name='future-role', policies=[OSS]),
+        task('absent', role_name='future-role', state='absent', policies=[OSS]),
+        task('absent deletes unused custom', role_name='future-role', state='absent', policies=[OSS, custom],
+             delete_unused_custom_policies=True),
+    ])
+    predicted = res.module_result('predict')
+    assert res.by_name('predict')['changed'] is True
+    assert predicted['attached'] == [pol('brand-new', 'Custom'), pol(OSS, 'System')] == predicted['attached_policies']
+    assert predicted['created_policies'] == ['brand-new']
+    assert any('role future-role does not exist yet' in w for w in predicted['warnings'])
+    assert res.by_name('real run fails')['status'] == 'failed'
+    assert "role 'future-role' does not exist" in res.module_result('real run fails')['msg']
+    assert res.by_name('absent')['status'] == 'ok' and res.by_name('absent')['changed'] is False
+    assert res.module_result('absent')['detached'] == []
+    cleaned = res.module_result('absent deletes unused custom')
+    assert res.by_name('absent deletes unused custom')['changed'] is True and cleaned['deleted_policies'] == ['left-over']
+    assert [c['action'] for c in emu.write_calls()] == ['DeletePolicy']
+    assert emu.state()['policies'] == []

@@ -214,3 +214,20 @@ def test_check_mode_predicts_the_real_run_and_diff_shows_the_change(runner, emu,
     # the check-mode tasks wrote nothing: these are the two real tasks' writes
     assert [c['action'] for c in emu.write_calls()] == ['CreatePolicy', 'AttachPolicyToUser', 'DetachPolicyFromUser', 'DeletePolicy']
     assert policy(emu, 'WebPass') is None
+
+
+def test_check_mode_predicts_the_grant_of_a_role_that_does_not_exist_yet(runner, emu, setup):
+    res = runner.run_tasks([
+        dict(task('predict', **grant('alice', role='Future.Role')), check_mode=True),
+        dict(task('real run fails', **grant('alice', role='Future.Role')), ignore_errors=True),
+    ])
+    predicted = res.module_result('predict')
+    assert res.by_name('predict')['changed'] is True
+    assert predicted['role_arn'] is None and predicted['policy_action'] == 'create' and predicted['attached'] is True
+    assert predicted['policy_name'] == 'PassRole-Future-Role'
+    assert statements(predicted['policy_document']) == {
+        (('ram:PassRole',), ('acs:ram::<account-id>:role/future.role',)), (tuple(ECS_ACTIONS), ('*',))}
+    assert any('role Future.Role does not exist yet' in w for w in predicted['warnings'])
+    assert res.by_name('real run fails')['status'] == 'failed'
+    assert 'RAM role Future.Role does not exist' in res.module_result('real run fails')['msg']
+    assert emu.write_calls() == [] and policy(emu, 'PassRole-Future-Role') is None

@@ -86,7 +86,9 @@ def test_role_to_result():
     result = ram.role_to_result(role, policies)
     assert result['assume_role_policy_document'] == json.loads(trust)
     assert result['tags'] == {'env': 'dev'}
-    assert result['attached_policies'] == [{'name': 'z', 'type': 'Custom'}, {'name': 'A', 'type': 'System'}, {'name': 'b', 'type': 'System'}]
+    assert result['attached_policies'] == [ram.policy_item('z', 'Custom'), ram.policy_item('A', 'System'), ram.policy_item('b', 'System')]
+    # both spellings of the keys, same values
+    assert result['attached_policies'][0] == {'name': 'z', 'type': 'Custom', 'policy_name': 'z', 'policy_type': 'Custom'}
     assert set(result) == {'role_name', 'role_id', 'arn', 'description', 'assume_role_policy_document', 'max_session_duration',
                            'create_date', 'update_date', 'tags', 'attached_policies'}
     assert ram.role_to_result(role, tags={'a': '1'})['tags'] == {'a': '1'}

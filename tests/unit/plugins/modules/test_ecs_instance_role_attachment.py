@@ -277,6 +277,22 @@ def test_role_problems_fail_before_any_write(role, code):
     assert done.failed and done.result['error']['code'] == code and ecs.writes() == []
 
 
+def test_check_mode_on_a_role_that_does_not_exist_yet_predicts_the_attach():
+    ecs = FakeEcs(vpc('i-1', 'i-2', 'i-3', i_3='old'))
+    params = dict(instance_ids=['i-1', 'i-2', 'i-3'], role_name='new-role', force=True)
+    module = FakeModule(params, ecs, roles(), check_mode=True, diff=True)
+    done = run(module, ecs)
+    assert not done.failed and done.result['changed'] is True
+    assert done.result['attachments'] == {'i-1': 'new-role', 'i-2': 'new-role', 'i-3': 'new-role'}
+    assert done.result['changed_instance_ids'] == ['i-1', 'i-2', 'i-3'] and done.result['failed_instances'] == []
+    assert module.warnings == ['role new-role does not exist yet; predicting as if an earlier task creates it']
+    assert ecs.writes() == []
+    # instance problems are still reported in check mode
+    params = dict(instance_ids=['i-1', 'i-3'], role_name='new-role')
+    done = run(FakeModule(params, ecs, roles(), check_mode=True), ecs)
+    assert done.failed and done.result['failed_instances'][0]['code'] == 'InstanceHasOtherRole'
+
+
 @pytest.mark.parametrize('omit', [False, True])
 def test_unknown_instances_fail_present_and_warn_absent(omit):
     # with omit_roleless and no strict errors, the unknown id looks role-less: the pre-write check still finds it

@@ -472,7 +472,7 @@ def test_check_mode_delete_with_force_writes_nothing():
     ram = FakeRam(existing(policies=[{'PolicyName': 'P', 'PolicyType': 'Custom'}]))
     result = run(ram, check_mode=True, diff=True, state='absent', force=True)
     assert result['changed'] is True and ram.writes == [] and 'app' in ram.roles
-    assert result['diff']['after'] == {} and result['detached_policies'] == [{'name': 'P', 'type': 'Custom'}]
+    assert result['diff']['after'] == {} and result['detached_policies'] == [{'name': 'P', 'type': 'Custom', 'policy_name': 'P', 'policy_type': 'Custom'}]
 
 
 # -- info ----------------------------------------------------------------------------------------

@@ -54,7 +54,8 @@ def run(ram, check_mode=False, diff=False, **params):
 
 
 def pol(name, policy_type):
-    return {'policy_name': name, 'policy_type': policy_type}
+    """A policy as every result lists it: both key pairs, same values."""
+    return {'name': name, 'type': policy_type, 'policy_name': name, 'policy_type': policy_type}
 
 
 def ram_with_role(*attached, **kwargs):
@@ -169,6 +170,48 @@ def test_missing_role_is_a_clear_error_from_the_only_read():
     assert done.failed and "role 'app-role' does not exist" in done.result['msg']
     assert done.result['error']['code'] == 'EntityNotExist.Role' and 'RID-EntityNotExist.Role' in done.result['msg']
     assert ram.actions() == ['ListPoliciesForRole']
+
+
+def test_check_mode_on_a_missing_role_predicts_every_listed_policy_as_attached():
+    ram = FakeRam()
+    ram.add_custom('mine', [doc('a:1')])
+    items = [OSS, 'mine', {'name': 'fresh', 'document': doc('f:1')}]
+    done = run(ram, check_mode=True, diff=True, policies=items, purge_policies=True)
+    assert not done.failed and done.result['changed'] is True
+    assert done.result['attached'] == [pol('fresh', 'Custom'), pol('mine', 'Custom'), pol(OSS, 'System')]
+    assert done.result['attached_policies'] == done.result['attached'] and done.result['detached'] == []
+    assert done.result['created_policies'] == ['fresh']
+    assert done.result['diff']['before']['attached_policies'] == []
+    assert done.result['_warnings'] == ['role app-role does not exist yet; predicting as if an earlier task creates it']
+    assert ram.writes() == []
+
+
+def test_missing_role_still_fails_outside_check_mode_even_with_nothing_listed():
+    ram = FakeRam()
+    done = run(ram, policies=[], purge_policies=True)
+    assert done.failed and "role 'app-role' does not exist" in done.result['msg'] and ram.writes() == []
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_absent_on_a_missing_role_is_ok_and_unchanged(check_mode):
+    ram = FakeRam()
+    done = run(ram, check_mode=check_mode, state='absent', policies=[OSS, 'mine'])
+    assert not done.failed and done.result['changed'] is False
+    assert done.result['detached'] == [] and done.result['attached_policies'] == []
+    assert done.result['_warnings'] == [] and ram.writes() == []
+
+
+def test_absent_on_a_missing_role_still_deletes_unused_listed_custom_policies():
+    ram = FakeRam()
+    ram.add_custom('mine', [doc('a:1')])
+    ram.add_custom('used', [doc('u:1')])['users'] = ['alice']
+    items = [OSS, {'name': 'mine', 'document': doc('a:1')}, {'name': 'used', 'document': doc('u:1')}]
+    checked = run(ram, check_mode=True, state='absent', delete_unused_custom_policies=True, policies=items).result
+    assert ram.writes() == []
+    done = run(ram, state='absent', delete_unused_custom_policies=True, policies=items)
+    assert not done.failed and done.result == checked
+    assert done.result['changed'] is True and done.result['deleted_policies'] == ['mine'] and done.result['detached'] == []
+    assert 'mine' not in ram.custom and 'used' in ram.custom
 
 
 def test_purge_detaches_unlisted_policies_before_attaching():

@@ -174,6 +174,10 @@ class FakeModule(object):
         self.check_mode = check_mode
         self._diff = diff
         self.ram = ram
+        self.warnings = []
+
+    def warn(self, message):
+        self.warnings.append(message)
 
     def client(self, service):
         assert service == 'ram'
@@ -275,6 +279,23 @@ def test_unknown_user_or_role_fails_without_writing(ram):
     assert 'RAM user nobody does not exist' in result['msg']
     result = run_fails(ram, role_name='missing-role')
     assert 'RAM role missing-role does not exist' in result['msg']
+    assert ram.writes == []
+
+
+def test_check_mode_on_a_role_that_does_not_exist_yet_predicts_the_grant(ram):
+    module = FakeModule(ram, check_mode=True, diff=True, role_name='New.Role')
+    with pytest.raises(Exit) as info:
+        UserRoleGrant(module).run()
+    result = info.value.args[0]
+    assert result['changed'] is True and result['attached'] is True and result['policy_action'] == 'create'
+    assert result['role_arn'] is None and result['policy_name'] == 'PassRole-New-Role'
+    # the ARN the role would get, the account id marked as unknown
+    assert result['policy_document'] == pass_role_policy('acs:ram::<account-id>:role/new.role')
+    assert result['diff']['after']['policy_document'] == result['policy_document']
+    assert module.warnings == ['role New.Role does not exist yet; predicting as if an earlier task creates it']
+    assert ram.writes == []
+    # outside check mode the missing role is still an error before any write
+    assert 'RAM role New.Role does not exist' in run_fails(ram, role_name='New.Role')['msg']
     assert ram.writes == []
 
 
