@@ -16,8 +16,6 @@ from http.client import HTTPException
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote
 
-from ansible.module_utils.urls import open_url
-
 DEFAULT_ENDPOINT = 'http://100.100.100.200'
 MODES = ('auto', 'hardened', 'plain')
 TOKEN_PATH = '/latest/api/token'
@@ -46,6 +44,9 @@ class _Unreachable(Exception):
 
 def _default_opener(method, url, headers, timeout):
     """Perform one HTTP request; return ``(status, body bytes)``; raise on connection errors."""
+    # imported on first use: most module runs never talk to the metadata service
+    from ansible.module_utils.urls import open_url
+
     try:
         response = open_url(url, method=method, headers=headers, timeout=timeout, use_proxy=False,
                             follow_redirects='none', validate_certs=True)
