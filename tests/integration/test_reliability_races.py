@@ -77,7 +77,9 @@ def test_parallel_workers_converge_one_role_policies_attachments_and_grant(runne
     creates = [c for c in emu.calls() if c['action'] == 'CreateRole' and c['status'] == 200]
     assert len(creates) == 1, creates
 
-    # and all of them tearing it down at once
+    # and all of them tearing it down at once; latency widens the window between each worker's read and
+    # its write, so workers that start a fraction of a second apart still overlap
+    emu.set_faults(latency_ms=300)
     playbook, inventory = write_playbook(runner, tmp_path, ids, state='absent')
     res = runner.run_playbook(playbook, extra_args=('-i', str(inventory), '-f', str(RACERS)))
     failed = [r for r in res.results if r['status'] in ('failed', 'unreachable')]
