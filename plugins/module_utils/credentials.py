@@ -26,12 +26,17 @@ explicit precedence with our option names.
 import configparser
 import json
 import os
+import time
 
 from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, format_error
 from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MetadataClient, MetadataError
+from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_until_visible
 
 DEFAULT_SESSION_NAME = 'ansible-alicloud-ram'
+# STS may not see a role created moments ago; AssumeRole waits this long for it to appear.
+ROLE_VISIBILITY_CODES = ('EntityNotExist.Role',)
+ROLE_VISIBILITY_TIMEOUT = 30.0
 CLI_CONFIG = os.path.join('.aliyun', 'config.json')
 INI_CONFIG = os.path.join('.alibabacloud', 'credentials.ini')
 
@@ -159,6 +164,8 @@ class _Resolver(object):
         self.home = home if home is not None else os.path.expanduser('~')
         self.sts_client_factory = sts_client_factory or _default_sts_client_factory
         self.metadata_client_factory = metadata_client_factory or _default_metadata_client_factory
+        self.visibility_timeout = ROLE_VISIBILITY_TIMEOUT
+        self.sleep = time.sleep
 
     # paths
     @property
@@ -341,7 +348,9 @@ class _Resolver(object):
             params['ExternalId'] = spec['external_id']
         try:
             client = self.sts_client_factory(base, self.options, region)
-            body = client.call('AssumeRole', params)
+            # a role created moments ago may not be visible to STS yet: wait that out, briefly
+            body = call_until_visible(lambda: client.call('AssumeRole', params), ROLE_VISIBILITY_CODES, self.visibility_timeout,
+                                      sleep=self.sleep)
         except AlicloudApiError as err:
             raise CredentialsError(format_error(err, 'assume_role %s (with credentials from %s)' % (role_arn, base.source)),
                                    api_error=err) from None

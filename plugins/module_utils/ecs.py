@@ -88,3 +88,14 @@ def describe_instance_ram_roles(client, region, instance_ids=None, role_name=Non
             if isinstance(item, dict) and item.get('InstanceId'):
                 result[item['InstanceId']] = item.get('RamRoleName') or None
     return result
+
+
+# Per-instance detach answers meaning the instance no longer holds the role: another run, or
+# the instance's or role's deletion, got there first.
+_ALREADY_DETACHED_MARKERS = ('notattached', 'notfound', 'mismatch')
+
+
+def detach_already_done(code):
+    """Whether a failed per-instance DetachInstanceRamRole result leaves the instance without the role."""
+    code = (code or '').lower()
+    return any(marker in code for marker in _ALREADY_DETACHED_MARKERS)

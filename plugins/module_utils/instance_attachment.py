@@ -17,12 +17,14 @@ from ansible_collections.alicloud.ram.plugins.module_utils.ecs import (
     MAX_IDS_PER_DESCRIBE,
     MAX_IDS_PER_WRITE,
     chunks,
+    detach_already_done,
     instance_ids_param,
     paginate_pages,
     parse_instance_results,
 )
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, redact
 from ansible_collections.alicloud.ram.plugins.module_utils.policy import PolicyDocumentError, can_ecs_assume, parse_policy_document, to_json
+from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_until_visible
 from ansible_collections.alicloud.ram.plugins.module_utils.ram import as_list, dig, get_role, validate_role_name
 
 MAX_IDS_PER_DESCRIBE_INSTANCES = 100
@@ -400,19 +402,11 @@ class BatchWriter(object):
         return outcome
 
     def _call(self, client, action, params):
-        deadline = self._clock() + self.visibility_timeout
-        attempt = 0
-        while True:
-            try:
-                return client.call(action, params)
-            except AlicloudApiError as err:
-                # RAM confirmed the role before any write: ECS not seeing it yet is eventual consistency.
-                remaining = deadline - self._clock()
-                if action != ATTACH or err.code not in ROLE_VISIBILITY_CODES or remaining <= 0:
-                    raise
-                delay = min(8.0, 2.0 ** attempt) * (0.5 + self._rand() / 2.0)
-                attempt += 1
-                self._sleep(max(0.0, min(delay, remaining)))
+        if action != ATTACH:
+            return client.call(action, params)
+        # RAM confirmed the role before any write: ECS not seeing it yet is eventual consistency.
+        return call_until_visible(lambda: client.call(action, params), ROLE_VISIBILITY_CODES, self.visibility_timeout,
+                                  sleep=self._sleep, clock=self._clock, rand=self._rand)
 
     def write_batch(self, client, action, role_name, ids, policy=None):
         params = {'RegionId': self.region, 'RamRoleName': role_name, 'InstanceIds': instance_ids_param(ids)}
@@ -619,10 +613,15 @@ class InstanceRoleAttachment(object):
         detach_batches = []
         for held, ids in group_by_role(detach_pairs):
             detach_batches.extend((held, batch) for batch in chunks(ids, MAX_IDS_PER_WRITE))
+        already_detached = set()
         for iid, error in writer.run(DETACH, detach_batches).items():
             if error is None:
                 after[iid] = None
                 touched.add(iid)
+            elif detach_already_done(error.get('code')):
+                # a concurrent run (or a deletion) detached it first: the wanted state, not our change
+                after[iid] = None
+                already_detached.add(iid)
             else:
                 failed[iid] = error
 
@@ -637,7 +636,7 @@ class InstanceRoleAttachment(object):
                     failed[iid] = error
         self.requests = writer.requests
         changing = plan.write_ids
-        changed_ids = [i for i in changing if i not in failed]
+        changed_ids = [i for i in changing if i not in failed and (i in touched or i not in already_detached)]
         failed_list = [failed[i] for i in changing if i in failed]
         return after, changed_ids, failed_list, touched
 

@@ -9,7 +9,7 @@ Every decision is taken from reads only, so check mode predicts exactly what a r
 
 from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
 from ansible_collections.alicloud.ram.plugins.module_utils.ecs import MAX_IDS_PER_WRITE, chunks, describe_instance_ram_roles
-from ansible_collections.alicloud.ram.plugins.module_utils.ecs import instance_ids_param, parse_instance_results
+from ansible_collections.alicloud.ram.plugins.module_utils.ecs import detach_already_done, instance_ids_param, parse_instance_results
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, is_already_exists, is_not_found
 from ansible_collections.alicloud.ram.plugins.module_utils.policy import (
     ECS_SERVICE,
@@ -50,9 +50,6 @@ DELETE_ATTEMPTS = 3
 _UNSUPPORTED_MARKERS = ('invalidaction', 'invalidapi', 'unsupported', 'notsupport', 'invalidparameter.resourcetype',
                         'invalidresourcetype')
 # Per-instance detach results meaning "the instance does not hold this role (any more)".
-_NOT_ATTACHED_MARKERS = ('notattached', 'notfound', 'mismatch')
-
-
 class InputError(ValueError):
     """Module input that must be rejected before any call is made."""
 
@@ -437,7 +434,7 @@ class InstanceRoleManager(object):
             body = self._api('detach role %s from %d instance(s) in %s' % (self.name, len(batch), region),
                              ecs.call, 'DetachInstanceRamRole', params)
             for instance_id, success, code, message in parse_instance_results(body, 'DetachInstanceRamRoleResults'):
-                if not success and not any(m in (code or '').lower() for m in _NOT_ATTACHED_MARKERS):
+                if not success and not detach_already_done(code):
                     failed.append('%s (%s: %s)' % (instance_id, code, message))
         if failed:
             self.module.fail_json(msg='detaching role %s failed for instance(s): %s' % (self.name, '; '.join(failed)))

@@ -51,3 +51,24 @@ def call_with_retries(fn, retries, extra_codes=(), base=1.0, cap=20.0, sleep=tim
             if on_retry is not None:
                 on_retry(err, attempt, delay)
             sleep(delay)
+
+
+def call_until_visible(fn, codes, timeout, sleep=time.sleep, clock=time.monotonic, rand=random.random, cap=8.0):
+    """Call ``fn()``; while it fails with one of ``codes``, wait and try again for up to ``timeout`` seconds.
+
+    For eventual consistency: an entity created moments ago (a new RAM role) that another
+    service (ECS, STS) does not see yet. Each wait is 1, 2, 4... seconds (at most ``cap``),
+    jittered between half and the whole of it, never past the deadline.
+    """
+    deadline = clock() + timeout
+    attempt = 0
+    while True:
+        try:
+            return fn()
+        except AlicloudApiError as err:
+            remaining = deadline - clock()
+            if err.code not in codes or remaining <= 0:
+                raise
+            delay = min(cap, 2.0 ** attempt) * (0.5 + rand() / 2.0)
+            attempt += 1
+            sleep(max(0.0, min(delay, remaining)))

@@ -7,6 +7,7 @@ import os
 import pytest
 
 from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
+from ansible_collections.alicloud.ram.plugins.module_utils import credentials as credentials_module
 from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Credentials, CredentialsError, resolve_credentials
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
 from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MetadataError
@@ -358,3 +359,26 @@ def test_empty_region_env_of_a_credential_type_counts_as_unset():
     assert endpoints.resolve_region('ram', OptionAdapter.from_dict({}), env={'ALIBABA_CLOUD_REGION_ID': ''}) == 'cn-hangzhou'
     env = {'ALIBABA_CLOUD_REGION_ID': '', 'ALICLOUD_REGION': 'cn-beijing'}
     assert endpoints.resolve_region('ecs', OptionAdapter.from_dict({}), env=env) == 'cn-beijing'
+
+
+class SlowlyVisibleSts(FakeSts):
+    """STS that does not see the role for the first ``hidden`` calls."""
+
+    def __init__(self, hidden):
+        super(SlowlyVisibleSts, self).__init__()
+        self.hidden = hidden
+
+    def call(self, action, params):
+        if self.hidden > 0:
+            self.hidden -= 1
+            raise AlicloudApiError('EntityNotExist.Role', 'The role not exists', request_id='R2', status=404)
+        return super(SlowlyVisibleSts, self).call(action, params)
+
+
+def test_assume_role_waits_for_a_role_sts_does_not_see_yet(monkeypatch):
+    slept = []
+    monkeypatch.setattr(credentials_module.time, 'sleep', slept.append)
+    sts = SlowlyVisibleSts(hidden=2)
+    creds = resolve({'access_key_id': 'b', 'access_key_secret': 'basesecret', 'assume_role': {'role_arn': 'acs:ram::1:role/new'}}, sts=sts)
+    assert creds.access_key_id == 'STS.assumed'
+    assert len(slept) == 2 and all(0 < s <= 8 for s in slept)

@@ -181,3 +181,48 @@ def test_retry_after_raises_the_delay_within_the_cap():
 
     retries.call_with_retries(fn, 2, sleep=sleeps.append, rand=lambda: 0.1)
     assert sleeps == [3.0]
+
+
+def test_call_until_visible_waits_out_a_listed_code_then_succeeds():
+    clock = [0.0]
+    sleeps = []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        clock[0] += seconds
+
+    answers = [AlicloudApiError('EntityNotExist.Role', 'not yet'), AlicloudApiError('EntityNotExist.Role', 'not yet'), {'ok': True}]
+
+    def call():
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    result = retries.call_until_visible(call, ('EntityNotExist.Role',), 30.0, sleep=sleep, clock=lambda: clock[0], rand=lambda: 1.0)
+    assert result == {'ok': True}
+    assert sleeps == [1.0, 2.0]
+
+
+def test_call_until_visible_gives_up_at_the_deadline_and_ignores_other_codes():
+    clock = [0.0]
+
+    def sleep(seconds):
+        clock[0] += seconds
+
+    def never_visible():
+        raise AlicloudApiError('EntityNotExist.Role', 'missing')
+
+    with pytest.raises(AlicloudApiError):
+        retries.call_until_visible(never_visible, ('EntityNotExist.Role',), 10.0, sleep=sleep, clock=lambda: clock[0], rand=lambda: 1.0)
+    assert clock[0] == pytest.approx(10.0)
+
+    calls = []
+
+    def other_error():
+        calls.append(1)
+        raise AlicloudApiError('NoPermission', 'denied')
+
+    with pytest.raises(AlicloudApiError):
+        retries.call_until_visible(other_error, ('EntityNotExist.Role',), 10.0, sleep=sleep, clock=lambda: clock[0])
+    assert calls == [1]

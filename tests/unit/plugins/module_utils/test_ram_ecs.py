@@ -147,3 +147,12 @@ def test_describe_instance_ram_roles_batches_by_50():
     assert len(result) == 120 and result['i-10'] == 'web' and result['i-11'] is None
     assert [len(json.loads(p['InstanceIds'])) for _a, p in client.requests] == [50, 50, 20]
     assert all(p['RegionId'] == 'cn-hangzhou' for _a, p in client.requests)
+
+
+def test_detach_answers_that_leave_the_instance_without_the_role_count_as_done():
+    # a classic instance (InvalidNetworkType.MismatchRamRole) cannot hold a role either
+    for code in ('Emulator.RamRoleNotAttached', 'InvalidRamRole.NotFound', 'InvalidInstanceId.NotFound', 'Emulator.RamRoleMismatch',
+                 'InvalidNetworkType.MismatchRamRole'):
+        assert ecs.detach_already_done(code)
+    for code in ('Throttling.User', 'InvalidUser.PassRoleForbidden', 'InternalError', None, ''):
+        assert not ecs.detach_already_done(code)
