@@ -49,7 +49,8 @@ DELETE_ATTEMPTS = 3
 # Error codes (substrings) meaning "this API or resource type is not offered here".
 _UNSUPPORTED_MARKERS = ('invalidaction', 'invalidapi', 'unsupported', 'notsupport', 'invalidparameter.resourcetype',
                         'invalidresourcetype')
-# Per-instance detach results meaning "the instance does not hold this role (any more)".
+
+
 class InputError(ValueError):
     """Module input that must be rejected before any call is made."""
 

@@ -58,7 +58,7 @@ def corpus(vpc, classic):
         ('role: reserved tag key', role, {'name': 'ok-role', 'tags': {'acs:owner': 'me'}}, ['acs:']),
         ('role: empty trusted services', role, {'name': 'ok-role', 'trusted_services': []}, ['trusted_services']),
         ('role: trust given twice', role, {'name': 'ok-role', 'trusted_services': ['ecs.aliyuncs.com'],
-                                          'assume_role_policy_document': TRUST}, ['mutually exclusive']),
+                                           'assume_role_policy_document': TRUST}, ['mutually exclusive']),
         # ram_role_policy
         ('policy: role name with invalid characters', pol, {'role_name': 'role name', 'policies': ['AliyunOSSReadOnlyAccess']},
          ['name']),

@@ -66,19 +66,19 @@ def injected(calls, figures=None):
 
 
 def role_run(runner, emu, state, instance_ids, check=False):
-    task = {'name': 'instance role', 'ansible.builtin.include_role': {'name': 'alicloud.ram.instance_role'},
-            'vars': {
-                'instance_role_name': ROLE,
-                'instance_role_state': state,
-                'instance_role_description': 'reliability under faults',
-                'instance_role_max_session_duration': 7200,
-                'instance_role_tags': {'suite': 'reliability'},
-                'instance_role_policies': [OSS, {'name': CUSTOM, 'type': 'Custom', 'document': DOC}],
-                'instance_role_delete_custom_policies': True,
-                'instance_role_instance_ids': instance_ids,
-                'instance_role_users': [USER],
-                'instance_role_wait': True,
-            }}
+    role_vars = {
+        'instance_role_name': ROLE,
+        'instance_role_state': state,
+        'instance_role_description': 'reliability under faults',
+        'instance_role_max_session_duration': 7200,
+        'instance_role_tags': {'suite': 'reliability'},
+        'instance_role_policies': [OSS, {'name': CUSTOM, 'type': 'Custom', 'document': DOC}],
+        'instance_role_delete_custom_policies': True,
+        'instance_role_instance_ids': instance_ids,
+        'instance_role_users': [USER],
+        'instance_role_wait': True,
+    }
+    task = {'name': 'instance role', 'ansible.builtin.include_role': {'name': 'alicloud.ram.instance_role'}, 'vars': role_vars}
     return runner.run_tasks([task], module_defaults=defaults(runner), check=check)
 
 
