@@ -98,7 +98,7 @@ def test_assume_role_failure_reports_the_sts_error(monkeypatch):
         calls = {}
 
         def call(self, action, params):
-            raise AlicloudApiError('EntityNotExist.Role', 'The role not exists', request_id='R8', status=404)
+            raise AlicloudApiError('NoPermission', 'You are not authorized to do this action.', request_id='R8', status=403)
 
     module = make({'access_key_id': 'ak', 'access_key_secret': 'sk-secret-value', 'assume_role': {'role_arn': 'acs:ram::1:role/x'}})
     monkeypatch.setattr(module, '_sts_client_factory', lambda creds, options, region=None: FailingSts())
