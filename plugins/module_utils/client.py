@@ -17,6 +17,7 @@ import traceback
 from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
 from ansible_collections.alicloud.ram.plugins.module_utils.common_args import DEFAULT_RETRIES
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, from_sdk_exception, is_not_found
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import may_have_taken_effect
 from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_with_retries
 
 COLLECTION_VERSION = '0.1.0'  # keep in step with galaxy.yml
@@ -114,7 +115,7 @@ class ServiceClient(object):
     """Call API actions by name with the API's own parameters; get the JSON body as a dict."""
 
     def __init__(self, service, sdk_client, retries=DEFAULT_RETRIES, timeouts=None, log=None, models=None,
-                 runtime_class=None, secrets=(), sleep=time.sleep, rand=random.random):
+                 runtime_class=None, secrets=(), sleep=None, rand=random.random):
         self.service = service
         self.sdk_client = sdk_client
         self.retries = DEFAULT_RETRIES if retries is None else retries
@@ -124,7 +125,8 @@ class ServiceClient(object):
         self.calls = {}
         self._models = models
         self._runtime_class = runtime_class
-        self._sleep = sleep
+        # looked up at each call, so tests can skip the backoff waits
+        self._sleep = sleep or (lambda seconds: time.sleep(seconds))
         self._rand = rand
         self._methods = None
 
@@ -177,6 +179,8 @@ class ServiceClient(object):
         method, request_class = self._resolve(action)
         params = dict((k, v) for k, v in (params or {}).items() if v is not None)
 
+        uncertain = []  # set once an attempt may have reached the server without us seeing its answer
+
         def attempt():
             self.calls[action] = self.calls.get(action, 0) + 1
             try:
@@ -186,7 +190,11 @@ class ServiceClient(object):
                     response = method(request_class().from_map(dict(params)), self._runtime())
             except Exception as exc:  # pylint: disable=broad-except
                 # every SDK failure (server answer, transport, parsing) becomes one error type
-                raise from_sdk_exception(exc, action, self.secrets) from None
+                err = from_sdk_exception(exc, action, self.secrets)
+                err.after_lost_reply = bool(uncertain)
+                if may_have_taken_effect(err):
+                    uncertain.append(err.code)
+                raise err from None
             return _response_body(response)
 
         def on_retry(err, attempt_number, delay):

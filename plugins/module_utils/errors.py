@@ -38,11 +38,11 @@ class AlicloudApiError(Exception):
         self.action = action
         # milliseconds, only when the server asked for it (ThrottlingException)
         self.retry_after = retry_after
+        # set by ServiceClient.call: an earlier attempt of the same call may have taken effect
+        self.after_lost_reply = False
+        # set by the service layer: the text naming the operation in messages
+        self.operation = None
         super(AlicloudApiError, self).__init__(self.__str__())
-
-    @property
-    def is_transport_error(self):
-        return self.code == TRANSPORT_ERROR_CODE
 
     def to_dict(self):
         return {
@@ -169,6 +169,12 @@ def is_not_found(err):
 def is_already_exists(err):
     """True when the API says the entity (or attachment) already exists."""
     return _code_startswith(getattr(err, 'code', None), ALREADY_EXISTS_PREFIXES)
+
+
+def may_have_taken_effect(err):
+    """Whether a failed attempt may still have been carried out by the server (its answer was lost)."""
+    status = getattr(err, 'status', None)
+    return getattr(err, 'code', None) == TRANSPORT_ERROR_CODE or (isinstance(status, int) and status >= 500)
 
 
 def format_error(err, operation):

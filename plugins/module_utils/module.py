@@ -27,6 +27,7 @@ class AlicloudModule(AnsibleModule):
         super(AlicloudModule, self).__init__(argument_spec=merged_argument_spec(argument_spec), **kwargs)
         self.services = tuple(services)
         self._clients = {}
+        self._pools = {}
         self._credentials = None
         self.options = OptionAdapter.from_module(self)
         missing, tb = client_utils.missing_sdks(self.services)
@@ -78,9 +79,22 @@ class AlicloudModule(AnsibleModule):
             self._clients[service] = self._build_client(service, self.credentials(), self.options)
         return self._clients[service]
 
+    def clients(self, service, count):
+        """``count`` clients for ``service``, one per worker thread: :meth:`client` and ``count - 1`` more, kept for the run."""
+        pool = self._pools.setdefault(service, [])
+        while len(pool) < count - 1:
+            pool.append(self._build_client(service, self.credentials(), self.options))
+        return [self.client(service)] + pool[:max(0, count - 1)]
+
     def api_calls(self):
-        """``{service: {action: count}}`` of the calls made so far."""
-        return dict((name, dict(c.calls)) for name, c in self._clients.items())
+        """``{service: {action: count}}`` of the calls made so far (over every client of the service)."""
+        totals = {}
+        for name, first in self._clients.items():
+            counts = totals.setdefault(name, {})
+            for client in [first] + self._pools.get(name, []):
+                for action, count in client.calls.items():
+                    counts[action] = counts.get(action, 0) + count
+        return totals
 
     # -- results ---------------------------------------------------------------------------
 

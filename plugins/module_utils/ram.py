@@ -11,15 +11,15 @@ MIN_SESSION_DURATION = 3600
 MAX_SESSION_DURATION = 43200
 MAX_DESCRIPTION_LENGTH = 1024
 
-_ROLE_NAME_RE = re.compile(r'^[A-Za-z0-9.-]{1,64}$')
-_POLICY_NAME_RE = re.compile(r'^[A-Za-z0-9-]{1,128}$')
-_USER_NAME_RE = re.compile(r'^[A-Za-z0-9._-]{1,64}$')
+_ROLE_NAME_RE = re.compile(r'[A-Za-z0-9.-]{1,64}')
+_POLICY_NAME_RE = re.compile(r'[A-Za-z0-9-]{1,128}')
+_USER_NAME_RE = re.compile(r'[A-Za-z0-9._-]{1,64}')
 
 
 def _validate_name(value, regex, what, rule):
     if not isinstance(value, str) or not value:
         return '%s must be a non-empty string' % what
-    if not regex.match(value):
+    if not regex.fullmatch(value):
         return "%s '%s' is invalid: %s" % (what, value, rule)
     return None
 

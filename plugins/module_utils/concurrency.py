@@ -1,0 +1,114 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Private to the alicloud.ram collection: not a public API, may change without notice.
+"""The one bounded worker pool of the collection: batches of calls, one client per worker.
+
+``WorkerPool.map(func, items)`` runs ``func(client, item)`` for every item with at most
+``limit`` calls in flight and returns one :class:`Outcome` per item, in item order. The limit
+adapts: it is halved (not below ``minimum``) whenever a call reports throttling through
+:meth:`WorkerPool.throttled`, and grows by one after ``limit`` calls in a row went through
+without throttling, up to ``maximum``. ``peak`` is the highest limit used.
+"""
+
+import collections
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
+
+Outcome = collections.namedtuple('Outcome', ['value', 'error'])
+
+
+class WorkerPool(object):
+    """``clients(n)`` returns n service clients (SDK clients are not shared across threads)."""
+
+    def __init__(self, clients, start, maximum=None, minimum=1):
+        self._client_source = clients
+        self.minimum = max(1, int(minimum))
+        self.maximum = max(self.minimum, int(maximum or start))
+        self.limit = min(self.maximum, max(self.minimum, int(start)))
+        self.peak = self.limit
+        self._active = 0
+        self._streak = 0
+        self._cond = threading.Condition()
+
+    # -- adaptive limit ----------------------------------------------------------------------
+
+    def throttled(self):
+        """A call was throttled: halve the limit."""
+        with self._cond:
+            self.limit = max(self.minimum, self.limit // 2)
+            self._streak = 0
+
+    def _succeeded(self):
+        with self._cond:
+            self._streak += 1
+            if self._streak >= self.limit and self.limit < self.maximum:
+                self.limit += 1
+                self._streak = 0
+                self.peak = max(self.peak, self.limit)
+                self._cond.notify_all()
+
+    def _enter(self):
+        with self._cond:
+            while self._active >= self.limit:
+                self._cond.wait()
+            self._active += 1
+
+    def _leave(self):
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+
+    # -- running -----------------------------------------------------------------------------
+
+    def map(self, func, items, stop_on_error=False):
+        """``[Outcome(value, error)]`` of ``func(client, item)``, in item order.
+
+        ``AlicloudApiError`` is caught per item. With ``stop_on_error`` the items not started
+        after an error stay ``Outcome(None, None)``.
+        """
+        items = list(items)
+        outcomes = [Outcome(None, None)] * len(items)
+        if not items:
+            return outcomes
+        threads = min(self.maximum, len(items))
+        clients = queue.Queue()
+        for client in self._client_source(threads):
+            clients.put(client)
+        stop = threading.Event()
+
+        def work(index):
+            if stop.is_set():
+                return
+            self._enter()
+            client = clients.get()
+            try:
+                if stop.is_set():
+                    return
+                outcomes[index] = Outcome(func(client, items[index]), None)
+                self._succeeded()
+            except AlicloudApiError as err:
+                outcomes[index] = Outcome(None, err)
+                if stop_on_error:
+                    stop.set()
+            finally:
+                clients.put(client)
+                self._leave()
+
+        if threads == 1:
+            for index in range(len(items)):
+                work(index)
+        else:
+            with ThreadPoolExecutor(max_workers=threads) as executor:
+                list(executor.map(work, range(len(items))))
+        return outcomes
+
+
+def first_error(outcomes):
+    """The first error among ``outcomes`` (or None)."""
+    for outcome in outcomes:
+        if outcome.error is not None:
+            return outcome.error
+    return None
