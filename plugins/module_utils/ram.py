@@ -14,6 +14,7 @@ MAX_DESCRIPTION_LENGTH = 1024
 _ROLE_NAME_RE = re.compile(r'[A-Za-z0-9.-]{1,64}')
 _POLICY_NAME_RE = re.compile(r'[A-Za-z0-9-]{1,128}')
 _USER_NAME_RE = re.compile(r'[A-Za-z0-9._-]{1,64}')
+_GROUP_NAME_RE = re.compile(r'[A-Za-z0-9.-]{1,64}')
 
 
 def _validate_name(value, regex, what, rule):
@@ -36,6 +37,10 @@ def validate_policy_name(name):
 def validate_user_name(name):
     return _validate_name(name, _USER_NAME_RE, 'user name',
                           '1 to 64 characters: letters, digits, periods (.), underscores (_) and hyphens (-)')
+
+
+def validate_group_name(name):
+    return _validate_name(name, _GROUP_NAME_RE, 'group name', '1 to 64 characters: letters, digits, periods (.) and hyphens (-)')
 
 
 def validate_description(description, max_length=MAX_DESCRIPTION_LENGTH):
