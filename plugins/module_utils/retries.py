@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Private to the alicloud.ram collection: not a public API, may change without notice.
-"""Retry classification and full-jitter exponential backoff."""
+"""Retry classification and the one backoff loop behind every retry and polling wait."""
 
 import random
 import time
@@ -29,6 +29,40 @@ def backoff_delay(attempt, base=1.0, cap=20.0, rand=random.random):
     return rand() * min(cap, base * (2 ** attempt))
 
 
+def _backoff_loop(step, next_delay, sleep):
+    """Run ``step()``; while ``next_delay(attempt, outcome)`` gives a delay, sleep it and run again.
+
+    ``attempt`` counts the waits already made (0 after the first step). Returns the outcome
+    of the last step, the one for which ``next_delay`` returned None.
+    """
+    attempt = 0
+    while True:
+        outcome = step()
+        delay = next_delay(attempt, outcome)
+        if delay is None:
+            return outcome
+        attempt += 1
+        sleep(max(0.0, delay))
+
+
+def _call_retrying(fn, should_wait, sleep):
+    """``fn()`` through the backoff loop; ``should_wait(attempt, err)`` gives the delay before the next try, or None."""
+    def step():
+        try:
+            return fn(), None
+        except AlicloudApiError as err:
+            return None, err
+
+    def next_delay(attempt, outcome):
+        err = outcome[1]
+        return None if err is None else should_wait(attempt, err)
+
+    value, err = _backoff_loop(step, next_delay, sleep)
+    if err is not None:
+        raise err
+    return value
+
+
 def call_with_retries(fn, retries, extra_codes=(), base=1.0, cap=20.0, sleep=time.sleep, rand=random.random, on_retry=None):
     """Call ``fn()``; retry retryable :class:`AlicloudApiError` failures.
 
@@ -36,21 +70,19 @@ def call_with_retries(fn, retries, extra_codes=(), base=1.0, cap=20.0, sleep=tim
     before each sleep (for logging).
     """
     retries = max(0, int(retries or 0))
-    attempt = 0
-    while True:
-        try:
-            return fn()
-        except AlicloudApiError as err:
-            if attempt >= retries or not is_retryable(err, extra_codes):
-                raise
-            delay = backoff_delay(attempt, base, cap, rand)
-            if err.retry_after:
-                # the server told us how long to wait (milliseconds)
-                delay = max(delay, min(cap, err.retry_after / 1000.0))
-            attempt += 1
-            if on_retry is not None:
-                on_retry(err, attempt, delay)
-            sleep(delay)
+
+    def should_wait(attempt, err):
+        if attempt >= retries or not is_retryable(err, extra_codes):
+            return None
+        delay = backoff_delay(attempt, base, cap, rand)
+        if err.retry_after:
+            # the server told us how long to wait (milliseconds)
+            delay = max(delay, min(cap, err.retry_after / 1000.0))
+        if on_retry is not None:
+            on_retry(err, attempt + 1, delay)
+        return delay
+
+    return _call_retrying(fn, should_wait, sleep)
 
 
 def call_until_visible(fn, codes, timeout, sleep=time.sleep, clock=time.monotonic, rand=random.random, cap=8.0):
@@ -61,14 +93,28 @@ def call_until_visible(fn, codes, timeout, sleep=time.sleep, clock=time.monotoni
     jittered between half and the whole of it, never past the deadline.
     """
     deadline = clock() + timeout
-    attempt = 0
-    while True:
-        try:
-            return fn()
-        except AlicloudApiError as err:
-            remaining = deadline - clock()
-            if err.code not in codes or remaining <= 0:
-                raise
-            delay = min(cap, 2.0 ** attempt) * (0.5 + rand() / 2.0)
-            attempt += 1
-            sleep(max(0.0, min(delay, remaining)))
+
+    def should_wait(attempt, err):
+        remaining = deadline - clock()
+        if err.code not in codes or remaining <= 0:
+            return None
+        return min(min(cap, 2.0 ** attempt) * (0.5 + rand() / 2.0), remaining)
+
+    return _call_retrying(fn, should_wait, sleep)
+
+
+def wait_until(check, timeout, sleep=time.sleep, clock=time.monotonic, first_delay=1.0, cap=5.0):
+    """Call ``check()`` until it returns a true value or ``timeout`` seconds have passed.
+
+    Returns the last value ``check()`` returned. Waits ``first_delay``, doubling up to ``cap``,
+    never past the deadline; ``check()`` runs once more at the deadline.
+    """
+    deadline = clock() + timeout
+
+    def next_delay(attempt, value):
+        remaining = deadline - clock()
+        if value or remaining <= 0:
+            return None
+        return min(first_delay * (2 ** attempt), cap, remaining)
+
+    return _backoff_loop(check, next_delay, sleep)

@@ -226,3 +226,52 @@ def test_call_until_visible_gives_up_at_the_deadline_and_ignores_other_codes():
     with pytest.raises(AlicloudApiError):
         retries.call_until_visible(other_error, ('EntityNotExist.Role',), 10.0, sleep=sleep, clock=lambda: clock[0])
     assert calls == [1]
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_wait_until_polls_with_growing_capped_waits_until_true():
+    clock = FakeClock()
+    answers = [None, False, 0, {}, [], 'done']
+    assert retries.wait_until(lambda: answers.pop(0), 60, sleep=clock.sleep, clock=clock) == 'done'
+    assert clock.sleeps == [1.0, 2.0, 4.0, 5.0, 5.0]
+
+
+def test_wait_until_returns_the_last_value_at_the_deadline_without_sleeping_past_it():
+    clock = FakeClock()
+    calls = []
+
+    def check():
+        calls.append(clock.now)
+        return {}
+
+    assert retries.wait_until(check, 10, sleep=clock.sleep, clock=clock, first_delay=2.0, cap=3.0) == {}
+    assert clock.sleeps == [2.0, 3.0, 3.0, 2.0]
+    assert calls[-1] == pytest.approx(10.0)
+
+
+def test_wait_until_true_at_once_never_sleeps():
+    assert retries.wait_until(lambda: 7, 5, sleep=lambda s: pytest.fail('must not sleep')) == 7
+
+
+def test_on_retry_sees_each_attempt_number():
+    seen = []
+
+    def always_busy():
+        raise AlicloudApiError('ServiceUnavailable', 'busy', status=503)
+
+    with pytest.raises(AlicloudApiError):
+        retries.call_with_retries(always_busy, 2, sleep=lambda s: None, rand=lambda: 1.0,
+                                  on_retry=lambda err, attempt, delay: seen.append((attempt, delay)))
+    assert seen == [(1, 1.0), (2, 2.0)]
