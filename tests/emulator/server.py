@@ -122,6 +122,7 @@ class Handler(BaseHTTPRequestHandler):
 
     protocol_version = 'HTTP/1.1'
     server_version = 'AlibabaCloudEmulator/1.0'
+    disable_nagle_algorithm = True   # TCP_NODELAY: no delayed-ACK stall between a reply and the next request
 
     def do_GET(self):  # noqa: N802 (http.server naming)
         self._dispatch()
@@ -146,8 +147,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header('Content-Length', str(len(data)))
         for key, value in (extra or {}).items():
             self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
+        # Headers and body leave in one write (end_headers() would flush the headers on their own).
+        self._headers_buffer.extend((b'\r\n', data))
+        self.flush_headers()
 
     def _dispatch(self):
         app = self.server.app
