@@ -1,29 +1,46 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Private to the alicloud.ram collection: not a public API, may change without notice.
-"""Converge one custom RAM policy to a wanted document, respecting the 5-version limit.
+"""Converge one custom RAM policy to a wanted document, within the limit of 5 versions.
 
-Shared by ram_role_policy and ram_user_role_grant. The plan is computed from reads only, so
-check mode reports exactly what a real run would do.
+Shared by ram_role_policy and ram_user_role_grant. ``plan_custom_policy`` decides from reads
+only, so check mode reports exactly what a real run does. ``apply_custom_policy_plan`` holds
+under contention: when another writer changes the policy between our read and our write (a
+sixth version refused, a version deleted or made the default meanwhile), it reads again and
+plans again, with jittered backoff, until a deadline. RAM itself never keeps more than 5
+versions; the plan deletes the oldest non-default version first when all 5 are taken.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
-import json
 import re
+import time
 
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, is_not_found
-from ansible_collections.alicloud.ram.plugins.module_utils.policy import (
-    DEFAULT_VERSION,
-    normalize_policy,
-    policies_equal,
-    to_json,
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
+from ansible_collections.alicloud.ram.plugins.module_utils.policy import normalize_policy, policy_text
+from ansible_collections.alicloud.ram.plugins.module_utils.ram_api import (
+    create_policy,
+    create_policy_version,
+    delete_policy,
+    delete_policy_version,
+    get_policy,
+    list_policy_versions,
+    set_default_policy_version,
+    stored_document,
 )
+from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_until_visible
 
 MAX_POLICY_VERSIONS = 5
-VERSION_LIMIT_CODE = 'LimitExceeded.Policy.Version'
+# seconds a write keeps re-planning while other writers change the same policy
+CONTENTION_TIMEOUT = 60
+CREATE_CONFLICT_CODE = 'EntityAlreadyExists.Policy'
+# answers meaning the policy changed between our read and our write: read again, plan again
+REPLAN_CODES = (
+    'LimitExceeded.Policy.Version',            # another writer took the last free version
+    'EntityNotExist.Policy.Version',           # the version to make the default was deleted meanwhile
+    'DeleteConflict.Policy.Version.Default',   # the version to delete became the default meanwhile
+    'EntityNotExist.Policy',                   # the policy was deleted meanwhile
+    CREATE_CONFLICT_CODE,                      # created (and deleted again) by another writer meanwhile
+)
+DELETE_REPLAN_CODES = ('DeleteConflict.Policy.Version', 'DeleteConflict.Policy.Version.Default')
 
 
 def _version_number(version_id):
@@ -35,33 +52,8 @@ def _oldest_first(versions):
     return sorted(versions, key=lambda v: (v.get('CreateDate') or '', _version_number(v.get('VersionId'))))
 
 
-def _stored_document(text):
-    """A document as stored by RAM -> dict, or None when absent or not a JSON object.
-
-    Stored documents are compared, never validated: a document the service accepted but our
-    stricter checks would refuse must not break a run, it simply differs from the wanted one.
-    """
-    if isinstance(text, dict):
-        return text
-    if not text:
-        return None
-    try:
-        doc = json.loads(text)
-    except (TypeError, ValueError):
-        return None
-    return doc if isinstance(doc, dict) else None
-
-
-def _same_document(stored, wanted):
-    if stored is None:
-        return False
-    try:
-        return policies_equal(stored, wanted)
-    except (TypeError, ValueError):
-        return False
-
-
 def _normalized_or_none(doc):
+    """Stored documents are compared, never validated: one the service accepted must not break a run."""
     if doc is None:
         return None
     try:
@@ -70,114 +62,157 @@ def _normalized_or_none(doc):
         return None
 
 
-def read_custom_policy(client, name):
-    """GetPolicy for a custom policy: (policy dict, default document dict) or (None, None).
+def _same_document(stored, wanted):
+    normalized = _normalized_or_none(stored)
+    return normalized is not None and normalized == normalize_policy(wanted)
 
-    The default document is None when the answer carries none (or an unreadable one).
+
+def _default_document(found):
+    document = found['DefaultPolicyVersion'].get('PolicyDocument') or found['Policy'].get('PolicyDocument')
+    return stored_document(document)
+
+
+def read_custom_policy(ram, name):
+    """``(Policy dict, default document dict)``, or ``(None, None)`` when the custom policy does not exist.
+
+    The document is None when the answer carries none (or an unreadable one).
     """
-    body = client.call_or_none('GetPolicy', {'PolicyName': name, 'PolicyType': 'Custom'})
-    if body is None:
+    found = get_policy(ram, name, 'Custom')
+    if found is None:
         return None, None
-    document = (body.get('DefaultPolicyVersion') or {}).get('PolicyDocument') or (body.get('Policy') or {}).get('PolicyDocument')
-    return body.get('Policy') or {}, _stored_document(document)
+    return found['Policy'], _default_document(found)
 
 
-def document_to_send(document):
-    """The JSON text sent for a wanted document: as the user wrote it (compacted), ``Version`` defaulted."""
-    doc = dict(json.loads(document) if isinstance(document, str) else document)
-    doc.setdefault('Version', DEFAULT_VERSION)
-    return to_json(doc)
+def plan_custom_policy(ram, name, document):
+    """What it takes for custom policy ``name`` to have ``document`` (dict or JSON text) as its default version.
 
-
-def plan_custom_policy(client, name, document):
-    """Decide what it takes for `name` to have `document` as its default version.
-
-    Returns a dict: action (none|create|set_default|create_version), before (normalised default
-    document or None), after (normalised wanted document), version_id (for set_default),
-    delete_version_id (the oldest non-default version removed to stay within the limit),
-    exists (whether the policy exists), policy (the GetPolicy ``Policy`` dict or None),
-    document (the JSON text a write sends).
+    Returns a dict: ``action`` (none | create | set_default | create_version), ``before`` (the
+    normalised default document, or None), ``after`` (the normalised wanted document), ``exists``,
+    ``policy`` (the GetPolicy ``Policy`` dict or None), ``document`` (the JSON text a write sends),
+    ``version_id`` (for set_default) and ``delete_version_id`` (the oldest non-default version,
+    deleted first when all versions are taken).
     """
     wanted = normalize_policy(document)
-    policy, current = read_custom_policy(client, name)
-    plan = {'action': 'none', 'before': _normalized_or_none(current), 'after': wanted,
-            'version_id': None, 'delete_version_id': None, 'exists': policy is not None, 'policy': policy,
-            'document': document_to_send(document)}
-    if policy is None:
-        plan['action'] = 'create'
-        return plan
-    if _same_document(current, wanted):
+    plan = {'action': 'none', 'before': None, 'after': wanted, 'exists': False, 'policy': None,
+            'document': policy_text(document), 'version_id': None, 'delete_version_id': None}
+    found = get_policy(ram, name, 'Custom')
+    versions = None
+    if found is not None:
+        current = _default_document(found)
+        plan.update(exists=True, policy=found['Policy'], before=_normalized_or_none(current))
+        if _same_document(current, wanted):
+            return plan
+        versions = list_policy_versions(ram, name)
+    if versions is None:
+        # missing (or deleted between the two reads)
+        plan.update(action='create', exists=False, policy=None, before=None)
         return plan
 
-    body = client.call('ListPolicyVersions', {'PolicyName': name, 'PolicyType': 'Custom'})
-    versions = [v for v in ((body.get('PolicyVersions') or {}).get('PolicyVersion')) or [] if isinstance(v, dict)]
     default = [v for v in versions if v.get('IsDefaultVersion')]
-    non_default = [v for v in versions if not v.get('IsDefaultVersion')]
-    if current is None and default:
-        # GetPolicy answered without the default document: the version list has it.
-        current = _stored_document(default[0].get('PolicyDocument'))
+    non_default = _oldest_first([v for v in versions if not v.get('IsDefaultVersion')])
+    if plan['before'] is None and default:
+        # GetPolicy answered without the default document: the version list has it
+        current = stored_document(default[0].get('PolicyDocument'))
         plan['before'] = _normalized_or_none(current)
         if _same_document(current, wanted):
             return plan
-    for version in _oldest_first(non_default)[::-1]:
-        if _same_document(_stored_document(version.get('PolicyDocument')), wanted):
-            plan['action'] = 'set_default'
-            plan['version_id'] = version.get('VersionId')
+    for version in reversed(non_default):
+        if _same_document(stored_document(version.get('PolicyDocument')), wanted):
+            plan.update(action='set_default', version_id=version.get('VersionId'))
             return plan
-
     plan['action'] = 'create_version'
     if len(versions) >= MAX_POLICY_VERSIONS and non_default:
-        plan['delete_version_id'] = _oldest_first(non_default)[0].get('VersionId')
+        plan['delete_version_id'] = non_default[0].get('VersionId')
     return plan
 
 
-def apply_custom_policy_plan(client, name, plan, description=None, _replanned=False):
-    """Carry out a plan from plan_custom_policy. Returns True when something was written."""
-    action = plan['action']
-    document = plan.get('document') or to_json(plan['after'])
-    if action == 'none':
+def _create(ram, name, plan, description, wrote):
+    """CreatePolicy; False when another writer created the policy first (its document is converged next)."""
+    outcome = create_policy(ram, name, plan['document'], description)
+    if outcome is False:
         return False
-    if action == 'create':
-        params = {'PolicyName': name, 'PolicyDocument': document}
-        if description:
-            params['Description'] = description
-        try:
-            client.call('CreatePolicy', params)
-        except AlicloudApiError as err:
-            if err.code != 'EntityAlreadyExists.Policy':
-                raise
-            # Created by a concurrent run between our read and this write: converge it instead.
-            replan = plan_custom_policy(client, name, json.loads(document))
-            if replan['action'] == 'create':
-                raise
-            return apply_custom_policy_plan(client, name, replan, description)
-        return True
-    if action == 'set_default':
-        client.call('SetDefaultPolicyVersion', {'PolicyName': name, 'VersionId': plan['version_id']})
-        return True
-    if plan.get('delete_version_id'):
-        try:
-            client.call('DeletePolicyVersion', {'PolicyName': name, 'VersionId': plan['delete_version_id']})
-        except AlicloudApiError as err:
-            if not is_not_found(err):
-                raise
-    try:
-        client.call('CreatePolicyVersion', {'PolicyName': name, 'PolicyDocument': document, 'SetAsDefault': True})
-    except AlicloudApiError as err:
-        if err.code != VERSION_LIMIT_CODE or _replanned:
-            raise
-        # A concurrent run added a version after our read: plan again once from fresh reads.
-        replan = plan_custom_policy(client, name, json.loads(document))
-        return apply_custom_policy_plan(client, name, replan, description, _replanned=True)
+    if outcome is True:
+        # our reply was lost and the retry met "already exists": ours only if it holds our document
+        _policy, current = read_custom_policy(ram, name)
+        if not _same_document(current, plan['after']):
+            return False
+    wrote('created')
     return True
 
 
-def delete_custom_policy(client, name):
-    """Delete a custom policy and every non-default version. Missing means done. Returns True if deleted."""
-    body = client.call_or_none('ListPolicyVersions', {'PolicyName': name, 'PolicyType': 'Custom'})
-    if body is None:
-        return False
-    for version in ((body.get('PolicyVersions') or {}).get('PolicyVersion')) or []:
-        if not version.get('IsDefaultVersion'):
-            client.call_or_none('DeletePolicyVersion', {'PolicyName': name, 'VersionId': version.get('VersionId')})
-    return client.call_or_none('DeletePolicy', {'PolicyName': name}) is not None
+def _update(ram, name, plan, wrote):
+    if plan['action'] == 'set_default':
+        set_default_policy_version(ram, name, plan['version_id'])
+        wrote('updated')
+    elif plan['action'] == 'create_version':
+        if plan['delete_version_id'] and delete_policy_version(ram, name, plan['delete_version_id']):
+            wrote('updated')
+        create_policy_version(ram, name, plan['document'], set_as_default=True)
+        wrote('updated')
+
+
+def apply_custom_policy_plan(ram, name, plan, description=None, on_write=None, timeout=CONTENTION_TIMEOUT):
+    """Carry out a plan of :func:`plan_custom_policy`; True when something was written.
+
+    ``on_write(kind)`` is called right after each write that took effect, ``kind`` being
+    ``'created'`` (the policy was created) or ``'updated'`` (a version was added, made the
+    default or deleted to make room). When another writer changes the policy meanwhile the
+    plan is made again from fresh reads, until ``timeout`` seconds have passed; the last
+    refusal is raised then (an ``AlicloudApiError`` naming the operation).
+    """
+    written = []
+
+    def wrote(kind):
+        written.append(kind)
+        if on_write is not None:
+            on_write(kind)
+
+    pending = {'plan': plan, 'uncertain': False}
+
+    def attempt():
+        current = pending.pop('plan', None)
+        if current is None:
+            current = plan_custom_policy(ram, name, plan['document'])
+            if current['action'] == 'none' and pending['uncertain']:
+                # a write whose reply was lost took effect before the refusal of its retry
+                wrote('updated')
+        try:
+            if current['action'] == 'create':
+                if _create(ram, name, current, description, wrote):
+                    return
+                current = plan_custom_policy(ram, name, plan['document'])
+                if current['action'] == 'create':
+                    error = AlicloudApiError(CREATE_CONFLICT_CODE, 'the policy was created and deleted by another writer meanwhile',
+                                             action='CreatePolicy')
+                    error.operation = 'create custom policy %s' % name
+                    raise error
+            _update(ram, name, current, wrote)
+        except AlicloudApiError as err:
+            pending['uncertain'] = pending['uncertain'] or bool(err.after_lost_reply)
+            raise
+
+    if plan['action'] != 'none':
+        call_until_visible(attempt, REPLAN_CODES, timeout, sleep=time.sleep, clock=time.monotonic)
+    return bool(written)
+
+
+def delete_custom_policy(ram, name, timeout=CONTENTION_TIMEOUT):
+    """Delete a custom policy, its non-default versions first; True when this call deleted something.
+
+    A policy that is missing (or deleted by someone else meanwhile) is no error. A version added
+    by another writer meanwhile is deleted on the next attempt.
+    """
+    written = []
+
+    def attempt():
+        versions = list_policy_versions(ram, name)
+        if versions is None:
+            return
+        for version in _oldest_first(v for v in versions if not v.get('IsDefaultVersion')):
+            if delete_policy_version(ram, name, version.get('VersionId')):
+                written.append(version.get('VersionId'))
+        if delete_policy(ram, name):
+            written.append(name)
+
+    call_until_visible(attempt, DELETE_REPLAN_CODES, timeout, sleep=time.sleep, clock=time.monotonic)
+    return bool(written)
