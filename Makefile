@@ -29,8 +29,8 @@ sanity: ## ansible-test sanity --python 3.11 on a copy of the tree
 	@$(RUN_STEPS) venv layout sanity
 
 .PHONY: lint
-lint: ## ansible-lint --offline --profile production
-	@$(RUN_STEPS) venv layout lint
+lint: ## ansible-lint from the repository root (production profile, see .ansible-lint)
+	@$(RUN_STEPS) venv lint
 
 .PHONY: units
 units: ## pytest tests/unit

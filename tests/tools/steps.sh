@@ -53,10 +53,13 @@ step_sanity() {
     run ansible-test sanity --python "$PYTHON_VERSION" "$SANITY_MODE" --color no
 }
 
+# Plain `ansible-lint` in the repository root, exactly as contributors run it: .ansible-lint
+# installs the working tree into .ansible/collections for the playbooks' syntax check. Without
+# the unset, a custom ANSIBLE_* path would make ansible-lint install into ~/.ansible instead.
 step_lint() {
-    need_tree
-    cd "$TREE"
-    ANSIBLE_COLLECTIONS_PATH=$WORKDIR run ansible-lint --offline --profile production --nocolor
+    cd "$REPO_ROOT"
+    run env -u ANSIBLE_HOME -u ANSIBLE_LIBRARY -u ANSIBLE_ROLES_PATH -u ANSIBLE_COLLECTIONS_PATH \
+        ansible-lint --nocolor
 }
 
 # Build the collection from the clean tree into $1 (default: $WORKDIR/build).
