@@ -1,416 +1,378 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Decision logic of ram_user_role_grant with RAM replaced by an in-memory fake."""
+"""ram_user_role_grant against the in-process emulator: users, groups and roles as grantees."""
 
-import copy
+import itertools
 import json
+import re
 
 import pytest
 
-from ansible_collections.alicloud.ram.plugins.module_utils import user_grant
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, is_not_found
-from ansible_collections.alicloud.ram.plugins.module_utils.user_grant import UserRoleGrant, default_policy_name, pass_role_policy
+from ansible_collections.alicloud.ram.plugins.module_utils import ram_api
+from ansible_collections.alicloud.ram.plugins.module_utils.client import service_client_for
+from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Credentials
+from ansible_collections.alicloud.ram.plugins.module_utils.module import AlicloudModule
+from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
+from ansible_collections.alicloud.ram.plugins.module_utils.policy import to_json, trust_policy_for_services
+from ansible_collections.alicloud.ram.plugins.module_utils.ram import validate_policy_name
+from ansible_collections.alicloud.ram.plugins.module_utils.user_grant import (
+    INSTANCE_MANAGEMENT_ACTIONS,
+    default_policy_name,
+    pass_role_policy,
+)
 from ansible_collections.alicloud.ram.plugins.modules import ram_user_role_grant
+from ansible_collections.alicloud.ram.tests.unit.emulated import ENDPOINT
 
-ACCOUNT = '1234567890123456'
-ARN = 'acs:ram::%s:role/web.app' % ACCOUNT
-WRITES = ('Create', 'Delete', 'Attach', 'Detach', 'Set')
-
-
-def _missing(code):
-    return AlicloudApiError(code, 'not there', request_id='RID-404', status=404)
-
-
-class FakeRam(object):
-    """Just enough RAM for the grant: users, roles, custom policies with versions, attachments."""
-
-    def __init__(self):
-        self.users = {'alice': set(), 'bob': set()}
-        self.roles = {'web.app': ARN}
-        self.policies = {}
-        self.requests = []
-        self.fail = {}  # action -> (exception raised once, side effect run first or None)
-
-    @property
-    def writes(self):
-        return [a for a, _p in self.requests if a.startswith(WRITES)]
-
-    def _policy(self, name):
-        if name.lower() not in self.policies:
-            raise _missing('EntityNotExist.Policy')
-        return self.policies[name.lower()]
-
-    def _user(self, name):
-        if name.lower() not in self.users:
-            raise _missing('EntityNotExist.User')
-        return self.users[name.lower()]
-
-    def add_policy(self, name, *documents):
-        versions = [{'VersionId': 'v%d' % n, 'PolicyDocument': json.dumps(doc), 'IsDefaultVersion': n == len(documents),
-                     'CreateDate': '2024-01-01T00:00:%02dZ' % n} for n, doc in enumerate(documents, 1)]
-        self.policies[name.lower()] = {'name': name, 'versions': versions, 'next': len(documents) + 1}
-
-    def default_document(self, name):
-        return json.loads([v for v in self._policy(name)['versions'] if v['IsDefaultVersion']][0]['PolicyDocument'])
-
-    def call(self, action, params=None, retry_codes=()):
-        params = dict(params or {})
-        self.requests.append((action, params))
-        if action in self.fail:
-            err, side_effect = self.fail.pop(action)
-            if side_effect:
-                side_effect()
-            err.action = action
-            raise err
-        try:
-            return getattr(self, 'do_' + action)(params)
-        except AlicloudApiError as err:
-            err.action = action  # as ServiceClient does
-            raise
-
-    def call_or_none(self, action, params=None, missing_codes=None, retry_codes=()):
-        try:
-            return self.call(action, params)
-        except AlicloudApiError as err:
-            if missing_codes is not None:
-                if err.code in missing_codes:
-                    return None
-            elif is_not_found(err):
-                return None
-            raise
-
-    # -- reads
-    def do_GetUser(self, p):
-        self._user(p['UserName'])
-        return {'User': {'UserName': p['UserName']}}
-
-    def do_GetRole(self, p):
-        if p['RoleName'].lower() not in self.roles:
-            raise _missing('EntityNotExist.Role')
-        return {'Role': {'RoleName': p['RoleName'], 'Arn': self.roles[p['RoleName'].lower()]}}
-
-    def do_GetPolicy(self, p):
-        policy = self._policy(p['PolicyName'])
-        default = [v for v in policy['versions'] if v['IsDefaultVersion']][0]
-        return {'Policy': {'PolicyName': policy['name'], 'PolicyType': 'Custom'}, 'DefaultPolicyVersion': copy.deepcopy(default)}
-
-    def do_ListPolicyVersions(self, p):
-        return {'PolicyVersions': {'PolicyVersion': copy.deepcopy(self._policy(p['PolicyName'])['versions'])}}
-
-    def do_ListPoliciesForUser(self, p):
-        names = self._user(p['UserName'])
-        return {'Policies': {'Policy': [{'PolicyName': self.policies[n]['name'], 'PolicyType': 'Custom'} for n in sorted(names)]}}
-
-    def do_ListEntitiesForPolicy(self, p):
-        self._policy(p['PolicyName'])
-        users = [{'UserName': u} for u, names in sorted(self.users.items()) if p['PolicyName'].lower() in names]
-        return {'Users': {'User': users}, 'Groups': {'Group': []}, 'Roles': {'Role': []}}
-
-    # -- writes
-    def do_CreatePolicy(self, p):
-        if p['PolicyName'].lower() in self.policies:
-            raise AlicloudApiError('EntityAlreadyExists.Policy', 'exists', status=409)
-        self.add_policy(p['PolicyName'], json.loads(p['PolicyDocument']))
-        return {}
-
-    def do_CreatePolicyVersion(self, p):
-        policy = self._policy(p['PolicyName'])
-        if len(policy['versions']) >= 5:
-            raise AlicloudApiError('LimitExceeded.Policy.Version', 'too many', status=409)
-        for version in policy['versions']:
-            version['IsDefaultVersion'] = False
-        policy['versions'].append({'VersionId': 'v%d' % policy['next'], 'PolicyDocument': p['PolicyDocument'],
-                                   'IsDefaultVersion': True, 'CreateDate': '2024-02-01T00:00:%02dZ' % policy['next']})
-        policy['next'] += 1
-        return {}
-
-    def do_SetDefaultPolicyVersion(self, p):
-        for version in self._policy(p['PolicyName'])['versions']:
-            version['IsDefaultVersion'] = version['VersionId'] == p['VersionId']
-        return {}
-
-    def do_DeletePolicyVersion(self, p):
-        policy = self._policy(p['PolicyName'])
-        policy['versions'] = [v for v in policy['versions'] if v['VersionId'] != p['VersionId']]
-        return {}
-
-    def do_DeletePolicy(self, p):
-        name = p['PolicyName'].lower()
-        self._policy(name)
-        assert not any(name in names for names in self.users.values()), 'deleting an attached policy'
-        assert len(self.policies[name]['versions']) == 1, 'deleting a policy with extra versions'
-        del self.policies[name]
-        return {}
-
-    def do_AttachPolicyToUser(self, p):
-        self._policy(p['PolicyName'])
-        names = self._user(p['UserName'])
-        if p['PolicyName'].lower() in names:
-            raise AlicloudApiError('EntityAlreadyExists.User.Policy', 'attached', status=409)
-        names.add(p['PolicyName'].lower())
-        return {}
-
-    def do_DetachPolicyFromUser(self, p):
-        names = self._user(p['UserName'])
-        if p['PolicyName'].lower() not in names:
-            raise _missing('EntityNotExist.User.Policy')
-        names.discard(p['PolicyName'].lower())
-        return {}
-
-
-class Exit(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
-
-
-class FakeModule(object):
-    def __init__(self, ram, check_mode=False, diff=False, **params):
-        self.params = {'user_name': 'alice', 'role_name': 'web.app', 'state': 'present', 'policy_name': None,
-                       'allow_instance_management': True}
-        self.params.update(params)
-        self.check_mode = check_mode
-        self._diff = diff
-        self.ram = ram
-        self.warnings = []
-
-    def warn(self, message):
-        self.warnings.append(message)
-
-    def client(self, service):
-        assert service == 'ram'
-        return self.ram
-
-    def exit_json(self, **result):
-        raise Exit(result)
-
-    def fail_json(self, **result):
-        raise Fail(result)
-
-    def fail_api(self, err, operation):
-        raise Fail({'msg': '%s failed: %s' % (operation, err), 'error': err.to_dict()})
-
-
-def run(ram, **kwargs):
-    with pytest.raises(Exit) as info:
-        UserRoleGrant(FakeModule(ram, **kwargs)).run()
-    return info.value.args[0]
-
-
-def run_fails(ram, **kwargs):
-    with pytest.raises(Fail) as info:
-        UserRoleGrant(FakeModule(ram, **kwargs)).run()
-    return info.value.args[0]
+TRUST = to_json(trust_policy_for_services(['ecs.aliyuncs.com']))
+ROLE = 'web.app'
+POLICY = default_policy_name(ROLE)
+GRANTEES = [('user', 'user_name', 'alice'), ('group', 'group_name', 'ops'), ('role', 'grantee_role_name', 'deployer')]
+DONE_LISTS = ('created_policies', 'updated_policies', 'attached_to', 'detached_from', 'deleted_policies')
 
 
 @pytest.fixture
-def ram():
-    return FakeRam()
+def ram(emulated):
+    creds = Credentials(emulated.config.access_key_id, emulated.config.access_key_secret, None, 'test')
+    return service_client_for('ram', creds, OptionAdapter.from_dict({'ram_endpoint': ENDPOINT, 'retries': 2}))
 
 
-def test_default_policy_name_replaces_periods():
-    assert default_policy_name('web.app.v2') == 'PassRole-web-app-v2'
-    assert default_policy_name('a' * 64) == 'PassRole-' + 'a' * 64
+@pytest.fixture
+def cloud(emulated, ram):
+    """Users alice and bob, group ops, roles web.app, app-web and deployer; an empty call log."""
+    with emulated.state.lock:
+        emulated.state.add_user('alice')
+        emulated.state.add_user('bob')
+        emulated.state.add_group('ops')
+    for name in (ROLE, 'app-web', 'deployer'):
+        ram_api.create_role(ram, name, TRUST)
+    clear_calls(emulated)
+    return emulated
+
+
+def clear_calls(emulated):
+    with emulated.state.lock:
+        del emulated.state.calls[:]
+
+
+def arn(ram, role=ROLE):
+    return ram_api.get_role(ram, role)['Arn']
+
+
+def run(cloud, check_mode=False, diff=False, **args):
+    args.setdefault('role_name', ROLE)
+    if not any(key in args for _kind, key, _name in GRANTEES):
+        args['user_name'] = 'alice'
+    return cloud.run(ram_user_role_grant, args, check_mode=check_mode, diff=diff)
+
+
+def holders(ram, policy=POLICY):
+    return ram_api.list_entities_for_policy(ram, policy)
+
+
+def stored(ram, policy=POLICY):
+    found = ram_api.get_policy(ram, policy)
+    return None if found is None else json.loads(found['DefaultPolicyVersion']['PolicyDocument'])
+
+
+def done_lists(result):
+    return dict((name, result[name]) for name in DONE_LISTS if result[name])
+
+
+# -- the default policy name -----------------------------------------------------------------
+
+def decode_policy_name(policy_name):
+    """The lower-case role name a default policy name stands for (the inverse of default_policy_name)."""
+    if policy_name.startswith('PassRole-'):
+        return policy_name[len('PassRole-'):]
+    body, number = policy_name[len('PassRoleDot-'):].rsplit('-', 1)
+    flags = bin(int(number, 16))[2:].zfill(body.count('-'))
+    assert len(flags) == body.count('-')
+    separators = iter('.' if flag == '1' else '-' for flag in flags)
+    return ''.join(next(separators) if char == '-' else char for char in body)
+
+
+def test_default_policy_name_examples():
+    assert default_policy_name('web-instance-role') == 'PassRole-web-instance-role'
+    assert default_policy_name('Web-App') == 'PassRole-web-app'
+    assert default_policy_name('web.app') == 'PassRoleDot-web-app-1'
+    assert default_policy_name('web.app-v2') == 'PassRoleDot-web-app-v2-2'
+    assert default_policy_name('a-b.c') == 'PassRoleDot-a-b-c-1'
+    assert default_policy_name('a.b-c') == 'PassRoleDot-a-b-c-2'
+
+
+def test_default_policy_name_never_collides_and_decodes_back():
+    seen = {}
+    for length in range(1, 7):
+        for chars in itertools.product('aB1.-', repeat=length):
+            role = ''.join(chars)
+            name = default_policy_name(role)
+            assert validate_policy_name(name) is None, name
+            assert decode_policy_name(name) == role.lower()
+            # policy names are case-insensitive too: compare folded
+            assert seen.setdefault(name.lower(), role.lower()) == role.lower(), (role, seen[name.lower()])
+
+
+@pytest.mark.parametrize('role', ['.' * 64, '-' * 64, '.-' * 32, 'a' * 64, 'a.' * 32, 'A' * 63 + '.'])
+def test_default_policy_name_of_64_character_roles_is_a_valid_policy_name(role):
+    name = default_policy_name(role)
+    assert validate_policy_name(name) is None and len(name) <= 93
+    assert decode_policy_name(name) == role.lower()
 
 
 def test_pass_role_policy_names_exactly_the_role():
-    doc = pass_role_policy(ARN)
-    assert doc['Version'] == '1'
-    by_action = dict((tuple(s['Action']), s['Resource']) for s in doc['Statement'])
-    assert by_action[('ram:PassRole',)] == [ARN]
-    assert by_action[tuple(sorted(user_grant.INSTANCE_MANAGEMENT_ACTIONS))] == ['*']
-    narrow = pass_role_policy(ARN, allow_instance_management=False)
-    assert narrow['Statement'] == [{'Effect': 'Allow', 'Action': ['ram:PassRole'], 'Resource': [ARN]}]
+    role_arn = 'acs:ram::1:role/web.app'
+    by_action = dict((tuple(s['Action']), s['Resource']) for s in pass_role_policy(role_arn)['Statement'])
+    assert by_action == {('ram:PassRole',): [role_arn], tuple(sorted(INSTANCE_MANAGEMENT_ACTIONS)): ['*']}
+    assert pass_role_policy(role_arn, allow_instance_management=False)['Statement'] == [
+        {'Effect': 'Allow', 'Action': ['ram:PassRole'], 'Resource': [role_arn]}]
 
 
-def test_module_argument_spec_matches_the_contract():
-    spec = ram_user_role_grant.argument_spec()
-    assert set(spec) == {'user_name', 'role_name', 'state', 'policy_name', 'allow_instance_management'}
-    assert spec['allow_instance_management']['default'] is True
-    assert spec['state']['default'] == 'present'
+# -- input -----------------------------------------------------------------------------------
 
-
-@pytest.mark.parametrize('params,fragment', [
+@pytest.mark.parametrize('args,fragment', [
+    ({'user_name': 'alice', 'group_name': 'ops'}, 'mutually exclusive'),
+    ({'user_name': 'alice', 'grantee_role_name': 'deployer'}, 'mutually exclusive'),
+    ({'group_name': 'ops', 'grantee_role_name': 'deployer'}, 'mutually exclusive'),
+    ({'role_name': ROLE}, 'one of the following is required'),
+    ({'user_name': None}, 'one of user_name, group_name or grantee_role_name is required'),
     ({'user_name': 'bad user'}, "user name 'bad user' is invalid"),
-    ({'role_name': 'bad_role'}, "role name 'bad_role' is invalid"),
-    ({'role_name': 'r' * 65}, 'role name'),
-    ({'policy_name': 'no.dots'}, "policy name 'no.dots' is invalid"),
-    ({'policy_name': 'p' * 129}, 'policy name'),
+    ({'group_name': 'bad_group'}, "group name 'bad_group' is invalid"),
+    ({'grantee_role_name': 'bad/role'}, "role name 'bad/role' is invalid"),
+    ({'user_name': 'alice', 'role_name': 'bad_role'}, "role name 'bad_role' is invalid"),
+    ({'user_name': 'alice', 'role_name': 'r' * 65}, 'role name'),
+    ({'user_name': 'alice', 'policy_name': 'no.dots'}, "policy name 'no.dots' is invalid"),
+    ({'user_name': 'alice', 'policy_name': 'p' * 129}, 'policy name'),
 ])
-def test_invalid_input_fails_before_any_call(ram, params, fragment):
+def test_invalid_input_fails_before_any_call(cloud, args, fragment):
     for state in ('present', 'absent'):
-        result = run_fails(ram, state=state, **params)
-        assert fragment in result['msg']
-    assert ram.requests == []
+        result = cloud.run(ram_user_role_grant, dict({'role_name': ROLE, 'state': state}, **args))
+        assert result['failed'] and fragment in result['msg']
+    assert cloud.actions() == []
 
 
-def test_grant_creates_and_attaches_then_second_run_only_reads(ram):
-    result = run(ram)
-    assert result['changed'] is True
-    assert result['role_arn'] == ARN and result['policy_name'] == 'PassRole-web-app' and result['user_name'] == 'alice'
-    assert result['policy_action'] == 'create' and result['attached'] is True
-    assert ram.writes == ['CreatePolicy', 'AttachPolicyToUser']
-    assert ram.default_document('PassRole-web-app') == result['policy_document']
-    # a policy that did not exist cannot have been attached: no ListPoliciesForUser needed
-    assert [a for a, _p in ram.requests] == ['GetUser', 'GetRole', 'GetPolicy', 'CreatePolicy', 'AttachPolicyToUser']
-
-    ram.requests = []
-    again = run(ram)
-    assert again['changed'] is False and again['policy_action'] == 'none'
-    assert again['policy_document'] == result['policy_document']
-    assert ram.writes == []
-    assert [a for a, _p in ram.requests] == ['GetUser', 'GetRole', 'GetPolicy', 'ListPoliciesForUser']
+@pytest.mark.parametrize('key,name,kind', [('user_name', 'nobody', 'user'), ('group_name', 'nogroup', 'group'),
+                                           ('grantee_role_name', 'norole', 'role')])
+def test_unknown_grantee_fails_without_writing(cloud, key, name, kind):
+    result = run(cloud, **{key: name})
+    assert result['failed'] and result['changed'] is False
+    assert 'RAM %s %s does not exist' % (kind, name) in result['msg']
+    assert result[key] == name
+    assert cloud.write_actions() == []
 
 
-def test_check_mode_predicts_exactly_and_writes_nothing(ram):
-    predicted = run(ram, check_mode=True, diff=True)
-    assert ram.writes == [] and ram.policies == {}
-    done = run(ram, diff=True)
-    assert predicted == done
-    assert predicted['diff']['before'] == {'user_name': 'alice', 'policy_name': 'PassRole-web-app', 'attached': False,
-                                           'policy_document': None}
-    assert predicted['diff']['after']['policy_document'] == done['policy_document']
+def test_unknown_role_fails_without_writing(cloud):
+    result = run(cloud, role_name='missing-role')
+    assert result['failed'] and 'RAM role missing-role does not exist' in result['msg']
+    assert cloud.write_actions() == []
 
 
-def test_unknown_user_or_role_fails_without_writing(ram):
-    result = run_fails(ram, user_name='nobody')
-    assert 'RAM user nobody does not exist' in result['msg']
-    result = run_fails(ram, role_name='missing-role')
-    assert 'RAM role missing-role does not exist' in result['msg']
-    assert ram.writes == []
-
-
-def test_check_mode_on_a_role_that_does_not_exist_yet_predicts_the_grant(ram):
-    module = FakeModule(ram, check_mode=True, diff=True, role_name='New.Role')
-    with pytest.raises(Exit) as info:
-        UserRoleGrant(module).run()
-    result = info.value.args[0]
+def test_check_mode_predicts_the_grant_of_a_role_that_does_not_exist_yet(cloud, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(AlicloudModule, 'warn', lambda module, message: warnings.append(message))
+    result = run(cloud, check_mode=True, diff=True, role_name='New.Role')
     assert result['changed'] is True and result['attached'] is True and result['policy_action'] == 'create'
-    assert result['role_arn'] is None and result['policy_name'] == 'PassRole-New-Role'
-    # the ARN the role would get, the account id marked as unknown
+    assert result['role_arn'] is None and result['policy_name'] == 'PassRoleDot-new-role-1'
     assert result['policy_document'] == pass_role_policy('acs:ram::<account-id>:role/new.role')
     assert result['diff']['after']['policy_document'] == result['policy_document']
-    assert module.warnings == ['role New.Role does not exist yet; predicting as if an earlier task creates it']
-    assert ram.writes == []
-    # outside check mode the missing role is still an error before any write
-    assert 'RAM role New.Role does not exist' in run_fails(ram, role_name='New.Role')['msg']
-    assert ram.writes == []
+    assert warnings == ['role New.Role does not exist yet; predicting as if an earlier task creates it']
+    assert cloud.write_actions() == []
+    # outside check mode the missing role is an error before any write
+    assert 'RAM role New.Role does not exist' in run(cloud, role_name='New.Role')['msg']
+    assert cloud.write_actions() == []
 
 
-def test_attach_race_already_attached_is_absorbed(ram):
-    ram.add_policy('PassRole-web-app', pass_role_policy(ARN))
-    ram.fail['AttachPolicyToUser'] = (AlicloudApiError('EntityAlreadyExists.User.Policy', 'attached', status=409),
-                                      lambda: ram.users['alice'].add('passrole-web-app'))
-    result = run(ram)
-    assert result['changed'] is True and result['attached'] is True
-    assert ram.writes == ['AttachPolicyToUser']
+def test_check_mode_predicts_the_grant_to_a_grantee_role_that_does_not_exist_yet(cloud, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(AlicloudModule, 'warn', lambda module, message: warnings.append(message))
+    result = run(cloud, check_mode=True, grantee_role_name='new-deployer')
+    assert result['changed'] is True and done_lists(result) == {'created_policies': [POLICY], 'attached_to': ['role new-deployer']}
+    assert warnings == ['role new-deployer does not exist yet; predicting as if an earlier task creates it']
+    assert cloud.write_actions() == []
 
 
-def test_attachment_is_found_case_insensitively(ram):
-    ram.add_policy('PASSROLE-WEB-APP', pass_role_policy(ARN))
-    ram.users['alice'].add('passrole-web-app')
-    assert run(ram)['changed'] is False
-    assert ram.writes == []
+# -- grant and revoke ------------------------------------------------------------------------
+
+def test_grant_to_a_user_then_second_run_only_reads(cloud, ram):
+    result = run(cloud)
+    assert result['changed'] is True
+    assert (result['user_name'], result['role_arn'], result['policy_name']) == ('alice', arn(ram), POLICY)
+    assert result['policy_action'] == 'create' and result['attached'] is True
+    assert done_lists(result) == {'created_policies': [POLICY], 'attached_to': ['user alice']}
+    assert 'group_name' not in result and 'grantee_role_name' not in result
+    assert cloud.write_actions() == ['CreatePolicy', 'AttachPolicyToUser']
+    assert stored(ram) == result['policy_document'] == pass_role_policy(arn(ram))
+    assert holders(ram) == {'user': ['alice'], 'group': [], 'role': []}
+
+    clear_calls(cloud)
+    again = run(cloud)
+    assert again['changed'] is False and again['policy_action'] == 'none' and done_lists(again) == {}
+    assert again['policy_document'] == result['policy_document']
+    assert cloud.actions() == ['GetUser', 'GetRole', 'GetPolicy', 'ListEntitiesForPolicy']
 
 
-def test_equal_document_in_another_form_is_not_rewritten(ram):
-    messy = {'Statement': [
-        {'Resource': '*', 'Action': list(reversed(user_grant.INSTANCE_MANAGEMENT_ACTIONS)), 'Effect': 'Allow'},
-        {'Action': 'ram:PassRole', 'Effect': 'Allow', 'Resource': [ARN, ARN]}], 'Version': '1'}
-    ram.add_policy('PassRole-web-app', messy)
-    ram.users['alice'].add('passrole-web-app')
-    assert run(ram)['changed'] is False
-    assert ram.writes == []
-
-
-def test_toggle_makes_a_new_default_version_within_the_limit(ram):
-    old = {'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': 'ram:PassRole', 'Resource': '*'}]}
-    others = [dict(old, Statement=[dict(old['Statement'][0], Resource='acs:ram::1:role/r%d' % n)]) for n in range(4)]
-    ram.add_policy('PassRole-web-app', old, *others)  # 5 versions, v5 default
-    ram.users['alice'].add('passrole-web-app')
-    predicted = run(ram, check_mode=True, allow_instance_management=False)
-    assert predicted['changed'] is True and predicted['policy_action'] == 'create_version'
-    assert ram.writes == []
-    result = run(ram, allow_instance_management=False)
+@pytest.mark.parametrize('kind,key,name', GRANTEES)
+def test_grant_and_revoke_for_each_kind_of_grantee(cloud, ram, kind, key, name):
+    predicted = run(cloud, check_mode=True, diff=True, **{key: name})
+    assert cloud.write_actions() == []
+    result = run(cloud, diff=True, **{key: name})
     assert result == predicted
-    assert ram.writes == ['DeletePolicyVersion', 'CreatePolicyVersion']
-    assert ('DeletePolicyVersion', {'PolicyName': 'PassRole-web-app', 'VersionId': 'v1'}) in ram.requests
-    assert ram.default_document('PassRole-web-app') == pass_role_policy(ARN, allow_instance_management=False)
-    assert len(ram.policies['passrole-web-app']['versions']) == 5
+    assert result[key] == name and result['attached'] is True
+    assert done_lists(result) == {'created_policies': [POLICY], 'attached_to': ['%s %s' % (kind, name)]}
+    assert holders(ram)[kind] == [name]
+    assert [p['PolicyName'] for p in ram_api.list_policies_for(ram, kind, name)] == [POLICY]
+    assert result['diff'] == {
+        'before': {key: name, 'policy_name': POLICY, 'attached': False, 'policy_document': None},
+        'after': {key: name, 'policy_name': POLICY, 'attached': True, 'policy_document': result['policy_document']}}
+    assert run(cloud, **{key: name})['changed'] is False
 
-
-def test_revoke_keeps_a_shared_policy_and_deletes_it_with_the_last_user(ram):
-    run(ram)
-    run(ram, user_name='bob')
-    ram.requests = []
-    predicted = run(ram, check_mode=True, state='absent')
-    assert ram.writes == []
-    result = run(ram, state='absent')
+    clear_calls(cloud)
+    predicted = run(cloud, check_mode=True, diff=True, state='absent', **{key: name})
+    assert cloud.write_actions() == []
+    result = run(cloud, diff=True, state='absent', **{key: name})
     assert result == predicted
+    assert result['changed'] is True and result['attached'] is False and result['policy_deleted'] is True
+    assert done_lists(result) == {'detached_from': ['%s %s' % (kind, name)], 'deleted_policies': [POLICY]}
+    assert cloud.write_actions() == ['DetachPolicyFrom' + kind.capitalize(), 'DeletePolicy']
+    assert result['diff']['after'] == {key: name, 'policy_name': POLICY, 'attached': False, 'policy_document': None}
+    assert ram_api.list_policies_for(ram, kind, name) == [] and stored(ram) is None
+    assert run(cloud, state='absent', **{key: name})['changed'] is False
+
+
+def test_colliding_role_names_get_separate_policies(cloud, ram):
+    web_dot = run(cloud, role_name='app.web')
+    assert web_dot['failed'] and 'RAM role app.web does not exist' in web_dot['msg']
+    ram_api.create_role(ram, 'app.web', TRUST)
+    dot, dash = run(cloud, role_name='app.web'), run(cloud, role_name='app-web')
+    assert dot['policy_name'] != dash['policy_name']
+    assert (dot['policy_name'], dash['policy_name']) == ('PassRoleDot-app-web-1', 'PassRole-app-web')
+    assert dot['created_policies'] == [dot['policy_name']] and dash['created_policies'] == [dash['policy_name']]
+    assert stored(ram, dot['policy_name']) == pass_role_policy(arn(ram, 'app.web'))
+    assert stored(ram, dash['policy_name']) == pass_role_policy(arn(ram, 'app-web'))
+
+    revoked = run(cloud, role_name='app.web', state='absent')
+    assert revoked['policy_deleted'] is True and revoked['policy_name'] == dot['policy_name']
+    assert stored(ram, dot['policy_name']) is None
+    assert stored(ram, dash['policy_name']) == pass_role_policy(arn(ram, 'app-web'))
+    assert [p['PolicyName'] for p in ram_api.list_policies_for(ram, 'user', 'alice')] == ['PassRole-app-web']
+
+
+def test_users_share_one_policy_and_the_last_revoke_deletes_it(cloud, ram):
+    run(cloud)
+    shared = run(cloud, user_name='bob')
+    assert shared['policy_action'] == 'none' and done_lists(shared) == {'attached_to': ['user bob']}
+    extra = to_json(pass_role_policy('acs:ram::1:role/x'))
+    ram_api.create_policy_version(ram, POLICY, extra, set_as_default=False)
+
+    clear_calls(cloud)
+    result = run(cloud, state='absent')
     assert result['changed'] is True and result['policy_deleted'] is False and result['policy_used_by'] == ['user bob']
-    assert result['policy_document'] == pass_role_policy(ARN) and result['attached'] is False
-    assert ram.writes == ['DetachPolicyFromUser']
-    assert ram.users['bob'] == {'passrole-web-app'} and ram.users['alice'] == set()
+    assert result['policy_document'] == pass_role_policy(arn(ram)) and result['attached'] is False
+    assert cloud.write_actions() == ['DetachPolicyFromUser']
 
-    ram.requests = []
-    result = run(ram, state='absent', user_name='bob', diff=True)
-    assert result['changed'] is True and result['policy_deleted'] is True and result['policy_document'] is None
-    assert ram.writes == ['DetachPolicyFromUser', 'DeletePolicy']
-    assert ram.policies == {}
-    assert result['diff']['before']['attached'] is True and result['diff']['after']['policy_document'] is None
-
-    ram.requests = []
-    assert run(ram, state='absent', user_name='bob')['changed'] is False
-    assert ram.writes == []
+    clear_calls(cloud)
+    result = run(cloud, state='absent', user_name='bob')
+    assert result['policy_deleted'] is True and result['policy_document'] is None
+    assert cloud.write_actions() == ['DetachPolicyFromUser', 'DeletePolicyVersion', 'DeletePolicy']
+    assert stored(ram) is None
 
 
-def test_revoke_deletes_extra_versions_before_the_policy(ram):
-    ram.add_policy('PassRole-web-app', pass_role_policy(ARN, False), pass_role_policy(ARN))
-    ram.users['alice'].add('passrole-web-app')
-    run(ram, state='absent')
-    assert ram.writes == ['DetachPolicyFromUser', 'DeletePolicyVersion', 'DeletePolicy']
-
-
-def test_revoke_succeeds_when_user_or_role_is_gone(ram):
-    result = run(ram, state='absent', user_name='ghost', role_name='gone.role')
+def test_revoke_succeeds_when_grantee_or_role_is_gone_and_cleans_up_an_unused_policy(cloud, ram):
+    result = run(cloud, state='absent', user_name='ghost', role_name='gone.role')
     assert result['changed'] is False and result['role_arn'] is None and result['policy_document'] is None
-    assert ram.writes == []
-    # an unused policy left behind is cleaned up even though the role is gone
-    ram.add_policy('PassRole-gone-role', pass_role_policy('acs:ram::1:role/gone.role'))
-    result = run(ram, state='absent', user_name='ghost', role_name='gone.role')
+    assert result['policy_name'] == 'PassRoleDot-gone-role-1'
+    assert cloud.write_actions() == []
+    ram_api.create_policy(ram, 'PassRoleDot-gone-role-1', to_json(pass_role_policy('acs:ram::1:role/gone.role')))
+    result = run(cloud, state='absent', group_name='ghosts', role_name='gone.role')
     assert result['changed'] is True and result['policy_deleted'] is True
-    assert ram.writes == ['DeletePolicy']
+    assert done_lists(result) == {'deleted_policies': ['PassRoleDot-gone-role-1']}
 
 
-def test_detach_race_already_detached_is_absorbed(ram):
-    run(ram)
-    ram.fail['DetachPolicyFromUser'] = (_missing('EntityNotExist.User.Policy'), lambda: ram.users['alice'].discard('passrole-web-app'))
-    result = run(ram, state='absent')
-    assert result['changed'] is True and result['policy_deleted'] is True
+def test_instance_management_toggle_makes_versions(cloud, ram):
+    run(cloud, allow_instance_management=False)
+    wide = run(cloud)
+    assert wide['policy_action'] == 'create_version' and done_lists(wide) == {'updated_policies': [POLICY]}
+    clear_calls(cloud)
+    narrow = run(cloud, allow_instance_management=False)
+    assert narrow['policy_action'] == 'set_default' and done_lists(narrow) == {'updated_policies': [POLICY]}
+    assert cloud.write_actions() == ['SetDefaultPolicyVersion']
+    assert stored(ram) == pass_role_policy(arn(ram), allow_instance_management=False)
 
 
-def test_api_error_is_one_line_naming_the_operation(ram):
-    ram.fail['AttachPolicyToUser'] = (AlicloudApiError('LimitExceeded.User.Policy', 'too many policies', request_id='RID-9', status=409), None)
-    result = run_fails(ram)
-    assert result['msg'].startswith('attach policy PassRole-web-app to RAM user alice failed')
-    assert 'LimitExceeded.User.Policy' in result['msg'] and 'RID-9' in result['msg']
-    assert result['error']['code'] == 'LimitExceeded.User.Policy'
-    ram.fail['GetRole'] = (AlicloudApiError('NoPermission', 'denied', request_id='RID-1', status=403), None)
-    assert run_fails(ram)['msg'].startswith('read RAM role web.app failed')
+# -- a policy that already exists ------------------------------------------------------------
+
+def test_existing_policy_with_another_document_held_elsewhere_is_refused_without_a_write(cloud, ram):
+    foreign = to_json({'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': 'oss:GetObject', 'Resource': '*'}]})
+    ram_api.create_policy(ram, 'Shared', foreign)
+    ram_api.attach_policy(ram, 'user', 'bob', 'Shared', 'Custom')
+    ram_api.attach_policy(ram, 'role', 'deployer', 'Shared', 'Custom')
+    ram_api.attach_policy(ram, 'user', 'alice', 'Shared', 'Custom')
+    clear_calls(cloud)
+    for check_mode in (True, False):
+        result = run(cloud, check_mode=check_mode, policy_name='Shared')
+        assert result['failed'] and result['changed'] is False
+        assert result['msg'].startswith('policy Shared already exists with another document and is attached to '
+                                        'user bob, role deployer:')
+        assert result['policy_used_by'] == ['role deployer', 'user bob'] and done_lists(result) == {}
+    assert cloud.write_actions() == []
+    assert stored(ram, 'Shared') == json.loads(foreign)
+    # the same document is shared, not refused
+    ram_api.create_policy(ram, 'Granted', to_json(pass_role_policy(arn(ram))))
+    ram_api.attach_policy(ram, 'group', 'ops', 'Granted', 'Custom')
+    result = run(cloud, policy_name='Granted')
+    assert result['changed'] is True and done_lists(result) == {'attached_to': ['user alice']}
 
 
-def test_unreadable_stored_document_is_replaced_and_does_not_block_a_revoke(ram):
-    ram.policies['passrole-web-app'] = {'name': 'PassRole-web-app', 'next': 2, 'versions': [
-        {'VersionId': 'v1', 'PolicyDocument': '{"Statement": []}', 'IsDefaultVersion': True, 'CreateDate': 'x'}]}
-    ram.users['alice'].add('passrole-web-app')
-    result = run(ram)
+@pytest.mark.parametrize('holder', [None, 'alice', 'ALICE'])
+def test_existing_policy_held_only_by_this_grantee_or_nobody_is_converged(cloud, ram, holder):
+    ram_api.create_policy(ram, POLICY, to_json(pass_role_policy('acs:ram::1:role/stale')))
+    if holder:
+        ram_api.attach_policy(ram, 'user', holder, POLICY, 'Custom')
+    result = run(cloud)
     assert result['changed'] is True and result['policy_action'] == 'create_version'
-    assert ram.writes == ['CreatePolicyVersion']
-    ram.policies['passrole-web-app']['versions'] = [
-        {'VersionId': 'v9', 'PolicyDocument': 'not json', 'IsDefaultVersion': True, 'CreateDate': 'x'}]
-    ram.requests = []
-    result = run(ram, state='absent')
-    assert result['changed'] is True and result['policy_deleted'] is True
-    assert ram.writes == ['DetachPolicyFromUser', 'DeletePolicy']
+    expected = {'updated_policies': [POLICY]} if holder else {'updated_policies': [POLICY], 'attached_to': ['user alice']}
+    assert done_lists(result) == expected
+    assert stored(ram) == pass_role_policy(arn(ram))
+
+
+# -- truthful results ------------------------------------------------------------------------
+
+def test_attach_denied_after_create_fails_and_reports_what_was_done(cloud, ram):
+    cloud.script('AttachPolicyToUser', code='NoPermission', status=403, message='You are not authorized')
+    result = run(cloud)
+    assert result['failed'] is True and result['changed'] is True
+    assert re.match(r'^attach Custom policy %s to user alice failed: NoPermission: You are not authorized '
+                    r'\(request id SCRIPTED-REQUEST\)$' % POLICY, result['msg'])
+    assert result['error']['code'] == 'NoPermission'
+    assert done_lists(result) == {'created_policies': [POLICY]}
+    assert result['attached'] is False and result['policy_document'] == pass_role_policy(arn(ram))
+    assert stored(ram) is not None and holders(ram)['user'] == []
+    # the next run finishes the grant
+    again = run(cloud)
+    assert done_lists(again) == {'attached_to': ['user alice']} and again['policy_action'] == 'none'
+
+
+def test_lost_replies_count_as_done_and_changed(cloud, ram):
+    cloud.script('CreatePolicy', lose_reply=True)
+    cloud.script('AttachPolicyToGroup', lose_reply=True)
+    result = run(cloud, group_name='ops')
+    assert result['changed'] is True and not result.get('failed')
+    assert done_lists(result) == {'created_policies': [POLICY], 'attached_to': ['group ops']}
+    assert cloud.actions().count('CreatePolicy') == 2 and cloud.actions().count('AttachPolicyToGroup') == 2
+    assert holders(ram)['group'] == ['ops'] and stored(ram) == pass_role_policy(arn(ram))
+    assert run(cloud, group_name='ops')['changed'] is False
+
+
+def test_lost_detach_reply_counts_as_done(cloud, ram):
+    run(cloud, grantee_role_name='deployer')
+    cloud.script('DetachPolicyFromRole', lose_reply=True)
+    result = run(cloud, state='absent', grantee_role_name='deployer')
+    assert result['changed'] is True and done_lists(result) == {'detached_from': ['role deployer'], 'deleted_policies': [POLICY]}
+    assert stored(ram) is None
+
+
+def test_read_error_is_one_line_naming_the_operation(cloud):
+    cloud.script('GetRole', code='NoPermission', status=403, message='denied')
+    result = run(cloud)
+    assert result['failed'] and result['changed'] is False
+    assert result['msg'] == 'read role web.app failed: NoPermission: denied (request id SCRIPTED-REQUEST)'
+    assert cloud.write_actions() == []
