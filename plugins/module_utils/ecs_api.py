@@ -63,13 +63,14 @@ def _batch_answer(body, result_key):
 
 
 def tag_filter_params(tags):
-    """``Tag.N.Key`` / ``Tag.N.Value`` parameters for a ``{key: value}`` selection."""
-    params = {}
-    for index, (key, value) in enumerate(sorted((tags or {}).items()), 1):
-        params['Tag.%d.Key' % index] = key
-        if value not in (None, ''):
-            params['Tag.%d.Value' % index] = str(value)
-    return params
+    """The ``Tag`` list for a ``{key: value}`` selection (the SDK model sends it as ``Tag.N.Key`` / ``Tag.N.Value``).
+
+    An empty value matches any value of the key.
+    """
+    if not tags:
+        return {}
+    return {'Tag': [dict([('Key', key)] + ([('Value', str(value))] if value not in (None, '') else []))
+                    for key, value in sorted(tags.items())]}
 
 
 @operation('read the RAM roles of instances in {region}')
