@@ -1,34 +1,30 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Private to the alicloud.ram collection: not a public API, may change without notice.
-"""System and custom policies on a RAM role: the resource class behind ``ram_role_policy``.
+"""System and custom policies on a RAM role: the resource behind ``ram_role_policy``.
 
-A run reads first (one ListPoliciesForRole, then GetPolicy only where a document is given or a
-listed policy is not attached yet), builds a complete plan, and only then writes. Every input
-or existence error is therefore raised before the first write, and check mode reports the plan.
+``read`` lists the role's policies once, then reads a policy only where a document is given
+(the custom policy's versions) or a listed policy is not attached yet (which policy the name
+means). ``plan`` refuses what cannot be done (a missing policy, a custom policy named like a
+system one) before the first write. ``apply`` converges custom policies first (see
+custom_policy.py), then detaches, attaches and deletes, recording each write as it takes effect.
 """
 
+from ansible_collections.alicloud.ram.plugins.module_utils import ram_api
 from ansible_collections.alicloud.ram.plugins.module_utils.custom_policy import (
     apply_custom_policy_plan,
     delete_custom_policy,
-    document_to_send,
     plan_custom_policy,
 )
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
-from ansible_collections.alicloud.ram.plugins.module_utils.policy import (
-    MAX_POLICY_LENGTH,
-    PolicyDocumentError,
-    normalize_policy,
-    parse_policy_document,
-)
+from ansible_collections.alicloud.ram.plugins.module_utils.policy import PolicyDocumentError, validate_policy_document
 from ansible_collections.alicloud.ram.plugins.module_utils.ram import (
     as_list,
-    dig,
     policy_item,
     validate_description,
     validate_policy_name,
     validate_role_name,
 )
+from ansible_collections.alicloud.ram.plugins.module_utils.resource import InputError, Resource
 
 SYSTEM = 'System'
 CUSTOM = 'Custom'
@@ -42,115 +38,95 @@ _ITEM_KEYS = {
     'description': 'description',
 }
 
-# codes that mean "already done" for a single attach / detach (a concurrent run won the race)
-ATTACH_DONE_CODES = ('EntityAlreadyExists.Role.Policy',)
-DETACH_DONE_CODES = ('EntityNotExist.Role.Policy', 'EntityNotExist.Policy')
 # right after CreatePolicy the new policy may not be visible to AttachPolicyToRole yet
 NEW_POLICY_RETRY_CODES = ('EntityNotExist.Policy',)
-
-
-class PolicyInputError(ValueError):
-    """The module's input is unusable; nothing was changed."""
+# what apply_custom_policy_plan reports -> the list it goes to
+_DONE_LIST_OF = {'created': 'created_policies', 'updated': 'updated_policies'}
 
 
 class PolicyRequest(object):
-    """One item of ``policies``, validated. ``type`` is None for a plain name (resolved later)."""
+    """One item of ``policies``, validated. ``type`` is None for a plain name (resolved by reading);
+    ``document`` is the JSON text to send."""
 
-    def __init__(self, name, policy_type=None, document=None, description=None, index=0):
+    def __init__(self, name, policy_type=None, document=None, description=None):
         self.name = name
         self.type = policy_type
         self.document = document
         self.description = description
-        self.index = index
 
     @property
     def key(self):
         return self.name.lower()
 
 
-def _type_of(value, index):
+def _type_of(value, where):
     if value is None:
         return None
     if isinstance(value, str):
         for known in POLICY_TYPES:
             if value.lower() == known.lower():
                 return known
-    raise PolicyInputError("policies[%d]: type must be System or Custom, got %r" % (index, value))
+    raise InputError('%s: type must be System or Custom, got %r' % (where, value))
 
 
-def _parse_item(item, index):
+def _item_values(item, where):
     if isinstance(item, str):
-        item = {'name': item}
+        return {'name': item}
     if not isinstance(item, dict):
-        raise PolicyInputError('policies[%d] must be a policy name or a dict with name, type, document and description, not %s'
-                               % (index, type(item).__name__))
+        raise InputError('%s must be a policy name or a dict with name, type, document and description, not %s'
+                         % (where, type(item).__name__))
     values = {}
     for key, value in item.items():
         canonical = _ITEM_KEYS.get(key)
         if canonical is None:
-            raise PolicyInputError('policies[%d]: unknown key %r; use name, type, document and description' % (index, key))
+            raise InputError('%s: unknown key %r; use name, type, document and description' % (where, key))
         if canonical in values:
-            raise PolicyInputError('policies[%d]: %s is given twice (%s is an alias)' % (index, canonical, key))
+            raise InputError('%s: %s is given twice (%s is an alias)' % (where, canonical, key))
         values[canonical] = value
+    return values
 
+
+def _parse_item(item, index):
+    where = 'policies[%d]' % index
+    values = _item_values(item, where)
     name = values.get('name')
     if isinstance(name, str):
         name = name.strip()
     error = validate_policy_name(name)
     if error:
-        raise PolicyInputError('policies[%d]: %s' % (index, error))
-    policy_type = _type_of(values.get('type'), index)
+        raise InputError('%s: %s' % (where, error))
+    policy_type = _type_of(values.get('type'), where)
 
     document = values.get('document')
     if document is not None:
         if policy_type == SYSTEM:
-            raise PolicyInputError("policies[%d]: system policy '%s' cannot take a document; only Custom policies are created or updated"
-                                   % (index, name))
+            raise InputError("%s: system policy '%s' cannot take a document; only Custom policies are created or updated" % (where, name))
         policy_type = CUSTOM
-        document = validated_document(document, 'policies[%d] (%s)' % (index, name))
+        try:
+            document = validate_policy_document(document)
+        except PolicyDocumentError as err:
+            raise InputError('%s (%s): %s' % (where, name, err)) from None
 
     description = values.get('description')
     if description is not None:
-        if not isinstance(description, str):
-            raise PolicyInputError('policies[%d]: description must be a string' % index)
         if document is None:
-            raise PolicyInputError("policies[%d]: description of policy '%s' is used only together with a document" % (index, name))
+            raise InputError("%s: description of policy '%s' is used only together with a document" % (where, name))
         error = validate_description(description)
         if error:
-            raise PolicyInputError('policies[%d]: %s' % (index, error))
-        description = description or None
-    return PolicyRequest(name, policy_type, document, description, index)
-
-
-def validated_document(document, where):
-    """Parse and check a wanted policy document; return it as a dict."""
-    try:
-        parsed = parse_policy_document(document)
-        normalize_policy(parsed)
-    except PolicyDocumentError as err:
-        raise PolicyInputError('%s: %s' % (where, err))
-    length = len(document_to_send(parsed))
-    if length > MAX_POLICY_LENGTH:
-        raise PolicyInputError('%s: the policy document is %d characters long once compacted; the limit is %d'
-                               % (where, length, MAX_POLICY_LENGTH))
-    return parsed
+            raise InputError('%s: %s' % (where, error))
+    return PolicyRequest(name, policy_type, document, description or None)
 
 
 def parse_policy_items(items):
-    """Validate the ``policies`` option; return a list of :class:`PolicyRequest`."""
-    requests = []
-    seen = {}
+    """Validate the ``policies`` option; return a list of :class:`PolicyRequest` (names unique, case-insensitively)."""
+    requests, seen = [], {}
     for index, item in enumerate(as_list(items)):
         request = _parse_item(item, index)
         if request.key in seen:
-            raise PolicyInputError("policy '%s' is listed twice (policies[%d] and policies[%d])" % (request.name, seen[request.key], index))
+            raise InputError("policy '%s' is listed twice (policies[%d] and policies[%d])" % (request.name, seen[request.key], index))
         seen[request.key] = index
         requests.append(request)
     return requests
-
-
-def attachment(name, policy_type):
-    return policy_item(name, policy_type)
 
 
 def sort_attachments(items):
@@ -161,265 +137,206 @@ def _diff_names(items):
     return ['%s:%s' % (p['policy_type'], p['policy_name']) for p in sort_attachments(items)]
 
 
-class RolePolicyManager(object):
-    """Converge the policies attached to one role. ``module`` is an ``AlicloudModule``."""
+def _attached_match(attached, request):
+    for item in attached:
+        if item['policy_name'].lower() == request.key and request.type in (None, item['policy_type']):
+            return item
+    return None
 
-    def __init__(self, module, client=None):
-        self.module = module
-        self.params = module.params
+
+class RolePolicies(Resource):
+    """Converge the policies attached to one role (``ram_role_policy``)."""
+
+    DONE_LISTS = ('attached', 'detached', 'created_policies', 'updated_policies', 'deleted_policies')
+
+    def __init__(self, module):
+        super(RolePolicies, self).__init__(module)
         self.role_name = self.params['role_name']
-        self.state = self.params['state']
-        self.purge = bool(self.params.get('purge_policies'))
-        self.delete_unused = bool(self.params.get('delete_unused_custom_policies'))
-        self._client = client
-        self.attached_now = []      # [{'policy_name', 'policy_type'}] as listed by RAM
-        self.to_attach = []         # [(attachment dict, freshly created?)]
-        self.to_detach = []         # [attachment dict]
-        self.custom_plans = []      # [(PolicyRequest, canonical name, plan)]
-        self.to_delete = []         # names of custom policies to delete (state=absent)
-        self.warnings = []
-        self.missing_role_error = None
+        self.present = self.params['state'] == 'present'
+        self.requests = []
+        # attachments as the service has them after each write, ours or "already so"
+        self._settled = {'attached': [], 'detached': []}
+        self._ram = None
 
     @property
-    def client(self):
-        if self._client is None:
-            self._client = self.module.client('ram')
-        return self._client
+    def ram(self):
+        if self._ram is None:
+            self._ram = self.module.client('ram')
+        return self._ram
 
-    # -- entry point -------------------------------------------------------------------------
+    def _refuse(self, message, **result):
+        return InputError(message, role_name=self.role_name, **result)
 
-    def run(self):
-        try:
-            requests = self.validate()
-        except PolicyInputError as err:
-            self.module.fail_json(msg=str(err))
-            return None
-        try:
-            if not self.read_attached():
-                self.role_missing()
-            self.plan(requests)
-        except PolicyInputError as err:
-            self.module.fail_json(msg=str(err), role_name=self.role_name)
-            return None
-        except AlicloudApiError as err:
-            if err.code == 'EntityNotExist.Role':
-                self.fail_missing_role(err)
-            self.module.fail_api(err, getattr(err, 'operation', None) or "read the policies of role '%s'" % self.role_name)
-            return None
-        result = self.result()
-        if not self.module.check_mode:
-            self.apply()
-        for warning in self.warnings:
-            self.module.warn(warning)
-        self.module.exit_json(**result)
-        return result
-
-    # -- validation and reads ----------------------------------------------------------------
+    # -- validate ----------------------------------------------------------------------------
 
     def validate(self):
-        error = validate_role_name(self.role_name)
-        if error:
-            raise PolicyInputError(error)
-        return parse_policy_items(self.params.get('policies'))
-
-    def fail_missing_role(self, err):
-        detail = err.code + (', request id %s' % err.request_id if err.request_id else '')
-        self.module.fail_json(msg="role '%s' does not exist (%s); create it first, for example with alicloud.ram.ram_instance_role"
-                              % (self.role_name, detail), error=err.to_dict(), role_name=self.role_name)
-
-    def read_attached(self):
-        """Read the role's attached policies; False when the role does not exist."""
         try:
-            body = self.client.call('ListPoliciesForRole', {'RoleName': self.role_name})
-        except AlicloudApiError as err:
-            if err.code != 'EntityNotExist.Role':
-                raise
-            self.missing_role_error = err
-            return False
-        self.attached_now = [attachment(p.get('PolicyName'), p.get('PolicyType'))
-                             for p in as_list(dig(body, ('Policies', 'Policy'))) if isinstance(p, dict) and p.get('PolicyName')]
-        return True
+            error = validate_role_name(self.role_name)
+            if error:
+                raise InputError(error)
+            self.requests = parse_policy_items(self.params.get('policies'))
+        except InputError as err:
+            raise self._refuse(str(err)) from None
+        if self.present and self.params['purge_policies'] and not self.requests:
+            raise self._refuse('purge_policies=true needs the policies to keep in policies; with none listed it would detach '
+                               'every policy of the role, so it is refused. To detach policies, list them with state=absent.')
 
-    def role_missing(self):
-        """A missing role has nothing attached. Only a present run outside check mode fails (before any write);
-        in check mode an earlier task of the play may create the role, so the run is predicted for an empty role."""
-        if self.state == 'absent':
-            return
-        if not self.module.check_mode:
-            self.fail_missing_role(self.missing_role_error)
-        self.warnings.append('role %s does not exist yet; predicting as if an earlier task creates it' % self.role_name)
+    # -- read --------------------------------------------------------------------------------
 
-    def _attached_match(self, request):
-        for item in self.attached_now:
-            if item['policy_name'].lower() == request.key and (request.type is None or item['policy_type'] == request.type):
-                return item
+    def read(self):
+        listed = ram_api.list_policies_for(self.ram, 'role', self.role_name)
+        if listed is None and self.present:
+            if not self.check_mode:
+                raise self._refuse("role '%s' does not exist (EntityNotExist.Role); create it first, for example with "
+                                   "alicloud.ram.ram_instance_role" % self.role_name,
+                                   error={'code': 'EntityNotExist.Role', 'message': 'The role does not exist.', 'request_id': None})
+            # an earlier task of the play may create it: predict for an empty role
+            self.warn('role %s does not exist yet; predicting as if an earlier task creates it' % self.role_name)
+        current = {'attached': [policy_item(p['PolicyName'], p.get('PolicyType')) for p in listed or () if p.get('PolicyName')],
+                   'custom': {}, 'resolved': {}, 'entities': {}}
+        for request in self.requests:
+            if self.present and request.document is not None:
+                current['custom'][request.key] = self._read_custom(request)
+            elif self.present and _attached_match(current['attached'], request) is None:
+                current['resolved'][request.key] = self._resolve(request)
+            elif not self.present and request.document is not None and self.params['delete_unused_custom_policies']:
+                current['entities'][request.key] = ram_api.list_entities_for_policy(self.ram, request.name, CUSTOM)
+        return current
+
+    def _read_custom(self, request):
+        plan = plan_custom_policy(self.ram, request.name, request.document)
+        # a custom policy cannot take a system policy's name: found out before anything is written
+        system = plan['action'] == 'create' and ram_api.get_policy(self.ram, request.name, SYSTEM) is not None
+        return {'plan': plan, 'system_name': system}
+
+    def _resolve(self, request):
+        """``(name as RAM spells it, type)`` of a listed policy that is not attached yet, or None when there is none."""
+        for policy_type in [request.type] if request.type else [SYSTEM, CUSTOM]:
+            found = ram_api.get_policy(self.ram, request.name, policy_type)
+            if found is not None:
+                return found['Policy'].get('PolicyName') or request.name, policy_type
         return None
 
-    def _get_policy(self, name, policy_type):
-        try:
-            body = self.client.call_or_none('GetPolicy', {'PolicyName': name, 'PolicyType': policy_type})
-        except AlicloudApiError as err:
-            err.operation = "read %s policy '%s'" % (policy_type.lower(), name)
-            raise
-        return None if body is None else (body.get('Policy') or {'PolicyName': name})
+    # -- plan --------------------------------------------------------------------------------
 
-    def _resolve_existing(self, request):
-        """(canonical name, type) of a listed policy that is not attached yet; fail if missing."""
-        types = [request.type] if request.type else [SYSTEM, CUSTOM]
-        for policy_type in types:
-            policy = self._get_policy(request.name, policy_type)
-            if policy is not None:
-                return policy.get('PolicyName') or request.name, policy_type
-        if request.type == SYSTEM:
-            raise PolicyInputError("system policy '%s' does not exist" % request.name)
-        if request.type == CUSTOM:
-            raise PolicyInputError("custom policy '%s' does not exist; give a document to create it" % request.name)
-        raise PolicyInputError("policy '%s' does not exist (neither a system policy nor a custom policy of this account)" % request.name)
-
-    def _plan_custom(self, request):
-        try:
-            plan = plan_custom_policy(self.client, request.name, request.document)
-        except AlicloudApiError as err:
-            err.operation = "read custom policy '%s'" % request.name
-            raise
-        if plan['action'] == 'create':
-            # A custom policy cannot take a system policy's name: say so before anything is written.
-            if self._get_policy(request.name, SYSTEM) is not None:
-                raise PolicyInputError("'%s' is the name of a system policy; a custom policy needs another name" % request.name)
-            name = request.name
+    def plan(self, current):
+        plan = {'custom': [], 'attach': [], 'detach': [], 'delete': []}
+        if self.present:
+            self._plan_present(current, plan)
         else:
-            policy = plan.get('policy') or {}
-            name = policy.get('PolicyName') or request.name
-            current_description = policy.get('Description')
-            if request.description and current_description is not None and current_description != request.description:
-                self.warnings.append("custom policy '%s' already exists with another description; a description is set only when "
-                                     "the policy is created" % name)
-        self.custom_plans.append((request, name, plan))
-        return name
+            self._plan_absent(current, plan)
+        plan['attach'].sort(key=lambda entry: (entry[0]['policy_type'], entry[0]['policy_name'].lower()))
+        plan['detach'] = sort_attachments(plan['detach'])
+        plan['delete'].sort(key=str.lower)
+        return plan
 
-    def plan(self, requests):
-        if self.state == 'absent':
-            self._plan_absent(requests)
-        else:
-            self._plan_present(requests)
-
-    def _plan_absent(self, requests):
-        for request in requests:
-            match = self._attached_match(request)
-            if match is not None and match not in self.to_detach:
-                self.to_detach.append(match)
-        if self.delete_unused:
-            for request in requests:
-                if request.document is not None:
-                    self._plan_delete(request)
-
-    def _plan_delete(self, request):
-        """Delete a listed custom policy once nothing but this role (being detached) uses it."""
-        try:
-            body = self.client.call_or_none('ListEntitiesForPolicy', {'PolicyName': request.name, 'PolicyType': CUSTOM})
-        except AlicloudApiError as err:
-            err.operation = "list the users, groups and roles of custom policy '%s'" % request.name
-            raise
-        if body is None:
-            return
-        users = [u.get('UserName') for u in as_list(dig(body, ('Users', 'User'))) if isinstance(u, dict)]
-        groups = [g.get('GroupName') for g in as_list(dig(body, ('Groups', 'Group'))) if isinstance(g, dict)]
-        roles = [r.get('RoleName') for r in as_list(dig(body, ('Roles', 'Role')))
-                 if isinstance(r, dict) and (r.get('RoleName') or '').lower() != self.role_name.lower()]
-        if users or groups or roles:
-            users_groups_roles = ', '.join('%s %s' % (kind, name) for kind, names in (('user', users), ('group', groups), ('role', roles))
-                                           for name in names)
-            self.warnings.append("custom policy '%s' is kept: it is still attached to %s" % (request.name, users_groups_roles))
-            return
-        self.to_delete.append(request.name)
-
-    def _plan_present(self, requests):
+    def _plan_present(self, current, plan):
         kept = []
-        for request in requests:
-            match = self._attached_match(request)
+        for request in self.requests:
+            match = _attached_match(current['attached'], request)
             if request.document is not None:
-                name = self._plan_custom(request)
+                name, custom = self._plan_custom(request, current['custom'][request.key])
+                plan['custom'].append((name, custom, request.description))
                 if match is None:
-                    self.to_attach.append((attachment(name, CUSTOM), self.custom_plans[-1][2]['action'] == 'create'))
+                    plan['attach'].append((policy_item(name, CUSTOM), custom['action'] == 'create'))
             elif match is None:
-                name, policy_type = self._resolve_existing(request)
-                self.to_attach.append((attachment(name, policy_type), False))
+                name, policy_type = self._existing(request, current['resolved'][request.key])
+                plan['attach'].append((policy_item(name, policy_type), False))
             if match is not None:
                 kept.append(match)
-        if self.purge:
-            self.to_detach = [item for item in self.attached_now if item not in kept]
+        if self.params['purge_policies']:
+            plan['detach'] = [item for item in current['attached'] if item not in kept]
 
-    # -- result, diff and writes -------------------------------------------------------------
+    def _plan_custom(self, request, facts):
+        custom = facts['plan']
+        if custom['action'] == 'create':
+            if facts['system_name']:
+                raise self._refuse("'%s' is the name of a system policy; a custom policy needs another name" % request.name)
+            return request.name, custom
+        policy = custom['policy'] or {}
+        name = policy.get('PolicyName') or request.name
+        if request.description and policy.get('Description') not in (None, request.description):
+            self.warn("custom policy '%s' already exists with another description; a description is set only when "
+                      "the policy is created" % name)
+        return name, custom
 
-    def attached_after(self):
-        after = [item for item in self.attached_now if item not in self.to_detach]
-        after.extend(item for item, _new in self.to_attach)
-        return sort_attachments(after)
+    def _existing(self, request, resolved):
+        if resolved is not None:
+            return resolved
+        if request.type == SYSTEM:
+            raise self._refuse("system policy '%s' does not exist" % request.name)
+        if request.type == CUSTOM:
+            raise self._refuse("custom policy '%s' does not exist; give a document to create it" % request.name)
+        raise self._refuse("policy '%s' does not exist (neither a system policy nor a custom policy of this account)" % request.name)
 
-    def changed_custom(self, actions):
-        return [name for _request, name, plan in self.custom_plans if plan['action'] in actions]
+    def _plan_absent(self, current, plan):
+        for request in self.requests:
+            match = _attached_match(current['attached'], request)
+            if match is not None and match not in plan['detach']:
+                plan['detach'].append(match)
+            if request.key in current['entities']:
+                self._plan_delete(request.name, current['entities'][request.key], plan)
 
-    def result(self):
-        created = self.changed_custom(('create',))
-        updated = self.changed_custom(('set_default', 'create_version'))
-        attached = sort_attachments([item for item, _new in self.to_attach])
-        detached = sort_attachments(self.to_detach)
-        deleted = sorted(self.to_delete, key=str.lower)
-        result = {
-            'changed': bool(created or updated or attached or detached or deleted),
-            'role_name': self.role_name,
-            'attached_policies': self.attached_after(),
-            'attached': attached,
-            'detached': detached,
-            'created_policies': created,
-            'updated_policies': updated,
-            'deleted_policies': deleted,
-        }
-        if self.module._diff:
-            result['diff'] = self.diff()
-        return result
+    def _plan_delete(self, name, entities, plan):
+        """Delete a listed custom policy once nothing but this role (being detached) holds it."""
+        if entities is None:
+            return
+        others = ['%s %s' % (kind, holder) for kind in ('user', 'group', 'role') for holder in entities.get(kind, [])
+                  if not (kind == 'role' and holder.lower() == self.role_name.lower())]
+        if others:
+            self.warn("custom policy '%s' is kept: it is still attached to %s" % (name, ', '.join(others)))
+        else:
+            plan['delete'].append(name)
 
-    def diff(self):
-        before = {'role_name': self.role_name, 'attached_policies': _diff_names(self.attached_now)}
-        after = {'role_name': self.role_name, 'attached_policies': _diff_names(self.attached_after())}
+    # -- apply -------------------------------------------------------------------------------
+
+    def apply(self, plan):
+        for name, custom, description in plan['custom']:
+            self._converge_custom(name, custom, description)
+        for item in plan['detach']:
+            self._settle('detached', item, ram_api.detach_policy)
+        for item, new in plan['attach']:
+            self._settle('attached', item, ram_api.attach_policy, retry_codes=NEW_POLICY_RETRY_CODES if new else ())
+        for name in plan['delete']:
+            self.write('deleted_policies', name, delete_custom_policy, self.ram, name)
+
+    def _settle(self, list_name, item, func, **kwargs):
+        """Attach or detach ``item``; listed as done only when this write took effect (not when it was already so)."""
+        self.write(list_name, item, func, self.ram, 'role', self.role_name, item['policy_name'], item['policy_type'], **kwargs)
+        self._settled[list_name].append(item)
+
+    def _converge_custom(self, name, custom, description):
+        if custom['action'] == 'none':
+            return
+        if self.check_mode:
+            self.record('created_policies' if custom['action'] == 'create' else 'updated_policies', name)
+            return
+        # what was done can differ from the plan when another writer changes the policy meanwhile
+        apply_custom_policy_plan(self.ram, name, custom, description, on_write=lambda kind: self.record(_DONE_LIST_OF[kind], name))
+
+    # -- result and diff ---------------------------------------------------------------------
+
+    def result(self, current, plan):
+        after = [item for item in current['attached'] if item not in self._settled['detached']]
+        after.extend(item for item in self._settled['attached'] if item not in after)
+        return {'role_name': self.role_name, 'attached_policies': sort_attachments(after)}
+
+    def _partial_result(self, current, plan):
+        return self.result(current, plan) if current is not None else {'role_name': self.role_name}
+
+    def diff(self, current, plan):
+        before = {'role_name': self.role_name, 'attached_policies': _diff_names(current['attached'])}
+        after = {'role_name': self.role_name, 'attached_policies': _diff_names(self.result(current, plan)['attached_policies'])}
         before_docs, after_docs = {}, {}
-        for _request, name, plan in self.custom_plans:
-            if plan['action'] != 'none':
-                if plan['before'] is not None:
-                    before_docs[name] = plan['before']
-                after_docs[name] = plan['after']
+        for name, custom, _description in plan['custom']:
+            if custom['action'] != 'none':
+                if custom['before'] is not None:
+                    before_docs[name] = custom['before']
+                after_docs[name] = custom['after']
         if before_docs or after_docs:
             before['policy_documents'] = before_docs
             after['policy_documents'] = after_docs
-        if self.to_delete:
-            before['custom_policies'] = sorted(self.to_delete, key=str.lower)
+        if plan['delete']:
+            before['custom_policies'] = list(plan['delete'])
             after['custom_policies'] = []
         return {'before': before, 'after': after}
-
-    def apply(self):
-        for request, name, plan in self.custom_plans:
-            try:
-                apply_custom_policy_plan(self.client, name, plan, request.description)
-            except AlicloudApiError as err:
-                what = 'create' if plan['action'] == 'create' else 'update'
-                self.module.fail_api(err, "%s custom policy '%s'" % (what, name), role_name=self.role_name)
-        for item in self.to_detach:
-            self._write('DetachPolicyFromRole', item, DETACH_DONE_CODES, "detach %s policy '%s' from role '%s'")
-        for item, new in self.to_attach:
-            self._write('AttachPolicyToRole', item, ATTACH_DONE_CODES, "attach %s policy '%s' to role '%s'",
-                        retry_codes=NEW_POLICY_RETRY_CODES if new else ())
-        for name in self.to_delete:
-            try:
-                delete_custom_policy(self.client, name)
-            except AlicloudApiError as err:
-                self.module.fail_api(err, "delete custom policy '%s'" % name, role_name=self.role_name)
-
-    def _write(self, action, item, done_codes, operation, retry_codes=()):
-        params = {'PolicyType': item['policy_type'], 'PolicyName': item['policy_name'], 'RoleName': self.role_name}
-        try:
-            self.client.call(action, params, retry_codes=retry_codes)
-        except AlicloudApiError as err:
-            if err.code in done_codes:
-                return
-            self.module.fail_api(err, operation % (item['policy_type'].lower(), item['policy_name'], self.role_name),
-                                 role_name=self.role_name)

@@ -20,8 +20,9 @@ description:
     first. The default version is never deleted.
   - Documents are compared after normalisation (key order, whitespace, a string versus a one-element list
     for C(Action) and C(Resource), statement order), so an equal document never causes a change.
+  - Documents are checked as RAM checks them before anything is written, see O(policies).
   - Every input and existence check runs before the first change, so a task that fails on bad input
-    changes nothing.
+    changes nothing, and check mode fails the same way.
   - A run reads the role's attached policies once (C(ListPoliciesForRole)), and reads a policy only when it
     carries a document or is not attached yet. A run with nothing to change makes no write call.
 author:
@@ -50,6 +51,13 @@ options:
         string of at most 6144 characters once compacted; it implies C(type=Custom). The policy is created when
         it does not exist; otherwise this document becomes its default version. With O(state=absent) it is
         validated but not used.
+      - A document follows the RAM policy grammar. At the top level only C(Version) (V("1"), added when missing)
+        and C(Statement) (a non-empty list of statements, or one statement). Each statement has C(Effect)
+        (V(Allow) or V(Deny)), exactly one of C(Action) or C(NotAction), exactly one of C(Resource) or
+        C(NotResource), and optionally C(Condition) (operator to condition key to a value or a list of values);
+        action and resource names are a string or a list of non-empty strings. C(Principal) belongs in trust
+        policies only (see M(alicloud.ram.ram_instance_role)). Any other key is refused, and so is a JSON string
+        that names a key twice in one object (for example two C(Effect) keys in one statement).
       - C(description), only valid together with C(document), is the description of a custom policy the module
         creates, 1 to 1024 characters. RAM sets a description only at creation; a different description on an
         existing policy gives a warning and changes nothing.
@@ -69,7 +77,10 @@ options:
   purge_policies:
     description:
       - With O(state=present), detach every attached policy that is not listed in O(policies).
-      - With O(policies=[]), this detaches all policies from the role.
+      - O(policies) must then list at least one policy; V(true) with no policies listed is refused, because it
+        would detach every policy of the role (a templated list that came out empty must not strip a role).
+        To detach policies, list them with O(state=absent); M(alicloud.ram.ram_instance_role) with
+        C(state=absent) and C(force=true) detaches everything before deleting the role.
       - Ignored with O(state=absent).
     type: bool
     default: false
@@ -83,8 +94,15 @@ options:
     type: bool
     default: false
 notes:
-  - Policies that became attached or detached concurrently (C(EntityAlreadyExists.Role.Policy) on attach,
-    C(EntityNotExist.Role.Policy) on detach) are treated as done.
+  - Results tell what was done, also when the task fails. A custom policy created before an attach is
+    refused is reported in RV(created_policies) with C(changed=true). A write whose reply was lost and whose
+    retry is answered "already exists" (C(EntityAlreadyExists.Policy), after the document is read back and
+    found to be ours) or "already attached" (C(EntityAlreadyExists.Role.Policy)) counts as done and changed.
+  - Attachments made or removed by someone else meanwhile are not reported as done by this run.
+  - Several runs updating the same custom policy at once all succeed (the last write wins). When another
+    run takes the last free version, deletes a version, or makes it the default between this run's read and
+    its write, the policy is read again and the update planned again, with jittered backoff, for up to 60
+    seconds. RAM never holds more than 5 versions.
   - In check mode the module reads but never writes, and returns exactly the result a real run would.
     The one exception is a role that does not exist yet, see O(role_name).
   - With C(--diff), the attachments before and after are shown, and the normalised documents of custom
@@ -146,12 +164,6 @@ EXAMPLES = r'''
               Action:
                 - log:PostLogStoreLogs
               Resource: acs:log:*:*:project/web-logs/*
-
-- name: Detach every policy from the role
-  alicloud.ram.ram_role_policy:
-    role_name: web-oss-reader
-    policies: []
-    purge_policies: true
 '''
 
 RETURN = r'''
@@ -238,7 +250,7 @@ detached:
       type: str
       sample: System
 created_policies:
-  description: Names of the custom policies this run created (or would create).
+  description: Names of the custom policies this run created (or would create), also when the task then fails.
   returned: always
   type: list
   elements: str
@@ -260,7 +272,7 @@ deleted_policies:
 '''
 
 from ansible_collections.alicloud.ram.plugins.module_utils.module import AlicloudModule
-from ansible_collections.alicloud.ram.plugins.module_utils.role_policies import RolePolicyManager
+from ansible_collections.alicloud.ram.plugins.module_utils.role_policies import RolePolicies
 
 ARGUMENT_SPEC = dict(
     role_name=dict(type='str', required=True),
@@ -273,7 +285,7 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = AlicloudModule(argument_spec=ARGUMENT_SPEC, services=('ram',), supports_check_mode=True)
-    RolePolicyManager(module).run()
+    RolePolicies(module).run()
 
 
 if __name__ == '__main__':

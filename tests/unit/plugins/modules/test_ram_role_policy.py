@@ -1,56 +1,32 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""ram_role_policy decision logic with the network stubbed (an in-memory RAM)."""
+"""ram_role_policy on the in-process emulator: plans, check mode, truthful results, lost replies, bad documents."""
 
 import json
 
 import pytest
 
-from ansible_collections.alicloud.ram.plugins.module_utils import role_policies
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import format_error
-from ansible_collections.alicloud.ram.plugins.module_utils.role_policies import PolicyInputError, RolePolicyManager, parse_policy_items
-from ansible_collections.alicloud.ram.plugins.modules import ram_role_policy
-from ansible_collections.alicloud.ram.tests.unit.plugins.module_utils.test_custom_policy import FakeRam, api_error, doc
+from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.alicloud.ram.plugins.module_utils import custom_policy, ram_api
+from ansible_collections.alicloud.ram.plugins.module_utils.client import service_client_for
+from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Credentials
+from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
+from ansible_collections.alicloud.ram.plugins.module_utils.policy import to_json, trust_policy_for_services
+from ansible_collections.alicloud.ram.plugins.modules import ram_role_policy
+from ansible_collections.alicloud.ram.tests.unit.emulated import ENDPOINT
+
+ROLE = 'app-role'
 OSS = 'AliyunOSSReadOnlyAccess'
 ECS = 'AliyunECSReadOnlyAccess'
 VPC = 'AliyunVPCReadOnlyAccess'
+TRUST = to_json(trust_policy_for_services(['ecs.aliyuncs.com']))
+RESULT_KEYS = ('changed', 'role_name', 'attached_policies', 'attached', 'detached', 'created_policies', 'updated_policies',
+               'deleted_policies')
 
 
-class Done(Exception):
-    def __init__(self, result, failed=False):
-        super(Done, self).__init__(result)
-        self.result = result
-        self.failed = failed
-
-
-class FakeModule(object):
-    def __init__(self, params, check_mode=False, diff=False):
-        self.params = dict({'state': 'present', 'purge_policies': False, 'policies': []}, **params)
-        self.check_mode = check_mode
-        self._diff = diff
-        self.warnings = []
-
-    def exit_json(self, **result):
-        raise Done(result)
-
-    def fail_json(self, **result):
-        raise Done(result, failed=True)
-
-    def fail_api(self, err, operation, **extra):
-        raise Done(dict(extra, msg=format_error(err, operation), error=err.to_dict()), failed=True)
-
-    def warn(self, message):
-        self.warnings.append(message)
-
-
-def run(ram, check_mode=False, diff=False, **params):
-    params.setdefault('role_name', 'app-role')
-    module = FakeModule(params, check_mode=check_mode, diff=diff)
-    with pytest.raises(Done) as exc:
-        RolePolicyManager(module, client=ram).run()
-    exc.value.result['_warnings'] = module.warnings
-    return exc.value
+def doc(*actions):
+    return {'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': list(actions), 'Resource': '*'}]}
 
 
 def pol(name, policy_type):
@@ -58,13 +34,68 @@ def pol(name, policy_type):
     return {'name': name, 'type': policy_type, 'policy_name': name, 'policy_type': policy_type}
 
 
-def ram_with_role(*attached, **kwargs):
-    ram = FakeRam(**kwargs)
-    ram.add_role('app-role', attached)
-    return ram
+@pytest.fixture
+def ram(emulated, monkeypatch):
+    monkeypatch.setattr(custom_policy.time, 'sleep', lambda seconds: None)
+    creds = Credentials(emulated.config.access_key_id, emulated.config.access_key_secret, None, 'test')
+    return service_client_for('ram', creds, OptionAdapter.from_dict({'ram_endpoint': ENDPOINT, 'retries': 2}))
 
 
-# -- input validation ----------------------------------------------------------------------------
+@pytest.fixture
+def cloud(emulated, ram):
+    """Seeds the emulated account through the service layer, then forgets those calls."""
+
+    class Cloud(object):
+        def role(self, name=ROLE, attached=()):
+            ram_api.create_role(ram, name, TRUST)
+            for policy_name, policy_type in attached:
+                ram_api.attach_policy(ram, 'role', name, policy_name, policy_type)
+            return self.forget()
+
+        def custom(self, name, *documents, **holders):
+            ram_api.create_policy(ram, name, json.dumps(documents[0]), holders.pop('description', None))
+            for document in documents[1:]:
+                ram_api.create_policy_version(ram, name, json.dumps(document))
+            for kind, names in holders.items():
+                for holder in names:
+                    ram_api.attach_policy(ram, kind, holder, name, 'Custom')
+            return self.forget()
+
+        def forget(self):
+            with emulated.state.lock:
+                del emulated.state.calls[:]
+            return self
+
+        def attached(self, name=ROLE):
+            return sorted((p['PolicyType'], p['PolicyName']) for p in ram_api.list_policies_for(ram, 'role', name))
+
+        def versions(self, name):
+            return [(v['VersionId'], v['IsDefaultVersion']) for v in ram_api.list_policy_versions(ram, name)]
+
+        def default(self, name):
+            return json.loads(ram_api.get_policy(ram, name)['DefaultPolicyVersion']['PolicyDocument'])
+
+    return Cloud()
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    """The warnings of the module runs of a test, in order."""
+    seen = []
+    monkeypatch.setattr(AnsibleModule, 'warn', lambda module, message: seen.append(message))
+    return seen
+
+
+def run(emulated, check_mode=False, diff=False, **args):
+    args.setdefault('role_name', ROLE)
+    return emulated.run(ram_role_policy, args, check_mode=check_mode, diff=diff)
+
+
+def same(a, b):
+    return {k: a.get(k) for k in RESULT_KEYS + ('diff', 'failed', 'msg')} == {k: b.get(k) for k in RESULT_KEYS + ('diff', 'failed', 'msg')}
+
+
+# -- input validation: refused before any call, check mode alike ---------------------------------
 
 @pytest.mark.parametrize('items,message', [
     ([OSS, OSS.lower()], 'listed twice'),
@@ -80,75 +111,81 @@ def ram_with_role(*attached, **kwargs):
     ([{'name': 'a', 'document': '{"Statement": ['}], 'not valid JSON'),
     ([{'name': 'a', 'document': '[1, 2]'}], 'JSON object'),
     ([{'name': 'a', 'document': {'Statement': []}}], 'non-empty Statement'),
-    ([{'name': 'a', 'document': {'Statement': [{'Effect': 'Perhaps', 'Action': 'x:y'}]}}], 'Effect Allow or Deny'),
+    ([{'name': 'a', 'document': '{"Statement": [{"Effect": "Allow", "Effect": "Deny", "Action": "x:y", "Resource": "*"}]}'}],
+     'names the key "Effect" twice'),
+    ([{'name': 'a', 'document': {'Statement': [{'Effect': 'Allow', 'Action': 'x:y'}]}}], 'Resource (or NotResource) is required'),
+    ([{'name': 'a', 'document': {'Statement': [{'Effect': 'Allow', 'Action': 'x:y', 'Resource': '*', 'Sid': 's'}]}}],
+     'unknown key Sid'),
     ([{'name': 'a', 'document': doc(*['oss:Action%05d' % i for i in range(600)])}], 'the limit is 6144'),
     ([{'name': 'a', 'description': 'd'}], 'only together with a document'),
     ([{'name': 'a', 'document': doc('x:*'), 'description': 'd' * 1025}], 'limit is 1024'),
 ])
-def test_bad_items_are_refused(items, message):
-    with pytest.raises(PolicyInputError) as exc:
-        parse_policy_items(items)
-    assert message in str(exc.value)
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_bad_items_are_refused_before_any_call(emulated, items, message, check_mode):
+    result = run(emulated, check_mode=check_mode, policies=[{'name': 'ok', 'document': doc('x:*')}] + items)
+    assert result['failed'] and message in result['msg'], result['msg']
+    assert result['changed'] is False and result['role_name'] == ROLE and result['created_policies'] == []
+    assert emulated.actions() == []
 
 
-def test_items_are_parsed_with_aliases_and_types():
-    requests = parse_policy_items([
-        OSS,
-        {'policy_name': 'mine', 'policy_type': 'custom'},
-        {'name': 'new-one', 'policy_document': json.dumps(doc('x:*')), 'description': 'the new one'},
-        {'name': 'sys', 'type': 'SYSTEM'},
-    ])
-    assert [(r.name, r.type) for r in requests] == [(OSS, None), ('mine', 'Custom'), ('new-one', 'Custom'), ('sys', 'System')]
-    assert requests[2].document == doc('x:*') and requests[2].description == 'the new one'
+def test_bad_role_name_is_refused_before_any_call(emulated):
+    result = run(emulated, role_name='bad role', policies=[OSS])
+    assert result['failed'] and 'role name' in result['msg'] and emulated.actions() == []
 
 
-def test_invalid_input_makes_no_call_at_all():
-    ram = ram_with_role()
-    done = run(ram, policies=[{'name': 'ok', 'document': doc('x:*')}, {'name': 'bad', 'document': 'nope'}])
-    assert done.failed and 'policies[1] (bad)' in done.result['msg'] and ram.requests == []
-    done = run(ram, role_name='bad role', policies=[OSS])
-    assert done.failed and 'role name' in done.result['msg'] and ram.requests == []
+@pytest.mark.parametrize('policies', [[], None])
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_purge_without_policies_is_refused(emulated, cloud, policies, check_mode):
+    cloud.role(attached=[(OSS, 'System')])
+    args = {'purge_policies': True}
+    if policies is not None:
+        args['policies'] = policies
+    result = run(emulated, check_mode=check_mode, **args)
+    assert result['failed'] and 'would detach every policy' in result['msg'] and 'state=absent' in result['msg']
+    assert emulated.actions() == [] and cloud.attached() == [('System', OSS)]
+    # with state=absent purge_policies is ignored: nothing listed, nothing to do
+    assert run(emulated, state='absent', purge_policies=True)['changed'] is False
 
 
-# -- present -------------------------------------------------------------------------------------
+# -- present ---------------------------------------------------------------------------------------
 
-def test_attach_system_and_create_custom_policy():
-    ram = ram_with_role()
-    done = run(ram, policies=[OSS.upper(), {'name': 'app', 'document': doc('oss:GetObject'), 'description': 'app'}])
-    result = done.result
-    assert not done.failed and result['changed'] is True
+def test_attach_system_and_create_custom_then_second_run_makes_no_write(emulated, cloud):
+    cloud.role()
+    items = [OSS.upper(), {'name': 'app', 'document': json.dumps(doc('oss:GetObject')), 'description': 'app'}]
+    result = run(emulated, policies=items)
+    assert result['changed'] is True and not result.get('failed')
     assert result['attached'] == [pol('app', 'Custom'), pol(OSS, 'System')]
     assert result['attached_policies'] == [pol('app', 'Custom'), pol(OSS, 'System')]
     assert result['created_policies'] == ['app'] and result['updated_policies'] == [] and result['detached'] == []
-    assert sorted(ram.roles['app-role']['policies']) == [('AliyunOSSReadOnlyAccess', 'System'), ('app', 'Custom')]
-    assert ram.custom['app']['Description'] == 'app'
-    # a custom policy to create is checked against system names once; nothing else is read twice
-    assert ram.actions() == ['ListPoliciesForRole', 'GetPolicy', 'GetPolicy', 'GetPolicy', 'CreatePolicy',
-                             'AttachPolicyToRole', 'AttachPolicyToRole']
+    assert cloud.attached() == [('Custom', 'app'), ('System', OSS)]
+    assert ram_api.get_policy(emulated_ram(emulated), 'app')['Policy']['Description'] == 'app'
+    assert emulated.write_actions() == ['CreatePolicy', 'AttachPolicyToRole', 'AttachPolicyToRole']
+
+    cloud.forget()
+    again = run(emulated, policies=items)
+    assert again['changed'] is False and again['attached'] == [] and again['created_policies'] == []
+    assert again['attached_policies'] == result['attached_policies']
+    assert emulated.write_actions() == [] and emulated.actions() == ['ListPoliciesForRole', 'GetPolicy']
 
 
-def test_no_change_with_plain_attached_names_is_one_read():
-    ram = ram_with_role((OSS, 'System'), ('mine', 'Custom'), (ECS, 'System'))
-    ram.add_custom('mine', [doc('x:*')])
-    done = run(ram, policies=[OSS.lower(), 'MINE', {'name': ECS, 'type': 'System'}], purge_policies=True)
-    assert done.result['changed'] is False and done.result['detached'] == []
-    assert done.result['attached_policies'] == [pol('mine', 'Custom'), pol(ECS, 'System'), pol(OSS, 'System')]
-    assert ram.actions() == ['ListPoliciesForRole']
+def emulated_ram(emulated):
+    creds = Credentials(emulated.config.access_key_id, emulated.config.access_key_secret, None, 'test')
+    return service_client_for('ram', creds, OptionAdapter.from_dict({'ram_endpoint': ENDPOINT}))
 
 
-def test_no_change_with_a_document_reads_the_policy_once():
-    ram = ram_with_role(('mine', 'Custom'))
-    ram.add_custom('mine', [doc('x:*')])
-    done = run(ram, policies=[{'name': 'mine', 'document': json.dumps(doc('x:*'), indent=2)}])
-    assert done.result['changed'] is False and ram.actions() == ['ListPoliciesForRole', 'GetPolicy']
+def test_attached_plain_names_need_one_read(emulated, cloud):
+    cloud.role(attached=[(OSS, 'System'), (ECS, 'System')]).custom('mine', doc('x:*'), role=[ROLE])
+    result = run(emulated, policies=[OSS.lower(), 'MINE', {'name': ECS, 'type': 'System'}], purge_policies=True)
+    assert result['changed'] is False and result['detached'] == []
+    assert result['attached_policies'] == [pol('mine', 'Custom'), pol(ECS, 'System'), pol(OSS, 'System')]
+    assert emulated.actions() == ['ListPoliciesForRole']
 
 
-def test_plain_name_resolves_to_an_existing_custom_policy():
-    ram = ram_with_role()
-    ram.add_custom('Team-Policy', [doc('x:*')])
-    done = run(ram, policies=['team-policy'])
-    assert done.result['attached'] == [pol('Team-Policy', 'Custom')]
-    assert [p['PolicyType'] for a, p in ram.requests if a == 'GetPolicy'] == ['System', 'Custom']
+def test_plain_name_resolves_to_an_existing_custom_policy(emulated, cloud):
+    cloud.role().custom('Team-Policy', doc('x:*'))
+    result = run(emulated, policies=['team-policy'])
+    assert result['attached'] == [pol('Team-Policy', 'Custom')]
+    assert emulated.actions() == ['ListPoliciesForRole', 'GetPolicy', 'GetPolicy', 'AttachPolicyToRole']
 
 
 @pytest.mark.parametrize('item,message', [
@@ -157,198 +194,227 @@ def test_plain_name_resolves_to_an_existing_custom_policy():
     ('nothing', "policy 'nothing' does not exist (neither"),
     ({'name': OSS, 'document': doc('x:*')}, 'name of a system policy'),
 ])
-def test_missing_policies_fail_before_any_write(item, message):
-    ram = ram_with_role((ECS, 'System'))
-    done = run(ram, policies=[{'name': 'fresh', 'document': doc('x:*')}, item], purge_policies=True)
-    assert done.failed and message in done.result['msg']
-    assert ram.writes() == [] and 'fresh' not in ram.custom
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_missing_policies_fail_before_any_write(emulated, cloud, item, message, check_mode):
+    cloud.role(attached=[(ECS, 'System')])
+    result = run(emulated, check_mode=check_mode, policies=[{'name': 'fresh', 'document': doc('x:*')}, item], purge_policies=True)
+    assert result['failed'] and message in result['msg'] and result['changed'] is False
+    assert emulated.write_actions() == [] and ram_api.get_policy(emulated_ram(emulated), 'fresh') is None
 
 
-def test_missing_role_is_a_clear_error_from_the_only_read():
-    ram = FakeRam()
-    done = run(ram, policies=[OSS])
-    assert done.failed and "role 'app-role' does not exist" in done.result['msg']
-    assert done.result['error']['code'] == 'EntityNotExist.Role' and 'RID-EntityNotExist.Role' in done.result['msg']
-    assert ram.actions() == ['ListPoliciesForRole']
+def test_missing_role_fails_a_real_run_and_check_mode_predicts(emulated, cloud, warnings):
+    cloud.custom('mine', doc('a:1'))
+    result = run(emulated, policies=[OSS])
+    assert result['failed'] and "role 'app-role' does not exist (EntityNotExist.Role)" in result['msg']
+    assert result['error']['code'] == 'EntityNotExist.Role' and emulated.actions() == ['ListPoliciesForRole']
 
-
-def test_check_mode_on_a_missing_role_predicts_every_listed_policy_as_attached():
-    ram = FakeRam()
-    ram.add_custom('mine', [doc('a:1')])
     items = [OSS, 'mine', {'name': 'fresh', 'document': doc('f:1')}]
-    done = run(ram, check_mode=True, diff=True, policies=items, purge_policies=True)
-    assert not done.failed and done.result['changed'] is True
-    assert done.result['attached'] == [pol('fresh', 'Custom'), pol('mine', 'Custom'), pol(OSS, 'System')]
-    assert done.result['attached_policies'] == done.result['attached'] and done.result['detached'] == []
-    assert done.result['created_policies'] == ['fresh']
-    assert done.result['diff']['before']['attached_policies'] == []
-    assert done.result['_warnings'] == ['role app-role does not exist yet; predicting as if an earlier task creates it']
-    assert ram.writes() == []
-
-
-def test_missing_role_still_fails_outside_check_mode_even_with_nothing_listed():
-    ram = FakeRam()
-    done = run(ram, policies=[], purge_policies=True)
-    assert done.failed and "role 'app-role' does not exist" in done.result['msg'] and ram.writes() == []
+    predicted = run(emulated, check_mode=True, diff=True, policies=items, purge_policies=True)
+    assert predicted['changed'] is True and not predicted.get('failed')
+    assert predicted['attached'] == [pol('fresh', 'Custom'), pol('mine', 'Custom'), pol(OSS, 'System')]
+    assert predicted['attached_policies'] == predicted['attached'] and predicted['created_policies'] == ['fresh']
+    assert predicted['diff']['before']['attached_policies'] == []
+    assert warnings == ['role app-role does not exist yet; predicting as if an earlier task creates it']
+    assert emulated.write_actions() == []
 
 
 @pytest.mark.parametrize('check_mode', [False, True])
-def test_absent_on_a_missing_role_is_ok_and_unchanged(check_mode):
-    ram = FakeRam()
-    done = run(ram, check_mode=check_mode, state='absent', policies=[OSS, 'mine'])
-    assert not done.failed and done.result['changed'] is False
-    assert done.result['detached'] == [] and done.result['attached_policies'] == []
-    assert done.result['_warnings'] == [] and ram.writes() == []
+def test_absent_on_a_missing_role_is_ok_and_unchanged(emulated, check_mode, warnings):
+    result = run(emulated, check_mode=check_mode, state='absent', policies=[OSS, 'mine'])
+    assert not result.get('failed') and result['changed'] is False
+    assert result['detached'] == [] and result['attached_policies'] == [] and warnings == []
 
 
-def test_absent_on_a_missing_role_still_deletes_unused_listed_custom_policies():
-    ram = FakeRam()
-    ram.add_custom('mine', [doc('a:1')])
-    ram.add_custom('used', [doc('u:1')])['users'] = ['alice']
-    items = [OSS, {'name': 'mine', 'document': doc('a:1')}, {'name': 'used', 'document': doc('u:1')}]
-    checked = run(ram, check_mode=True, state='absent', delete_unused_custom_policies=True, policies=items).result
-    assert ram.writes() == []
-    done = run(ram, state='absent', delete_unused_custom_policies=True, policies=items)
-    assert not done.failed and done.result == checked
-    assert done.result['changed'] is True and done.result['deleted_policies'] == ['mine'] and done.result['detached'] == []
-    assert 'mine' not in ram.custom and 'used' in ram.custom
+def test_purge_detaches_unlisted_policies_and_never_deletes(emulated, cloud):
+    cloud.role(attached=[(ECS, 'System'), (OSS, 'System')]).custom('old', doc('x:*'), role=[ROLE])
+    result = run(emulated, policies=[OSS, VPC], purge_policies=True)
+    assert result['detached'] == [pol('old', 'Custom'), pol(ECS, 'System')]
+    assert result['attached'] == [pol(VPC, 'System')]
+    assert result['attached_policies'] == [pol(OSS, 'System'), pol(VPC, 'System')]
+    assert emulated.write_actions() == ['DetachPolicyFromRole', 'DetachPolicyFromRole', 'AttachPolicyToRole']
+    assert ram_api.get_policy(emulated_ram(emulated), 'old') is not None
 
 
-def test_purge_detaches_unlisted_policies_before_attaching():
-    ram = ram_with_role((ECS, 'System'), ('old', 'Custom'), (OSS, 'System'))
-    ram.add_custom('old', [doc('x:*')])
-    done = run(ram, policies=[OSS, VPC], purge_policies=True)
-    assert done.result['detached'] == [pol('old', 'Custom'), pol(ECS, 'System')]
-    assert done.result['attached'] == [pol(VPC, 'System')]
-    assert done.result['attached_policies'] == [pol(OSS, 'System'), pol(VPC, 'System')]
-    assert [a for a, _p in ram.writes()] == ['DetachPolicyFromRole', 'DetachPolicyFromRole', 'AttachPolicyToRole']
-    assert 'old' in ram.custom, 'purge detaches, it never deletes a policy'
+def test_without_purge_unlisted_policies_stay(emulated, cloud):
+    cloud.role(attached=[(ECS, 'System')])
+    result = run(emulated, policies=[OSS])
+    assert result['detached'] == [] and result['attached_policies'] == [pol(ECS, 'System'), pol(OSS, 'System')]
 
 
-def test_without_purge_unlisted_policies_stay():
-    ram = ram_with_role((ECS, 'System'))
-    done = run(ram, policies=[OSS])
-    assert done.result['detached'] == [] and done.result['attached_policies'] == [pol(ECS, 'System'), pol(OSS, 'System')]
+def test_document_change_on_an_attached_policy_updates_it(emulated, cloud, warnings):
+    cloud.role().custom('mine', doc('a:1'), role=[ROLE], description='keep')
+    result = run(emulated, policies=[{'name': 'mine', 'document': doc('a:2'), 'description': 'other'}])
+    assert result['updated_policies'] == ['mine'] and result['attached'] == [] and result['created_policies'] == []
+    assert cloud.default('mine')['Statement'][0]['Action'] == ['a:2']
+    assert any('description is set only when' in w for w in warnings)
+    assert emulated.write_actions() == ['CreatePolicyVersion']
 
 
-def test_document_change_on_an_attached_policy_updates_it():
-    ram = ram_with_role(('mine', 'Custom'))
-    ram.add_custom('mine', [doc('a:1')], description='keep')
-    done = run(ram, policies=[{'name': 'mine', 'document': doc('a:2'), 'description': 'other'}])
-    assert done.result['updated_policies'] == ['mine'] and done.result['attached'] == [] and done.result['created_policies'] == []
-    assert ram.default_document('mine')['Statement'][0]['Action'] == ['a:2']
-    assert any('description is set only when' in w for w in done.result['_warnings'])
+# -- truthful results ------------------------------------------------------------------------------
+
+def test_attach_denied_after_create_fails_with_changed_and_created_policies(emulated, cloud):
+    cloud.role(attached=[(ECS, 'System')])
+    emulated.script('AttachPolicyToRole', code='NoPermission', status=403, message='You are not authorized to do this action.')
+    result = run(emulated, policies=[ECS, {'name': 'fresh', 'document': doc('x:*')}])
+    assert result['failed'] is True and result['changed'] is True
+    assert result['created_policies'] == ['fresh'] and result['attached'] == [] and result['updated_policies'] == []
+    assert result['role_name'] == ROLE and result['attached_policies'] == [pol(ECS, 'System')]
+    assert result['msg'].startswith('attach Custom policy fresh to role app-role failed: NoPermission')
+    assert 'SCRIPTED-REQUEST' in result['msg'] and '\n' not in result['msg']
+    assert result['error']['code'] == 'NoPermission'
+    assert emulated.write_actions() == ['CreatePolicy']
+    # the next run finishes the job without creating the policy again
+    again = run(emulated, policies=[ECS, {'name': 'fresh', 'document': doc('x:*')}])
+    assert again['changed'] is True and again['created_policies'] == [] and again['attached'] == [pol('fresh', 'Custom')]
 
 
-def test_concurrent_attach_and_detach_are_absorbed():
-    ram = ram_with_role((ECS, 'System'))
-    ram.fail['AttachPolicyToRole'] = api_error('EntityAlreadyExists.Role.Policy', 409)
-    ram.fail['DetachPolicyFromRole'] = api_error('EntityNotExist.Role.Policy', 404)
-    done = run(ram, policies=[OSS], purge_policies=True)
-    assert not done.failed and done.result['changed'] is True
+def test_a_later_failure_keeps_the_earlier_writes_in_the_result(emulated, cloud, monkeypatch):
+    cloud.role(attached=[(ECS, 'System')])
+    original = ram_api.attach_policy
+
+    def attach(ram, kind, name, policy_name, policy_type, **kwargs):
+        if policy_name == VPC:
+            emulated.script('AttachPolicyToRole', code='NoPermission', status=403)
+        return original(ram, kind, name, policy_name, policy_type, **kwargs)
+    monkeypatch.setattr(ram_api, 'attach_policy', attach)
+    result = run(emulated, policies=[OSS, VPC], purge_policies=True)
+    assert result['failed'] and result['changed'] is True and VPC in result['msg']
+    assert result['detached'] == [pol(ECS, 'System')] and result['attached'] == [pol(OSS, 'System')]
+    assert result['attached_policies'] == [pol(OSS, 'System')]
 
 
-def test_write_error_is_one_line_with_code_and_request_id():
-    ram = ram_with_role()
-    ram.fail['AttachPolicyToRole'] = api_error('LimitExceeded.Role.Policy', 409)
-    done = run(ram, policies=[OSS])
-    assert done.failed and done.result['error']['code'] == 'LimitExceeded.Role.Policy'
-    assert done.result['msg'].startswith("attach system policy '%s' to role 'app-role' failed: LimitExceeded.Role.Policy" % OSS)
-    assert '\n' not in done.result['msg'] and 'RID-LimitExceeded.Role.Policy' in done.result['msg']
+def test_lost_create_reply_counts_as_created_and_a_rerun_writes_nothing(emulated, cloud):
+    cloud.role()
+    emulated.script('CreatePolicy', lose_reply=True)
+    items = [{'name': 'fresh', 'document': doc('x:*')}]
+    result = run(emulated, policies=items)
+    assert not result.get('failed') and result['changed'] is True
+    assert result['created_policies'] == ['fresh'] and result['attached'] == [pol('fresh', 'Custom')]
+    assert emulated.actions().count('CreatePolicy') == 2 and cloud.versions('fresh') == [('v1', True)]
+    cloud.forget()
+    assert run(emulated, policies=items)['changed'] is False and emulated.write_actions() == []
 
 
-def test_new_custom_policy_attach_retries_not_yet_visible_policy():
-    ram = ram_with_role()
-    seen = []
-    original = ram.call
-
-    def call(action, params=None, retry_codes=()):
-        if action == 'AttachPolicyToRole':
-            seen.append((params['PolicyName'], tuple(retry_codes)))
-        return original(action, params, retry_codes)
-    ram.call = call
-    run(ram, policies=[OSS, {'name': 'fresh', 'document': doc('x:*')}])
-    assert sorted(seen) == [(OSS, ()), ('fresh', ('EntityNotExist.Policy',))]
+def test_lost_attach_reply_counts_as_attached(emulated, cloud):
+    cloud.role()
+    emulated.script('AttachPolicyToRole', lose_reply=True)
+    result = run(emulated, policies=[OSS])
+    assert result['changed'] is True and result['attached'] == [pol(OSS, 'System')]
+    assert emulated.actions().count('AttachPolicyToRole') == 2
 
 
-# -- absent ----------------------------------------------------------------------------------
-
-def test_absent_detaches_listed_and_ignores_missing_without_reads():
-    ram = ram_with_role((ECS, 'System'), ('mine', 'Custom'), (OSS, 'System'))
-    done = run(ram, state='absent', policies=[ECS.lower(), 'mine', 'never-attached', {'name': OSS, 'type': 'Custom'}], purge_policies=True)
-    assert done.result['detached'] == [pol('mine', 'Custom'), pol(ECS, 'System')]
-    assert done.result['attached_policies'] == [pol(OSS, 'System')]
-    assert ram.actions() == ['ListPoliciesForRole', 'DetachPolicyFromRole', 'DetachPolicyFromRole']
-    assert run(ram, state='absent', policies=[ECS]).result['changed'] is False
+def test_attach_done_by_someone_else_is_not_reported_as_ours(emulated, cloud):
+    cloud.role()
+    emulated.script('AttachPolicyToRole', code='EntityAlreadyExists.Role.Policy', status=409)
+    result = run(emulated, policies=[OSS])
+    assert not result.get('failed') and result['changed'] is False and result['attached'] == []
+    assert result['attached_policies'] == [pol(OSS, 'System')]
 
 
-def test_absent_deletes_unused_custom_policies_only_when_asked():
-    ram = ram_with_role(('mine', 'Custom'), ('shared', 'Custom'), (OSS, 'System'))
-    ram.add_role('other-role', [('shared', 'Custom')])
-    ram.add_custom('mine', [doc('a:1'), doc('a:2')])
-    ram.add_custom('shared', [doc('s:1')])
-    ram.add_custom('used-by-user', [doc('u:1')])['users'] = ['alice']
+def test_custom_policy_created_by_another_run_meanwhile_is_converged(emulated, cloud, monkeypatch):
+    cloud.role()
+    original = custom_policy.create_policy
+
+    def create_after_another_writer(ram, name, document, description=None):
+        ram_api.create_policy(emulated_ram(emulated), name, json.dumps(doc('other:1')))
+        return original(ram, name, document, description)
+    monkeypatch.setattr(custom_policy, 'create_policy', create_after_another_writer)
+    result = run(emulated, policies=[{'name': 'fresh', 'document': doc('x:*')}])
+    assert not result.get('failed') and result['changed'] is True
+    assert result['created_policies'] == [] and result['updated_policies'] == ['fresh'] and result['attached'] == [pol('fresh', 'Custom')]
+    assert cloud.default('fresh') == doc('x:*') and cloud.versions('fresh') == [('v1', False), ('v2', True)]
+
+
+def test_new_custom_policy_not_visible_yet_is_retried_but_an_old_one_is_not(emulated, cloud):
+    cloud.role().custom('old', doc('o:1'))
+    emulated.script('AttachPolicyToRole', code='EntityNotExist.Policy', status=404)
+    result = run(emulated, policies=[{'name': 'fresh', 'document': doc('x:*')}])
+    assert not result.get('failed') and result['attached'] == [pol('fresh', 'Custom')]
+    emulated.script('AttachPolicyToRole', code='EntityNotExist.Policy', status=404)
+    result = run(emulated, policies=['old'])
+    assert result['failed'] and 'EntityNotExist.Policy' in result['msg'] and result['changed'] is False
+
+
+def test_write_error_is_one_line_with_code_and_request_id(emulated, cloud):
+    cloud.role()
+    emulated.script('AttachPolicyToRole', code='LimitExceeded.Role.Policy', status=409, message='too many')
+    result = run(emulated, policies=[OSS])
+    assert result['failed'] and result['error']['code'] == 'LimitExceeded.Role.Policy'
+    assert result['msg'] == 'attach System policy %s to role app-role failed: LimitExceeded.Role.Policy: too many ' \
+                            '(request id SCRIPTED-REQUEST)' % OSS
+
+
+# -- absent ----------------------------------------------------------------------------------------
+
+def test_absent_detaches_listed_and_ignores_missing_without_reads(emulated, cloud):
+    cloud.role(attached=[(ECS, 'System'), (OSS, 'System')]).custom('mine', doc('a:1'), role=[ROLE])
+    result = run(emulated, state='absent', policies=[ECS.lower(), 'mine', 'never-attached', {'name': OSS, 'type': 'Custom'}],
+                 purge_policies=True)
+    assert result['detached'] == [pol('mine', 'Custom'), pol(ECS, 'System')]
+    assert result['attached_policies'] == [pol(OSS, 'System')]
+    assert emulated.actions() == ['ListPoliciesForRole', 'DetachPolicyFromRole', 'DetachPolicyFromRole']
+    assert run(emulated, state='absent', policies=[ECS])['changed'] is False
+
+
+def test_absent_deletes_unused_custom_policies_only_when_asked(emulated, cloud, warnings):
+    cloud.role(attached=[(OSS, 'System')]).role('other-role')
+    cloud.custom('mine', doc('a:1'), doc('a:2'), role=[ROLE]).custom('shared', doc('s:1'), role=[ROLE, 'other-role'])
     items = [OSS, {'name': 'mine', 'document': doc('a:2')}, {'name': 'shared', 'document': doc('s:1')},
-             {'name': 'used-by-user', 'document': doc('u:1')}, {'name': 'never-created', 'document': doc('n:1')}]
-    checked = run(ram, check_mode=True, diff=True, state='absent', delete_unused_custom_policies=True, policies=items).result
-    assert ram.writes() == []
-    done = run(ram, diff=True, state='absent', delete_unused_custom_policies=True, policies=items)
-    assert done.result == checked
-    assert done.result['deleted_policies'] == ['mine'] and 'mine' not in ram.custom and 'shared' in ram.custom
-    assert done.result['detached'] == [pol('mine', 'Custom'), pol('shared', 'Custom'), pol(OSS, 'System')]
-    assert done.result['diff']['before']['custom_policies'] == ['mine'] and done.result['diff']['after']['custom_policies'] == []
-    warnings = ' '.join(done.result['_warnings'])
-    assert "'shared' is kept: it is still attached to role other-role" in warnings and 'user alice' in warnings
-    ram.requests = []
-    again = run(ram, state='absent', delete_unused_custom_policies=True, policies=items).result
-    assert again['changed'] is False and ram.writes() == []
-    # without the option nothing is deleted
-    ram = ram_with_role(('mine', 'Custom'))
-    ram.add_custom('mine', [doc('a:1')])
-    done = run(ram, state='absent', policies=[{'name': 'mine', 'document': doc('a:1')}])
-    assert done.result['deleted_policies'] == [] and 'mine' in ram.custom
-    assert 'ListEntitiesForPolicy' not in ram.actions()
+             {'name': 'never-created', 'document': doc('n:1')}]
+    checked = run(emulated, check_mode=True, diff=True, state='absent', delete_unused_custom_policies=True, policies=items)
+    assert emulated.write_actions() == []
+    result = run(emulated, diff=True, state='absent', delete_unused_custom_policies=True, policies=items)
+    assert same(checked, result)
+    assert result['deleted_policies'] == ['mine'] and result['detached'] == [pol('mine', 'Custom'), pol('shared', 'Custom'),
+                                                                             pol(OSS, 'System')]
+    assert result['diff']['before']['custom_policies'] == ['mine'] and result['diff']['after']['custom_policies'] == []
+    assert warnings == ["custom policy 'shared' is kept: it is still attached to role other-role"] * 2
+    assert ram_api.get_policy(emulated_ram(emulated), 'mine') is None
+    assert ram_api.get_policy(emulated_ram(emulated), 'shared') is not None
+    cloud.forget()
+    again = run(emulated, state='absent', delete_unused_custom_policies=True, policies=items)
+    assert again['changed'] is False and emulated.write_actions() == []
 
 
-# -- check mode and diff ---------------------------------------------------------------------
+def test_absent_without_the_option_deletes_nothing(emulated, cloud):
+    cloud.role().custom('mine', doc('a:1'), role=[ROLE])
+    result = run(emulated, state='absent', policies=[{'name': 'mine', 'document': doc('a:1')}])
+    assert result['deleted_policies'] == [] and result['detached'] == [pol('mine', 'Custom')]
+    assert 'ListEntitiesForPolicy' not in emulated.actions()
 
-def _scenario():
-    ram = ram_with_role((ECS, 'System'), ('mine', 'Custom'))
-    ram.add_custom('mine', [doc('a:%d' % i) for i in range(1, 6)])
-    return ram
+
+# -- check mode and diff ---------------------------------------------------------------------------
+
+def _five_versions(cloud):
+    cloud.role(attached=[(ECS, 'System')]).custom('mine', *[doc('a:%d' % i) for i in range(1, 6)], role=[ROLE])
 
 
-def test_check_mode_predicts_exactly_and_writes_nothing():
-    params = dict(purge_policies=True, policies=[OSS, {'name': 'mine', 'document': doc('a:new')},
-                                                 {'name': 'fresh', 'document': doc('f:1')}])
-    ram = _scenario()
-    checked = run(ram, check_mode=True, diff=True, **params).result
-    assert ram.writes() == []
-    ram = _scenario()
-    real = run(ram, diff=True, **params).result
-    assert checked == real
+def test_check_mode_predicts_exactly_and_writes_nothing(emulated, cloud):
+    _five_versions(cloud)
+    args = dict(purge_policies=True, policies=[OSS, {'name': 'mine', 'document': doc('a:new')}, {'name': 'fresh', 'document': doc('f:1')}])
+    checked = run(emulated, check_mode=True, diff=True, **args)
+    assert emulated.write_actions() == []
+    real = run(emulated, diff=True, **args)
+    assert same(checked, real)
     assert real['attached'] == [pol('fresh', 'Custom'), pol(OSS, 'System')] and real['detached'] == [pol(ECS, 'System')]
     assert real['created_policies'] == ['fresh'] and real['updated_policies'] == ['mine']
-    assert len(ram.version_ids('mine')) == 5
-    ram.requests = []
-    again = run(ram, **params).result
-    assert again['changed'] is False and ram.writes() == []
+    assert cloud.versions('mine') == [('v2', False), ('v3', False), ('v4', False), ('v5', False), ('v6', True)]
+    cloud.forget()
+    assert run(emulated, **args)['changed'] is False and emulated.write_actions() == []
 
 
-def test_diff_shows_attachments_and_normalised_documents():
-    ram = _scenario()
-    result = run(ram, check_mode=True, diff=True, policies=[{'name': 'mine', 'document': doc('a:new')}, OSS]).result
+def test_diff_shows_attachments_and_normalised_documents(emulated, cloud):
+    _five_versions(cloud)
+    result = run(emulated, check_mode=True, diff=True, policies=[{'name': 'mine', 'document': doc('a:new')}, OSS])
     before, after = result['diff']['before'], result['diff']['after']
     assert before['attached_policies'] == ['Custom:mine', 'System:%s' % ECS]
     assert after['attached_policies'] == ['Custom:mine', 'System:%s' % ECS, 'System:%s' % OSS]
     assert before['policy_documents']['mine']['Statement'] == [{'Action': ['a:5'], 'Effect': 'Allow', 'Resource': ['*']}]
     assert after['policy_documents']['mine']['Statement'] == [{'Action': ['a:new'], 'Effect': 'Allow', 'Resource': ['*']}]
-    unchanged = run(ram, check_mode=True, diff=True, policies=[{'name': 'mine', 'document': doc('a:5')}]).result
-    assert unchanged['diff']['before'] == unchanged['diff']['after']
-    assert 'policy_documents' not in unchanged['diff']['before']
+    unchanged = run(emulated, check_mode=True, diff=True, policies=[{'name': 'mine', 'document': doc('a:5')}])
+    assert unchanged['diff']['before'] == unchanged['diff']['after'] and 'policy_documents' not in unchanged['diff']['before']
 
 
 def test_module_spec_matches_the_documented_options():
     assert set(ram_role_policy.ARGUMENT_SPEC) == {'role_name', 'policies', 'state', 'purge_policies', 'delete_unused_custom_policies'}
     assert ram_role_policy.ARGUMENT_SPEC['purge_policies']['default'] is False
-    assert role_policies.ATTACH_DONE_CODES == ('EntityAlreadyExists.Role.Policy',)
