@@ -1,311 +1,240 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""custom_policy: planning and applying a custom policy's default document within the version limit."""
+"""custom_policy on the in-process emulator: plans, the 5-version limit, lost replies and concurrent writers."""
 
 import json
 
 import pytest
 
-from ansible_collections.alicloud.ram.plugins.module_utils import custom_policy
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, is_not_found
-
-WRITES = ('Create', 'Delete', 'Set', 'Attach', 'Detach', 'Update')
+from ansible_collections.alicloud.ram.plugins.module_utils import custom_policy, ram_api
+from ansible_collections.alicloud.ram.plugins.module_utils.client import service_client_for
+from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Credentials
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
+from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
+from ansible_collections.alicloud.ram.tests.unit.emulated import ENDPOINT
 
 
 def doc(*actions):
     return {'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': list(actions), 'Resource': '*'}]}
 
 
-def api_error(code, status):
-    return AlicloudApiError(code, code + ' (fake)', request_id='RID-%s' % code, status=status)
+def client(emulated):
+    creds = Credentials(emulated.config.access_key_id, emulated.config.access_key_secret, None, 'test')
+    return service_client_for('ram', creds, OptionAdapter.from_dict({'ram_endpoint': ENDPOINT, 'retries': 2}))
 
 
-class FakeRam(object):
-    """An in-memory RAM with just the policy and role actions the policy modules use.
+@pytest.fixture
+def sleeps(monkeypatch):
+    """The backoff waits of a test (none is actually slept)."""
+    seen = []
+    monkeypatch.setattr(custom_policy.time, 'sleep', seen.append)
+    return seen
 
-    ``fail``: {action: AlicloudApiError or callable(params) -> error or None} injects errors.
-    ``get_policy_without_document``: GetPolicy answers without the default document.
-    """
 
-    def __init__(self, system=('AliyunOSSReadOnlyAccess', 'AliyunECSReadOnlyAccess', 'AliyunVPCReadOnlyAccess'),
-                 get_policy_without_document=False):
-        self.system = dict((name.lower(), name) for name in system)
-        self.custom = {}
-        self.roles = {}
-        self.requests = []
-        self.fail = {}
-        self.get_policy_without_document = get_policy_without_document
-        self._clock = 0
+@pytest.fixture
+def ram(emulated, sleeps):
+    return client(emulated)
 
-    # -- set-up helpers ------------------------------------------------------------------------
 
-    def add_role(self, name, attached=()):
-        self.roles[name.lower()] = {'name': name, 'policies': list(attached)}
+@pytest.fixture
+def other(emulated):
+    """Another writer on the same account (its own client)."""
+    return client(emulated)
 
-    def add_custom(self, name, documents, default_index=-1, description=''):
-        policy = {'PolicyName': name, 'Description': description, 'versions': [], 'next': 1, 'default': None}
-        self.custom[name.lower()] = policy
-        for document in documents:
-            self._add_version(policy, document)
-        policy['default'] = policy['versions'][default_index]['VersionId']
-        return policy
 
-    def _add_version(self, policy, document):
-        self._clock += 1
-        version = {'VersionId': 'v%d' % policy['next'], 'PolicyDocument': document if isinstance(document, str) else json.dumps(document),
-                   'CreateDate': '2024-01-01T00:00:%02dZ' % self._clock}
-        policy['next'] += 1
-        policy['versions'].append(version)
-        return version
+def seed(emulated, ram, name, documents, default=None):
+    """Custom policy ``name`` with one version per document (the last one default, or ``default``); the call log cleared."""
+    ram_api.create_policy(ram, name, json.dumps(documents[0]))
+    for document in documents[1:]:
+        ram_api.create_policy_version(ram, name, json.dumps(document))
+    if default:
+        ram_api.set_default_policy_version(ram, name, default)
+    forget(emulated)
 
-    def version_ids(self, name):
-        return [v['VersionId'] for v in self.custom[name.lower()]['versions']]
 
-    def default_document(self, name):
-        policy = self.custom[name.lower()]
-        return json.loads([v for v in policy['versions'] if v['VersionId'] == policy['default']][0]['PolicyDocument'])
+def forget(emulated):
+    with emulated.state.lock:
+        del emulated.state.calls[:]
 
-    def writes(self):
-        return [(action, params) for action, params in self.requests if action.startswith(WRITES)]
 
-    def actions(self):
-        return [action for action, _params in self.requests]
+def versions(ram, name):
+    return [(v['VersionId'], v['IsDefaultVersion']) for v in ram_api.list_policy_versions(ram, name)]
 
-    # -- client interface ----------------------------------------------------------------------
 
-    def call(self, action, params=None, retry_codes=()):
-        params = dict(params or {})
-        self.requests.append((action, params))
-        failure = self.fail.get(action)
-        if callable(failure):
-            failure = failure(params)
-        if failure is not None:
-            raise failure
-        return getattr(self, '_' + action)(params)
-
-    def call_or_none(self, action, params=None, missing_codes=None, retry_codes=()):
-        try:
-            return self.call(action, params, retry_codes=retry_codes)
-        except AlicloudApiError as err:
-            if is_not_found(err):
-                return None
-            raise
-
-    # -- actions -------------------------------------------------------------------------------
-
-    def _role(self, params):
-        role = self.roles.get(params['RoleName'].lower())
-        if role is None:
-            raise api_error('EntityNotExist.Role', 404)
-        return role
-
-    def _policy(self, name, policy_type):
-        if policy_type == 'System':
-            if name.lower() not in self.system:
-                raise api_error('EntityNotExist.Policy', 404)
-            return {'PolicyName': self.system[name.lower()], 'PolicyType': 'System'}
-        if name.lower() not in self.custom:
-            raise api_error('EntityNotExist.Policy', 404)
-        return self.custom[name.lower()]
-
-    def _ListPoliciesForRole(self, params):
-        role = self._role(params)
-        return {'Policies': {'Policy': [{'PolicyName': n, 'PolicyType': t} for n, t in role['policies']]}}
-
-    def _GetPolicy(self, params):
-        policy = self._policy(params['PolicyName'], params['PolicyType'])
-        if params['PolicyType'] == 'System':
-            return {'Policy': dict(policy), 'DefaultPolicyVersion': {'VersionId': 'v1', 'PolicyDocument': json.dumps(doc('x:*'))}}
-        body = {'Policy': {'PolicyName': policy['PolicyName'], 'PolicyType': 'Custom', 'Description': policy['Description'],
-                           'DefaultVersion': policy['default']}}
-        if not self.get_policy_without_document:
-            default = [v for v in policy['versions'] if v['VersionId'] == policy['default']][0]
-            body['DefaultPolicyVersion'] = dict(default, IsDefaultVersion=True)
-        return body
-
-    def _ListPolicyVersions(self, params):
-        policy = self._policy(params['PolicyName'], params['PolicyType'])
-        return {'PolicyVersions': {'PolicyVersion': [dict(v, IsDefaultVersion=v['VersionId'] == policy['default'])
-                                                     for v in policy['versions']]}}
-
-    def _CreatePolicy(self, params):
-        name = params['PolicyName']
-        if name.lower() in self.custom or name.lower() in self.system:
-            raise api_error('EntityAlreadyExists.Policy', 409)
-        json.loads(params['PolicyDocument'])
-        self.add_custom(name, [params['PolicyDocument']], description=params.get('Description', ''))
-        return {'Policy': {'PolicyName': name}}
-
-    def _CreatePolicyVersion(self, params):
-        policy = self._policy(params['PolicyName'], 'Custom')
-        if len(policy['versions']) >= 5:
-            raise api_error('LimitExceeded.Policy.Version', 409)
-        version = self._add_version(policy, params['PolicyDocument'])
-        if params.get('SetAsDefault'):
-            policy['default'] = version['VersionId']
-        return {'PolicyVersion': version}
-
-    def _DeletePolicyVersion(self, params):
-        policy = self._policy(params['PolicyName'], 'Custom')
-        if params['VersionId'] == policy['default']:
-            raise api_error('DeleteConflict.Policy.Version.Default', 409)
-        before = len(policy['versions'])
-        policy['versions'] = [v for v in policy['versions'] if v['VersionId'] != params['VersionId']]
-        if len(policy['versions']) == before:
-            raise api_error('EntityNotExist.Policy.Version', 404)
-        return {}
-
-    def _SetDefaultPolicyVersion(self, params):
-        policy = self._policy(params['PolicyName'], 'Custom')
-        assert params['VersionId'] in [v['VersionId'] for v in policy['versions']]
-        policy['default'] = params['VersionId']
-        return {}
-
-    def _AttachPolicyToRole(self, params):
-        role = self._role(params)
-        policy = self._policy(params['PolicyName'], params['PolicyType'])
-        entry = (policy['PolicyName'], params['PolicyType'])
-        if entry in role['policies']:
-            raise api_error('EntityAlreadyExists.Role.Policy', 409)
-        role['policies'].append(entry)
-        return {}
-
-    def _ListEntitiesForPolicy(self, params):
-        policy = self._policy(params['PolicyName'], params['PolicyType'])
-        roles = [{'RoleName': role['name']} for role in self.roles.values()
-                 if any(n.lower() == policy['PolicyName'].lower() and t == params['PolicyType'] for n, t in role['policies'])]
-        users = [{'UserName': user} for user in policy.get('users', ())]
-        return {'Users': {'User': users}, 'Groups': {'Group': []}, 'Roles': {'Role': roles}}
-
-    def _DeletePolicy(self, params):
-        policy = self._policy(params['PolicyName'], 'Custom')
-        if any(policy['PolicyName'] == n for role in self.roles.values() for n, _t in role['policies']):
-            raise api_error('DeleteConflict.Role.Policy', 409)
-        if len(policy['versions']) > 1:
-            raise api_error('DeleteConflict.Policy.Version', 409)
-        del self.custom[params['PolicyName'].lower()]
-        return {}
-
-    def _DetachPolicyFromRole(self, params):
-        role = self._role(params)
-        for entry in role['policies']:
-            if entry[0].lower() == params['PolicyName'].lower() and entry[1] == params['PolicyType']:
-                role['policies'].remove(entry)
-                return {}
-        raise api_error('EntityNotExist.Role.Policy', 404)
+def default_document(ram, name):
+    return json.loads(ram_api.get_policy(ram, name)['DefaultPolicyVersion']['PolicyDocument'])
 
 
 def converge(ram, name, document, description=None):
     plan = custom_policy.plan_custom_policy(ram, name, document)
-    written = custom_policy.apply_custom_policy_plan(ram, name, plan, description)
-    return plan, written
+    kinds = []
+    written = custom_policy.apply_custom_policy_plan(ram, name, plan, description, on_write=kinds.append)
+    return plan, written, kinds
 
 
-def test_missing_policy_is_created_with_its_description():
-    ram = FakeRam()
-    plan, written = converge(ram, 'app', doc('oss:GetObject'), 'app data')
-    assert plan['action'] == 'create' and plan['before'] is None and written is True
-    assert ram.custom['app']['Description'] == 'app data'
-    assert ram.actions() == ['GetPolicy', 'CreatePolicy']
+# -- plans -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('stored,default,wanted,action,version_id,delete_version_id,reads', [
+    (None, None, doc('a:1'), 'create', None, None, ['GetPolicy']),
+    ([doc('a:1')], None, json.dumps({'Statement': [{'Resource': ['*'], 'Action': 'a:1', 'Effect': 'Allow'}]}, indent=2),
+     'none', None, None, ['GetPolicy']),
+    ([doc('a:1')], None, doc('a:2'), 'create_version', None, None, ['GetPolicy', 'ListPolicyVersions']),
+    ([doc('a:1'), doc('a:2'), doc('a:3')], None, {'Statement': {'Effect': 'Allow', 'Action': 'a:2', 'Resource': '*'}},
+     'set_default', 'v2', None, ['GetPolicy', 'ListPolicyVersions']),
+    ([doc('a:%d' % i) for i in range(1, 6)], None, doc('a:new'), 'create_version', None, 'v1', ['GetPolicy', 'ListPolicyVersions']),
+    # v1 is the default and the oldest: it stays; v2 is the oldest non-default
+    ([doc('a:%d' % i) for i in range(1, 6)], 'v1', doc('a:new'), 'create_version', None, 'v2', ['GetPolicy', 'ListPolicyVersions']),
+])
+def test_plan_table(emulated, ram, stored, default, wanted, action, version_id, delete_version_id, reads):
+    if stored:
+        seed(emulated, ram, 'app', stored, default)
+    plan = custom_policy.plan_custom_policy(ram, 'app', wanted)
+    assert (plan['action'], plan['version_id'], plan['delete_version_id']) == (action, version_id, delete_version_id)
+    assert plan['exists'] is bool(stored) and (plan['policy'] is not None) is bool(stored)
+    assert plan['after'] == custom_policy.normalize_policy(wanted)
+    assert plan['before'] == (custom_policy.normalize_policy(stored[-1] if not default else stored[0]) if stored else None)
+    assert json.loads(plan['document'])['Version'] == '1'
+    assert emulated.actions() == reads
 
 
-def test_equal_document_needs_one_read_and_no_write():
-    ram = FakeRam()
-    ram.add_custom('app', [{'Statement': [{'Resource': ['*'], 'Action': 'oss:GetObject', 'Effect': 'Allow'}]}])
-    plan, written = converge(ram, 'app', json.dumps(doc('oss:GetObject'), indent=2))
-    assert plan['action'] == 'none' and written is False
-    assert ram.actions() == ['GetPolicy']
-
-
-def test_changed_document_becomes_a_new_default_version():
-    ram = FakeRam()
-    ram.add_custom('app', [doc('oss:GetObject')])
-    plan, written = converge(ram, 'app', doc('oss:PutObject'))
-    assert plan['action'] == 'create_version' and plan['delete_version_id'] is None and written
-    assert plan['before']['Statement'][0]['Action'] == ['oss:GetObject']
-    assert ram.version_ids('app') == ['v1', 'v2'] and ram.custom['app']['default'] == 'v2'
-    sent = json.dumps(doc('oss:PutObject'), sort_keys=True, separators=(',', ':'))
-    assert ram.writes() == [('CreatePolicyVersion', {'PolicyName': 'app', 'PolicyDocument': sent, 'SetAsDefault': True})]
-
-
-def test_existing_equal_version_is_made_default_instead_of_a_new_one():
-    ram = FakeRam()
-    ram.add_custom('app', [doc('a:1'), doc('a:2'), doc('a:3')])
-    plan, _written = converge(ram, 'app', {'Statement': {'Effect': 'Allow', 'Action': 'a:2', 'Resource': '*'}})
-    assert plan['action'] == 'set_default' and plan['version_id'] == 'v2'
-    assert [a for a, _p in ram.writes()] == ['SetDefaultPolicyVersion']
-    assert ram.version_ids('app') == ['v1', 'v2', 'v3'] and ram.custom['app']['default'] == 'v2'
-
-
-def test_at_the_limit_the_oldest_non_default_version_goes_first():
-    ram = FakeRam()
-    # v1 is the default and the oldest: it must stay; v2 is the oldest non-default
-    ram.add_custom('app', [doc('a:%d' % i) for i in range(1, 6)], default_index=0)
-    plan, _written = converge(ram, 'app', doc('a:new'))
-    assert plan['delete_version_id'] == 'v2'
-    assert [(a, p.get('VersionId')) for a, p in ram.writes()] == [('DeletePolicyVersion', 'v2'), ('CreatePolicyVersion', None)]
-    assert ram.version_ids('app') == ['v1', 'v3', 'v4', 'v5', 'v6'] and ram.custom['app']['default'] == 'v6'
-
-
-def test_six_changes_in_a_row_never_exceed_five_versions():
-    ram = FakeRam()
-    converge(ram, 'app', doc('a:0'))
+def test_apply_follows_the_plan_and_reports_what_it_wrote(emulated, ram):
+    plan, written, kinds = converge(ram, 'app', doc('oss:GetObject'), 'app data')
+    assert written is True and kinds == ['created'] and plan['action'] == 'create'
+    assert ram_api.get_policy(ram, 'app')['Policy']['Description'] == 'app data'
     for i in range(1, 7):
-        converge(ram, 'app', doc('a:%d' % i))
-        assert len(ram.version_ids('app')) <= 5
-        assert ram.default_document('app')['Statement'][0]['Action'] == ['a:%d' % i]
-    assert ram.version_ids('app') == ['v3', 'v4', 'v5', 'v6', 'v7']
+        plan, written, kinds = converge(ram, 'app', doc('a:%d' % i))
+        assert written and kinds == (['updated', 'updated'] if plan['delete_version_id'] else ['updated'])
+        assert len(versions(ram, 'app')) <= 5 and default_document(ram, 'app') == doc('a:%d' % i)
+    assert [v for v, _default in versions(ram, 'app')] == ['v3', 'v4', 'v5', 'v6', 'v7']
+    plan, written, kinds = converge(ram, 'app', doc('a:3'))
+    assert plan['action'] == 'set_default' and written and kinds == ['updated'] and default_document(ram, 'app') == doc('a:3')
+    forget(emulated)
+    assert converge(ram, 'app', doc('a:3'))[1:] == (False, []) and emulated.write_actions() == []
 
 
-def test_default_document_missing_from_get_policy_is_taken_from_the_version_list():
-    ram = FakeRam(get_policy_without_document=True)
-    ram.add_custom('app', [doc('a:1'), doc('a:2')])
-    plan, written = converge(ram, 'app', doc('a:2'))
-    assert plan['action'] == 'none' and not written and plan['before']['Statement'][0]['Action'] == ['a:2']
-    assert ram.actions() == ['GetPolicy', 'ListPolicyVersions']
-    plan, _written = converge(ram, 'app', doc('a:1'))
-    assert plan['action'] == 'set_default' and plan['version_id'] == 'v1'
+# -- lost replies ----------------------------------------------------------------------------------
+
+def test_lost_create_reply_is_confirmed_by_reading_back(emulated, ram):
+    emulated.script('CreatePolicy', lose_reply=True)
+    plan, written, kinds = converge(ram, 'app', doc('a:1'))
+    assert written is True and kinds == ['created']
+    assert emulated.actions() == ['GetPolicy', 'CreatePolicy', 'CreatePolicy', 'GetPolicy']
+    assert versions(ram, 'app') == [('v1', True)]
 
 
-def test_unreadable_stored_document_differs_instead_of_failing():
-    ram = FakeRam()
-    ram.add_custom('app', ['not json at all', '{"Statement": "odd"}'])
-    plan, _written = converge(ram, 'app', doc('a:1'))
-    assert plan['action'] == 'create_version' and plan['before'] is not None
-    assert ram.default_document('app') == doc('a:1')
-
-
-def test_policy_created_concurrently_is_converged_not_failed():
-    ram = FakeRam()
-    plan = custom_policy.plan_custom_policy(ram, 'app', doc('a:2'))
-    ram.add_custom('app', [doc('a:1')])      # another run wins the race
-    assert custom_policy.apply_custom_policy_plan(ram, 'app', plan) is True
-    assert ram.default_document('app')['Statement'][0]['Action'] == ['a:2']
-
-
-def test_version_added_concurrently_at_the_limit_replans_once():
-    ram = FakeRam()
-    ram.add_custom('app', [doc('a:%d' % i) for i in range(1, 5)])
+def test_lost_version_reply_whose_retry_meets_the_limit_counts_as_done(emulated, ram):
+    seed(emulated, ram, 'app', [doc('a:%d' % i) for i in range(1, 5)])
+    emulated.script('CreatePolicyVersion', lose_reply=True)
     plan = custom_policy.plan_custom_policy(ram, 'app', doc('a:new'))
     assert plan['delete_version_id'] is None
-    ram._add_version(ram.custom['app'], doc('a:other'))   # now 5 versions
-    assert custom_policy.apply_custom_policy_plan(ram, 'app', plan) is True
-    assert len(ram.version_ids('app')) == 5 and ram.default_document('app')['Statement'][0]['Action'] == ['a:new']
+    # our version lands as the fifth; the retry of the lost call meets the limit
+    kinds = []
+    assert custom_policy.apply_custom_policy_plan(ram, 'app', plan, on_write=kinds.append) is True
+    assert default_document(ram, 'app') == doc('a:new') and len(versions(ram, 'app')) == 5
+    assert 'LimitExceeded.Policy.Version' in [entry.get('code') for entry in emulated.state.calls]
+    assert kinds == ['updated'] and emulated.actions().count('CreatePolicyVersion') == 2
 
 
-def test_other_errors_propagate():
-    ram = FakeRam()
-    ram.add_custom('app', [doc('a:1')])
-    ram.fail['CreatePolicyVersion'] = api_error('MalformedPolicyDocument', 400)
+# -- other writers ---------------------------------------------------------------------------------
+
+def test_policy_created_by_another_writer_meanwhile_is_converged(emulated, ram, other):
     plan = custom_policy.plan_custom_policy(ram, 'app', doc('a:2'))
-    with pytest.raises(AlicloudApiError) as exc:
+    ram_api.create_policy(other, 'app', json.dumps(doc('a:1')))
+    kinds = []
+    assert custom_policy.apply_custom_policy_plan(ram, 'app', plan, on_write=kinds.append) is True
+    assert kinds == ['updated'] and default_document(ram, 'app') == doc('a:2')
+
+
+def test_policy_created_with_the_same_document_meanwhile_is_nothing_done(emulated, ram, other):
+    plan = custom_policy.plan_custom_policy(ram, 'app', doc('a:1'))
+    ram_api.create_policy(other, 'app', json.dumps(doc('a:1')))
+    assert custom_policy.apply_custom_policy_plan(ram, 'app', plan) is False
+    assert versions(ram, 'app') == [('v1', True)]
+
+
+def test_two_writers_at_the_limit_both_succeed_within_five_versions(emulated, ram, other, sleeps):
+    seed(emulated, ram, 'app', [doc('a:%d' % i) for i in range(1, 6)])
+    first = custom_policy.plan_custom_policy(ram, 'app', doc('x:1'))
+    second = custom_policy.plan_custom_policy(other, 'app', doc('y:1'))
+    assert first['delete_version_id'] == second['delete_version_id'] == 'v1'
+    assert custom_policy.apply_custom_policy_plan(ram, 'app', first) is True
+    kinds = []
+    assert custom_policy.apply_custom_policy_plan(other, 'app', second, on_write=kinds.append) is True
+    # the second writer's slot was taken: it read again, deleted the next oldest version and wrote
+    codes = [(entry['action'], entry.get('code')) for entry in emulated.state.calls if entry.get('code')]
+    assert codes == [('DeletePolicyVersion', 'EntityNotExist.Policy.Version'), ('CreatePolicyVersion', 'LimitExceeded.Policy.Version')]
+    assert kinds == ['updated', 'updated'] and len(sleeps) == 1
+    assert [v for v, _default in versions(ram, 'app')] == ['v3', 'v4', 'v5', 'v6', 'v7']
+    assert default_document(ram, 'app') == doc('y:1')
+
+
+def test_set_default_of_a_version_deleted_meanwhile_replans(emulated, ram, other):
+    seed(emulated, ram, 'app', [doc('a:1'), doc('a:2'), doc('a:3')])
+    plan = custom_policy.plan_custom_policy(ram, 'app', doc('a:2'))
+    assert plan['action'] == 'set_default' and plan['version_id'] == 'v2'
+    ram_api.delete_policy_version(other, 'app', 'v2')
+    kinds = []
+    assert custom_policy.apply_custom_policy_plan(ram, 'app', plan, on_write=kinds.append) is True
+    assert kinds == ['updated'] and default_document(ram, 'app') == doc('a:2')
+    assert [v for v, _default in versions(ram, 'app')] == ['v1', 'v3', 'v4']
+
+
+def test_version_to_delete_made_default_meanwhile_replans(emulated, ram, other):
+    seed(emulated, ram, 'app', [doc('a:%d' % i) for i in range(1, 6)])
+    plan = custom_policy.plan_custom_policy(ram, 'app', doc('a:new'))
+    ram_api.set_default_policy_version(other, 'app', plan['delete_version_id'])
+    assert custom_policy.apply_custom_policy_plan(ram, 'app', plan) is True
+    assert [(v, d) for v, d in versions(ram, 'app')] == [('v1', False), ('v3', False), ('v4', False), ('v5', False), ('v6', True)]
+
+
+def test_refusals_past_the_deadline_are_raised_with_the_operation(emulated, ram, sleeps):
+    seed(emulated, ram, 'app', [doc('a:1')])
+    for _attempt in range(3):
+        emulated.script('CreatePolicyVersion', code='LimitExceeded.Policy.Version', status=409)
+    plan = custom_policy.plan_custom_policy(ram, 'app', doc('a:2'))
+    with pytest.raises(AlicloudApiError) as caught:
+        custom_policy.apply_custom_policy_plan(ram, 'app', plan, timeout=0)
+    assert caught.value.code == 'LimitExceeded.Policy.Version' and caught.value.operation == 'create a new version of custom policy app'
+    assert sleeps == []
+    # within the deadline the same refusals are waited out
+    assert custom_policy.apply_custom_policy_plan(ram, 'app', plan) is True and len(sleeps) == 2
+
+
+def test_other_errors_are_raised_at_once(emulated, ram, sleeps):
+    seed(emulated, ram, 'app', [doc('a:1')])
+    emulated.script('CreatePolicyVersion', code='MalformedPolicyDocument', status=400)
+    plan = custom_policy.plan_custom_policy(ram, 'app', doc('a:2'))
+    with pytest.raises(AlicloudApiError) as caught:
         custom_policy.apply_custom_policy_plan(ram, 'app', plan)
-    assert exc.value.code == 'MalformedPolicyDocument'
+    assert caught.value.code == 'MalformedPolicyDocument' and sleeps == []
 
 
-def test_delete_custom_policy_removes_versions_then_policy():
-    ram = FakeRam()
-    ram.add_custom('app', [doc('a:1'), doc('a:2')])
+# -- reading and deleting --------------------------------------------------------------------------
+
+def test_read_custom_policy(emulated, ram):
+    assert custom_policy.read_custom_policy(ram, 'app') == (None, None)
+    seed(emulated, ram, 'app', [doc('a:1'), doc('a:2')])
+    policy, document = custom_policy.read_custom_policy(ram, 'app')
+    assert policy['PolicyName'] == 'app' and policy['DefaultVersion'] == 'v2' and document == doc('a:2')
+
+
+def test_delete_removes_versions_then_the_policy(emulated, ram):
+    seed(emulated, ram, 'app', [doc('a:1'), doc('a:2')])
     assert custom_policy.delete_custom_policy(ram, 'app') is True
-    assert [a for a, _p in ram.writes()] == ['DeletePolicyVersion', 'DeletePolicy'] and 'app' not in ram.custom
+    assert emulated.write_actions() == ['DeletePolicyVersion', 'DeletePolicy']
     assert custom_policy.delete_custom_policy(ram, 'app') is False
+
+
+def test_delete_catches_a_version_added_meanwhile(emulated, ram, other, monkeypatch):
+    seed(emulated, ram, 'app', [doc('a:1')])
+    original = custom_policy.delete_policy
+    added = []
+
+    def add_version_first(client_, name):
+        if not added:
+            added.append(ram_api.create_policy_version(other, name, json.dumps(doc('late:1')), set_as_default=False))
+        return original(client_, name)
+    monkeypatch.setattr(custom_policy, 'delete_policy', add_version_first)
+    assert custom_policy.delete_custom_policy(ram, 'app') is True
+    assert ram_api.get_policy(ram, 'app') is None
+    assert emulated.write_actions() == ['CreatePolicyVersion', 'DeletePolicyVersion', 'DeletePolicy']
