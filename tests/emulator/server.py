@@ -18,7 +18,7 @@ SERVICES = {
     '2014-05-26': ('ecs', 'Ecs', ecs.ACTIONS),
     '2015-04-01': ('sts', 'Sts', sts.ACTIONS),
 }
-WRITE_PREFIXES = ('Create', 'Update', 'Delete', 'Attach', 'Detach', 'Set', 'Tag', 'Untag')
+WRITE_PREFIXES = ('Create', 'Update', 'Delete', 'Attach', 'Detach', 'Set', 'Tag', 'Untag', 'Modify')
 HIDDEN_PARAMS = set(V1_PARAMS) | {'AccessKeySecret', 'Password', 'NewPassword', 'OldPassword'}
 
 
@@ -31,6 +31,16 @@ class Context:
         self.principal = principal
 
 
+class Reply:
+    """One HTTP answer. ``lost``: the connection is closed without any answer."""
+
+    def __init__(self, status, content_type, data, lost=False):
+        self.status = status
+        self.content_type = content_type
+        self.data = data
+        self.lost = lost
+
+
 def is_write(action):
     return action.startswith(WRITE_PREFIXES)
 
@@ -39,6 +49,17 @@ def host_id(service, params):
     if service == 'ecs':
         return 'ecs.%s.aliyuncs.com' % (params.get('RegionId') or 'cn-hangzhou')
     return '%s.aliyuncs.com' % (service or 'ram')
+
+
+def raw_body(status, content_type, size):
+    """``size`` bytes that are not JSON; HTML-looking for text/html (like a proxy's error page)."""
+    if 'html' in content_type:
+        head = ('<!DOCTYPE html><html><head><title>%d Error</title></head><body><h1>%d Error</h1><p>' % (status, status)).encode()
+        tail = b'</p></body></html>\n'
+    else:
+        head, tail = ('%d Error: ' % status).encode(), b'\n'
+    filler = max(0, size - len(head) - len(tail))
+    return (head + b'x' * filler + tail)[:size]
 
 
 class Emulator:
@@ -53,9 +74,9 @@ class Emulator:
     def json_text(body):
         return json.dumps(body, ensure_ascii=False)
 
-    def api(self, method, split, headers, body):
-        """Serve one RPC call; returns (status, body dict)."""
-        state = self.state
+    @staticmethod
+    def _request(split, headers, body):
+        """(query pairs, all parameters, action, version) of an RPC request."""
         pairs = parse_qsl(split.query, keep_blank_values=True)
         values = {}
         if body and 'application/x-www-form-urlencoded' in headers.get('content-type', ''):
@@ -63,11 +84,38 @@ class Emulator:
         values.update(pairs)
         action = headers.get('x-acs-action') or values.get('Action') or ''
         version = headers.get('x-acs-version') or values.get('Version') or ''
+        return pairs, values, action, version
+
+    @staticmethod
+    def _entry(service, action, values):
+        return {'time': time.time(), 'service': service, 'action': action,
+                'params': {k: v for k, v in values.items() if k not in HIDDEN_PARAMS},
+                'status': 200, 'code': None, 'write': is_write(action), 'injected': False, 'access_key_id': None,
+                'lost_reply': False}
+
+    def api(self, method, split, headers, body):
+        """Serve one RPC call; returns (status, body dict)."""
+        status, answer, _entry = self._call(method, split, headers, body)
+        return status, answer
+
+    def api_reply(self, method, split, headers, body):
+        """Serve one RPC call over HTTP, with the transport-level faults (raw error bodies, lost replies)."""
+        raw = self.state.faults.get('raw_error')
+        if raw is not None:
+            _pairs, values, action, version = self._request(split, headers, body)
+            entry = self._entry(SERVICES.get(version, (None,))[0], action, values)
+            entry.update(status=raw['status'], injected=True)
+            self.state.record(entry)
+            return Reply(raw['status'], raw['content_type'], raw_body(raw['status'], raw['content_type'], raw['size']))
+        status, answer, entry = self._call(method, split, headers, body)
+        return Reply(status, JSON_TYPE, self.json_text(answer).encode('utf-8'), lost=entry['lost_reply'])
+
+    def _call(self, method, split, headers, body):
+        state = self.state
+        pairs, values, action, version = self._request(split, headers, body)
         service, product, actions = SERVICES.get(version, (None, None, {}))
         request_id = str(uuid.uuid4()).upper()
-        entry = {'time': time.time(), 'service': service, 'action': action,
-                 'params': {k: v for k, v in values.items() if k not in HIDDEN_PARAMS},
-                 'status': 200, 'code': None, 'write': is_write(action), 'injected': False, 'access_key_id': None}
+        entry = self._entry(service, action, values)
         latency = state.faults.latency_seconds()
         if latency and service:
             time.sleep(latency)
@@ -86,10 +134,11 @@ class Emulator:
             entry['access_key_id'] = access_key_id
             with state.lock:
                 principal = state.principal_for_key(access_key_id, token)
-            fault = state.faults.api_fault()
+            fault = state.faults.api_fault(action)
             if fault is not None:
                 entry['injected'] = True
                 raise fault
+            entry['lost_reply'] = state.faults.take_lost_reply(action)
             with state.lock:
                 result = handler(Context(Params(values, dotted_missing=service == 'ecs'), state, principal))
                 if entry['write']:
@@ -104,17 +153,18 @@ class Emulator:
                       'Recommend': 'https://api.aliyun.com/troubleshoot?q=%s&product=%s&requestId=%s' % (exc.code, product or 'Ram', request_id)}
         entry['status'] = status
         state.record(entry)
-        return status, answer
+        return status, answer, entry
 
     def metadata(self, method, path, headers):
+        """Serve one metadata request; a ``None`` status (endpoint disabled) becomes a lost reply."""
         status, ctype, text, action = metadata.handle(self, method, path, headers)
         if status == 200 and action in ('PutToken', 'GetRoleCredentials'):
             with self.state.lock:
                 self.state.save()
-        self.state.record({'time': time.time(), 'service': 'metadata', 'action': action, 'params': {'path': path},
-                           'status': status, 'code': None if status == 200 else text, 'write': False,
-                           'injected': status == 503, 'access_key_id': None})
-        return status, ctype, text
+        entry = self._entry('metadata', action, {'path': path})
+        entry.update(status=status, code=None if status == 200 else text, write=False, injected=status == 503)
+        self.state.record(entry)
+        return Reply(status, ctype, text.encode('utf-8'), lost=status is None)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -140,16 +190,26 @@ class Handler(BaseHTTPRequestHandler):
         if not self.server.app.quiet:
             sys.stderr.write('%s - %s\n' % (self.address_string(), format % args))
 
-    def _send(self, status, ctype, text, extra=None):
-        data = text.encode('utf-8')
-        self.send_response(status)
-        self.send_header('Content-Type', ctype)
-        self.send_header('Content-Length', str(len(data)))
-        for key, value in (extra or {}).items():
-            self.send_header(key, value)
+    def _send(self, reply, trickle_ms=0):
+        if reply.lost:
+            self.close_connection = True
+            return
+        self.send_response(reply.status)
+        self.send_header('Content-Type', reply.content_type)
+        self.send_header('Content-Length', str(len(reply.data)))
         # Headers and body leave in one write (end_headers() would flush the headers on their own).
-        self._headers_buffer.extend((b'\r\n', data))
-        self.flush_headers()
+        self._headers_buffer.extend((b'\r\n', reply.data))
+        if not trickle_ms:
+            self.flush_headers()
+            return
+        data = b''.join(self._headers_buffer)
+        self._headers_buffer = []
+        try:
+            for index in range(len(data)):
+                self.wfile.write(data[index:index + 1])
+                time.sleep(trickle_ms / 1000.0)
+        except OSError:   # the client gave up waiting
+            self.close_connection = True
 
     def _dispatch(self):
         app = self.server.app
@@ -166,13 +226,11 @@ class Handler(BaseHTTPRequestHandler):
                 status, answer = exc.status, {'error': exc.message}
             except ValueError as exc:
                 status, answer = 400, {'error': 'invalid JSON body: %s' % exc}
-            self._send(status, JSON_TYPE, app.json_text(answer))
+            self._send(Reply(status, JSON_TYPE, app.json_text(answer).encode('utf-8')))
         elif split.path.startswith('/latest'):
-            status, ctype, text = app.metadata(self.command, split.path, headers)
-            self._send(status, ctype, text)
+            self._send(app.metadata(self.command, split.path, headers), app.state.faults.get('trickle_ms'))
         else:
-            status, answer = app.api(self.command, split, headers, body)
-            self._send(status, JSON_TYPE, app.json_text(answer))
+            self._send(app.api_reply(self.command, split, headers, body), app.state.faults.get('trickle_ms'))
 
 
 class EmulatorServer(ThreadingHTTPServer):
