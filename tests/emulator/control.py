@@ -29,6 +29,8 @@ def handle(app, method, route, query, body):
             raise ControlError(400, str(exc)) from None
     if key == ('POST', 'instances'):
         return 200, _add_instances(state, body or {})
+    if key == ('POST', 'instance_tags'):
+        return 200, _tag_instances(state, body or {})
     if key == ('GET', 'instances'):
         region = query.get('region') or state.config.regions[0]
         with state.lock:
@@ -46,6 +48,14 @@ def handle(app, method, route, query, body):
             user = state.add_user(name)
             state.save()
         return 200, {'user_name': user['UserName'], 'user_id': user['UserId']}
+    if key == ('POST', 'groups'):
+        name = (body or {}).get('group_name')
+        if not name:
+            raise ControlError(400, 'group_name is required')
+        with state.lock:
+            group = state.add_group(name, (body or {}).get('comments'))
+            state.save()
+        return 200, {'group_name': group['GroupName'], 'group_id': group['GroupId']}
     if key == ('POST', 'metadata'):
         return 200, _metadata(state, body or {})
     if key == ('GET', 'metadata'):
@@ -65,7 +75,15 @@ def handle(app, method, route, query, body):
     raise ControlError(404, 'unknown control endpoint %s /_emulator/%s' % key)
 
 
+def _tags(body):
+    tags = body.get('tags') or {}
+    if not isinstance(tags, dict) or not all(isinstance(k, str) and k for k in tags):
+        raise ControlError(400, 'tags must be an object of {"key": "value"}')
+    return tags
+
+
 def _add_instances(state, body):
+    tags = _tags(body)
     try:
         count = int(body.get('count', 1))
     except (TypeError, ValueError):
@@ -75,18 +93,32 @@ def _add_instances(state, body):
         raise ControlError(400, 'network_type must be vpc or classic and count 0..10000')
     region = body.get('region') or state.config.regions[0]
     with state.lock:
-        ids = state.add_instances(region, count, network)
+        ids = state.add_instances(region, count, network, tags)
         if state.data['metadata']['instance_id'] is None and network == 'vpc' and ids:
             state.data['metadata']['instance_id'] = ids[0]
         state.save()
     return {'instance_ids': ids}
 
 
+def _tag_instances(state, body):
+    ids = body.get('instance_ids')
+    tags = _tags(body)
+    if not isinstance(ids, list) or not tags:
+        raise ControlError(400, 'instance_ids (a list) and tags (a non-empty object) are required')
+    with state.lock:
+        unknown = [iid for iid in ids if iid not in state.data['instances']]
+        if unknown:
+            raise ControlError(404, 'unknown instances %s' % ', '.join(map(str, unknown)))
+        for iid in ids:
+            state.tag_instance(state.data['instances'][iid], tags)
+        state.save()
+        return {'tags': dict((iid, dict(state.data['instances'][iid]['tags'])) for iid in ids)}
+
+
 def _metadata_view(state):
-    meta = state.data['metadata']
-    inst = state.data['instances'].get(meta['instance_id'] or '')
-    return {'instance_id': meta['instance_id'], 'role_name': state.role_name_of(inst) if inst else '',
-            'hardened_only': meta['hardened_only']}
+    inst = state.current_instance()
+    return {'instance_id': state.data['metadata']['instance_id'], 'role_name': state.role_name_of(inst) if inst else '',
+            'hardened_only': inst is not None and inst['MetadataOptions']['HttpTokens'] == 'required'}
 
 
 def _metadata(state, body):
@@ -96,10 +128,10 @@ def _metadata(state, body):
             if body['instance_id'] not in state.data['instances']:
                 raise ControlError(404, 'unknown instance %s' % body['instance_id'])
             meta['instance_id'] = body['instance_id']
+        inst = state.current_instance()
+        if inst is None and ('role_name' in body or body.get('hardened_only') is not None):
+            raise ControlError(400, 'no current instance')
         if 'role_name' in body:
-            inst = state.data['instances'].get(meta['instance_id'] or '')
-            if inst is None:
-                raise ControlError(400, 'no current instance')
             if body['role_name']:
                 role = state.data['roles'].get(str(body['role_name']).lower())
                 if role is None:
@@ -108,6 +140,6 @@ def _metadata(state, body):
             else:
                 inst['role'] = None
         if body.get('hardened_only') is not None:
-            meta['hardened_only'] = bool(body['hardened_only'])
+            inst['MetadataOptions']['HttpTokens'] = 'required' if body['hardened_only'] else 'optional'
         state.save()
         return _metadata_view(state)

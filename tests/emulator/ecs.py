@@ -1,15 +1,21 @@
-"""ECS (2014-05-26): instance RAM role attachment and the DescribeInstances subset the collection needs."""
+"""ECS (2014-05-26): instance RAM role attachment, metadata options and the DescribeInstances subset the collection needs."""
 
 import json
+import re
 
 from . import policydoc
 from .errors import ApiError, invalid
 
 MAX_IDS = 100
 MAX_DESCRIBE_ROLE_IDS = 50
+MAX_TAG_FILTERS = 20
+TAG_PARAM = re.compile(r'Tag\.(\d+)\.(Key|Value)')
+METADATA_CHOICES = {'HttpTokens': ('optional', 'required'), 'HttpEndpoint': ('enabled', 'disabled'),
+                    'InstanceMetadataTags': ('enabled', 'disabled')}
 
 # Codes marked "Emulator." are invented: the real service's codes for these cases are unknown.
 ALREADY_ATTACHED = 'Emulator.RamRoleAlreadyAttached'
+SAME_ROLE_ATTACHED = 'Emulator.SameRamRoleAlreadyAttached'
 NOT_ATTACHED = 'Emulator.RamRoleNotAttached'
 OTHER_ROLE = 'Emulator.RamRoleMismatch'
 
@@ -94,6 +100,8 @@ def attach_instance_ram_role(ctx):
             results.append(result(iid, problem[0], problem[2]))
         elif inst['role'] and inst['role'] != key:
             results.append(result(iid, ALREADY_ATTACHED, 'The instance already has the RAM role %s attached; detach it first.' % state.role_name_of(inst)))
+        elif inst['role'] == key and state.faults.get('attach_same_role') == 'failure':
+            results.append(result(iid, SAME_ROLE_ATTACHED, 'The instance already has this RAM role (%s) attached.' % role['RoleName']))
         else:
             inst['role'] = key
             inst['role_policy'] = policy
@@ -162,13 +170,40 @@ def describe_instance_ram_role(ctx):
     return {'RegionId': region_id, 'TotalCount': len(found), 'InstanceRamRoleSets': {'InstanceRamRoleSet': sets}}
 
 
+def tag_filters(params):
+    """``Tag.N.Key`` / ``Tag.N.Value`` (N 1..20) as [(key, value or None)]; a value needs its key."""
+    numbered = {}
+    for name, value in params.values.items():
+        match = TAG_PARAM.fullmatch(name)
+        if match is None or value == '':
+            continue
+        number = int(match.group(1))
+        if not 1 <= number <= MAX_TAG_FILTERS:
+            raise invalid('Tag', 'The parameter Tag.N must have N between 1 and %d.' % MAX_TAG_FILTERS)
+        numbered.setdefault(number, {})[match.group(2)] = value
+    filters = []
+    for number in sorted(numbered):
+        if 'Key' not in numbered[number]:
+            raise ApiError(400, 'InvalidTag.Mismatch', 'The specified Tag.n.Key and Tag.n.Value are not match.')
+        filters.append((numbered[number]['Key'], numbered[number].get('Value')))
+    return filters
+
+
+def has_tags(inst, filters):
+    tags = dict((k, v) for k, v in inst['tags'])
+    return all(key in tags and (value is None or tags[key] == value) for key, value in filters)
+
+
 def describe_instances(ctx):
     params, state = ctx.params, ctx.state
     region_id = region(params)
     ids = instance_ids(params, required=False)
+    filters = tag_filters(params)
     found = state.instances_in(region_id)
     if ids is not None:
         found = [i for i in found if i['InstanceId'] in ids]
+    if filters:
+        found = [i for i in found if has_tags(i, filters)]
     for field in ('InstanceName', 'Status', 'VpcId', 'InstanceNetworkType', 'ZoneId'):
         wanted = params.text(field)
         if wanted is not None:
@@ -193,9 +228,29 @@ def describe_instances(ctx):
     return body
 
 
+def modify_instance_metadata_options(ctx):
+    params, state = ctx.params, ctx.state
+    region_id = region(params)
+    iid = params.text('InstanceId', required=True)
+    changes = {}
+    for name, choices in METADATA_CHOICES.items():
+        value = params.text(name)
+        if value is not None and value not in choices:
+            raise invalid(name, 'The parameter %s must be one of: %s.' % (name, ', '.join(choices)))
+        if value is not None:
+            changes[name] = value
+    inst = state.data['instances'].get(iid)
+    if inst is None or inst['RegionId'] != region_id:
+        code, status, message = NOT_FOUND
+        raise ApiError(status, code, message)
+    inst['MetadataOptions'].update(changes)
+    return {}
+
+
 ACTIONS = {
     'AttachInstanceRamRole': attach_instance_ram_role,
     'DetachInstanceRamRole': detach_instance_ram_role,
     'DescribeInstanceRamRole': describe_instance_ram_role,
     'DescribeInstances': describe_instances,
+    'ModifyInstanceMetadataOptions': modify_instance_metadata_options,
 }

@@ -17,8 +17,17 @@ def _text(status, body, action):
 
 
 def handle(app, method, path, headers):
-    """Answer one metadata request: returns (status, content type, body text, action name)."""
+    """Answer one metadata request: returns (status, content type, body text, action name).
+
+    The answer is for the current instance and follows its ``MetadataOptions``: ``HttpEndpoint``
+    disabled gives status None (the connection is closed unanswered), ``HttpTokens`` required
+    refuses token-less GETs with 403.
+    """
     state = app.state
+    with state.lock:
+        inst = state.current_instance()
+        if inst is not None and inst['MetadataOptions']['HttpEndpoint'] == 'disabled':
+            return _text(None, 'HttpEndpoint disabled', 'EndpointDisabled')
     if state.faults.metadata_fault():
         return _text(503, 'Service Unavailable', 'Unavailable')
     if path == '/latest/api/token':
@@ -28,15 +37,14 @@ def handle(app, method, path, headers):
     if method != 'GET':
         return _text(405, 'Method Not Allowed', 'Get')
     with state.lock:
-        meta = state.data['metadata']
+        inst = state.current_instance()
         token = headers.get(TOKEN_HEADER)
         if token is not None:
             entry = state.data['metadata_tokens'].get(token)
-            if entry is None or entry['expires'] <= time.time() or entry['instance'] != meta['instance_id']:
+            if entry is None or entry['expires'] <= time.time() or entry['instance'] != state.data['metadata']['instance_id']:
                 return _text(401, 'Unauthorized', 'Get')
-        elif meta['hardened_only']:
+        elif inst is not None and inst['MetadataOptions']['HttpTokens'] == 'required':
             return _text(403, 'Forbidden', 'Get')
-        inst = state.data['instances'].get(meta['instance_id'] or '')
         if inst is None:
             return _text(404, 'Not Found', 'Get')
         if path.rstrip('/') == CREDENTIALS_PATH.rstrip('/'):

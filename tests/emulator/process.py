@@ -78,16 +78,27 @@ class EmulatorProcess:
         self.control('DELETE', 'calls')
 
     def set_faults(self, **faults):
+        """Change fault settings (see the README's fault table); returns all current settings."""
         return self.control('POST', 'faults', faults)
 
-    def seed_instances(self, count, region='cn-hangzhou', network_type='vpc'):
-        return self.control('POST', 'instances', {'count': count, 'region': region, 'network_type': network_type})['instance_ids']
+    def seed_instances(self, count, region='cn-hangzhou', network_type='vpc', tags=None):
+        body = {'count': count, 'region': region, 'network_type': network_type}
+        if tags:
+            body['tags'] = tags
+        return self.control('POST', 'instances', body)['instance_ids']
+
+    def tag_instances(self, instance_ids, tags):
+        """Add or overwrite ``{key: value}`` tags on instances; returns {instance id: all its tags}."""
+        return self.control('POST', 'instance_tags', {'instance_ids': list(instance_ids), 'tags': tags})['tags']
 
     def instances(self, region='cn-hangzhou'):
         return self.control('GET', 'instances?region=%s' % region)['instances']
 
     def create_user(self, user_name):
         self.control('POST', 'users', {'user_name': user_name})
+
+    def create_group(self, group_name):
+        self.control('POST', 'groups', {'group_name': group_name})
 
     def set_metadata(self, instance_id=None, role_name=None, hardened_only=None):
         """Change the metadata instance, its role (``role_name=""`` detaches) or hardened-only mode."""
@@ -134,7 +145,7 @@ def start_emulator(*extra_args, cwd=None, timeout=30):
             line = lines.get(timeout=max(0.01, remaining))
         except queue.Empty:
             line = ''
-        if line and line.startswith('listening on '):
+        if line and line.lstrip('# ').startswith('listening on '):
             return EmulatorProcess(proc, line.split('listening on ', 1)[1].strip(), extra_args)
         if line is None or remaining <= 0:
             proc.kill()

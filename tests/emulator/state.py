@@ -79,13 +79,14 @@ class State:
             'users': {},
             'access_keys': {},
             'roles': {},
+            'groups': {},
             'policies': {},
             'instances': {},
             'instance_seq': {},
             'sts': {},
             'metadata_tokens': {},
             'metadata_credentials': {},
-            'metadata': {'instance_id': None, 'hardened_only': bool(cfg.hardened_only)},
+            'metadata': {'instance_id': None},
         }
         self.data = data
         self.add_user('emulator-admin', display_name='Emulator administrator')
@@ -176,6 +177,17 @@ class State:
         for ak in expired:
             del self.data['sts'][ak]
 
+    def add_group(self, name, comments=None):
+        key = name.lower()
+        if key in self.data['groups']:
+            return self.data['groups'][key]
+        now = iso()
+        group = {'GroupName': name, 'GroupId': '4' + digest_digits('group/%s/%d' % (key, self.next_number()), 15),
+                 'Comments': comments or '', 'CreateDate': now, 'UpdateDate': now, 'policies': [],
+                 'seq': self.data['counter']}
+        self.data['groups'][key] = group
+        return group
+
     # ----------------------------------------------------------------- roles
     def role_visible(self, role):
         return time.time() >= role['created'] + self.faults.visibility_delay()
@@ -186,8 +198,9 @@ class State:
                 inst['role'] = None
 
     # ----------------------------------------------------------------- instances
-    def add_instances(self, region, count, network_type):
+    def add_instances(self, region, count, network_type, tags=None):
         seq = self.data['instance_seq']
+        http_tokens = 'required' if self.config.hardened_only else 'optional'
         ids = []
         for _unused in range(count):
             index = seq.get(region, 0)
@@ -211,11 +224,23 @@ class State:
                     'PrivateIpAddress': {'IpAddress': ['172.16.%d.%d' % (index // 250, 10 + index % 240)] if vpc else []},
                 },
                 'InnerIpAddress': {'IpAddress': [] if vpc else ['10.0.%d.%d' % (index // 250, 10 + index % 240)]},
+                'MetadataOptions': {'HttpEndpoint': 'enabled', 'HttpTokens': http_tokens, 'InstanceMetadataTags': 'disabled',
+                                    'HttpPutResponseHopLimit': 1},
+                'tags': [[str(k), str(v)] for k, v in (tags or {}).items()],
                 'seq': self.next_number(),
                 'role': None,
             }
             ids.append(iid)
         return ids
+
+    def tag_instance(self, inst, tags):
+        merged = dict((k, v) for k, v in inst['tags'])
+        merged.update((str(k), str(v)) for k, v in tags.items())
+        inst['tags'] = [[k, v] for k, v in merged.items()]
+
+    def current_instance(self):
+        """The instance the metadata service answers for, or None."""
+        return self.data['instances'].get(self.data['metadata']['instance_id'] or '')
 
     def instances_in(self, region):
         found = [i for i in self.data['instances'].values() if i['RegionId'] == region]
@@ -226,11 +251,8 @@ class State:
         return role['RoleName'] if role else ''
 
     def public_instance(self, inst):
-        view = {k: copy.deepcopy(v) for k, v in inst.items() if k not in ('seq', 'role', 'role_policy')}
-        view['MetadataOptions'] = {'HttpEndpoint': 'enabled',
-                                   'HttpTokens': 'required' if self.data['metadata']['hardened_only'] else 'optional',
-                                   'HttpPutResponseHopLimit': 1}
-        view['Tags'] = {'Tag': []}
+        view = {k: copy.deepcopy(v) for k, v in inst.items() if k not in ('seq', 'role', 'role_policy', 'tags')}
+        view['Tags'] = {'Tag': [{'TagKey': k, 'TagValue': v} for k, v in inst['tags']]}
         return view
 
     # ----------------------------------------------------------------- call log
@@ -258,6 +280,7 @@ class State:
                 'roles': roles,
                 'policies': [copy.deepcopy(p) for p in sorted(data['policies'].values(), key=lambda p: p['seq'])],
                 'users': [copy.deepcopy(u) for u in data['users'].values()],
+                'groups': [copy.deepcopy(g) for g in sorted(data['groups'].values(), key=lambda g: g['seq'])],
                 'instances': instances,
                 'metadata': dict(data['metadata']),
                 'sts_credentials': len(data['sts']),

@@ -2,9 +2,11 @@
 
 import json
 
+import pytest
 from alibabacloud_ecs20140526 import models as e
 from alibabacloud_ram20150501 import models as m
 
+from tests.emulator.process import EmulatorError
 from tests.emulator.sdkhelpers import ECS_TRUST, RAM_ONLY_TRUST, error_of
 
 
@@ -156,3 +158,89 @@ def test_delete_role_detaches_instances(emulator, ram, ecs):
     attach(ecs, ids)
     ram.delete_role(m.DeleteRoleRequest(role_name='ecs-role'))
     assert all(i['RamRoleName'] == '' for i in emulator.instances())
+
+
+def test_attach_same_role_reports_success_or_failure_as_configured(emulator, ram, ecs):
+    make_role(ram)
+    ids = vpc_ids(emulator)
+    attach(ecs, ids[:1])
+    assert attach(ecs, ids[:2]).fail_count == 0, 'default: re-attaching the held role succeeds'
+    assert emulator.set_faults(attach_same_role='failure')['attach_same_role'] == 'failure'
+    body = attach(ecs, ids)
+    results = {r.instance_id: r for r in body.attach_instance_ram_role_results.attach_instance_ram_role_result}
+    assert (body.total_count, body.fail_count) == (3, 2)
+    assert [(results[i].success, results[i].code) for i in ids] == [
+        (False, 'Emulator.SameRamRoleAlreadyAttached'), (False, 'Emulator.SameRamRoleAlreadyAttached'), (True, '200')]
+    assert 'already has this RAM role (ecs-role)' in results[ids[0]].message
+    make_role(ram, 'other-role')
+    other = attach(ecs, ids[:1], 'other-role').attach_instance_ram_role_results.attach_instance_ram_role_result[0]
+    assert other.code == 'Emulator.RamRoleAlreadyAttached', 'another role keeps its own code'
+
+
+def tag_filter(*pairs):
+    return [e.DescribeInstancesRequestTag(key=key, value=value) for key, value in pairs]
+
+
+def described_ids(ecs, **kwargs):
+    kwargs.setdefault('region_id', 'cn-hangzhou')
+    return [i.instance_id for i in ecs.describe_instances(e.DescribeInstancesRequest(**kwargs)).body.instances.instance]
+
+
+def test_instance_tags_filter_describe_instances(emulator, ecs):
+    ids = vpc_ids(emulator)
+    seeded = emulator.seed_instances(3, tags={'env': 'prod', 'app': 'web'})
+    assert emulator.tag_instances(ids[:2], {'env': 'dev'}) == {ids[0]: {'env': 'dev'}, ids[1]: {'env': 'dev'}}
+    assert emulator.tag_instances(seeded[:1], {'app': 'api', 'tier': '1'}) == {seeded[0]: {'env': 'prod', 'app': 'api', 'tier': '1'}}
+    inst = ecs.describe_instances(e.DescribeInstancesRequest(region_id='cn-hangzhou', instance_ids=json.dumps(seeded[:1]))).body.instances.instance[0]
+    assert [(t.tag_key, t.tag_value) for t in inst.tags.tag] == [('env', 'prod'), ('app', 'api'), ('tier', '1')]
+    assert described_ids(ecs, tag=tag_filter(('env', 'dev'))) == ids[:2]
+    assert described_ids(ecs, tag=tag_filter(('env', None))) == ids[:2] + seeded, 'a key without value matches any value'
+    assert described_ids(ecs, tag=tag_filter(('env', 'prod'), ('app', 'web'))) == seeded[1:], 'every tag must match'
+    assert described_ids(ecs, tag=tag_filter(('env', 'prod')), instance_ids=json.dumps(seeded[:2] + ids)) == seeded[:2]
+    assert described_ids(ecs, tag=tag_filter(('env', 'Dev'))) == [], 'values are case-sensitive'
+    first = ecs.describe_instances(e.DescribeInstancesRequest(region_id='cn-hangzhou', tag=tag_filter(('env', None)), max_results=3)).body
+    rest = ecs.describe_instances(e.DescribeInstancesRequest(region_id='cn-hangzhou', tag=tag_filter(('env', None)), max_results=3,
+                                                             next_token=first.next_token)).body
+    assert (first.total_count, [i.instance_id for i in first.instances.instance + rest.instances.instance], rest.next_token) == (
+        5, ids[:2] + seeded, '')
+    assert described_ids(ecs, tag=tag_filter(('env', None)), page_number=2, page_size=4) == [seeded[2]]
+    exc = error_of(ecs.describe_instances, e.DescribeInstancesRequest(region_id='cn-hangzhou', tag=tag_filter((None, 'dev'))))
+    assert (exc.code, exc.status_code) == ('InvalidTag.Mismatch', 400)
+    exc = error_of(ecs.describe_instances, e.DescribeInstancesRequest(region_id='cn-hangzhou', tag=tag_filter(*[('k%d' % n, None) for n in range(21)])))
+    assert (exc.code, exc.status_code) == ('InvalidParameter.Tag', 400)
+    with pytest.raises(EmulatorError) as info:
+        emulator.tag_instances(['i-unknown'], {'env': 'dev'})
+    assert info.value.status == 404
+    emulator.reset()
+    assert all(i['Tags'] == {'Tag': []} for i in emulator.instances())
+
+
+def test_modify_instance_metadata_options(emulator, ecs):
+    ids = vpc_ids(emulator)
+    body = ecs.describe_instances(e.DescribeInstancesRequest(region_id='cn-hangzhou', instance_ids=json.dumps(ids[:1]))).body
+    options = body.instances.instance[0].metadata_options
+    assert (options.http_endpoint, options.http_tokens, options.instance_metadata_tags, options.http_put_response_hop_limit) == (
+        'enabled', 'optional', 'disabled', 1)
+    answer = ecs.modify_instance_metadata_options(e.ModifyInstanceMetadataOptionsRequest(region_id='cn-hangzhou', instance_id=ids[0],
+                                                                                         http_tokens='required', instance_metadata_tags='enabled')).body
+    assert answer.request_id
+    described = {i['InstanceId']: i['MetadataOptions'] for i in emulator.instances()}
+    assert described[ids[0]] == {'HttpEndpoint': 'enabled', 'HttpTokens': 'required', 'InstanceMetadataTags': 'enabled', 'HttpPutResponseHopLimit': 1}
+    assert described[ids[1]]['HttpTokens'] == 'optional'
+    ecs.modify_instance_metadata_options(e.ModifyInstanceMetadataOptionsRequest(region_id='cn-hangzhou', instance_id=ids[0], http_endpoint='disabled'))
+    assert {i['InstanceId']: i['MetadataOptions'] for i in emulator.instances()}[ids[0]]['HttpEndpoint'] == 'disabled'
+    assert [c['action'] for c in emulator.write_calls()] == ['ModifyInstanceMetadataOptions'] * 2
+    cases = [
+        (dict(instance_id=ids[0], http_tokens='mandatory'), 'InvalidParameter.HttpTokens', 400),
+        (dict(instance_id=ids[0], http_endpoint='on'), 'InvalidParameter.HttpEndpoint', 400),
+        (dict(instance_id=ids[0], instance_metadata_tags='yes'), 'InvalidParameter.InstanceMetadataTags', 400),
+        (dict(instance_id='i-unknown', http_tokens='required'), 'InvalidInstanceId.NotFound', 404),
+        (dict(instance_id=vpc_ids(emulator, 'cn-beijing')[0], http_tokens='required'), 'InvalidInstanceId.NotFound', 404),
+        (dict(http_tokens='required'), 'MissingParameter.InstanceId', 400),
+    ]
+    for kwargs, code, status in cases:
+        exc = error_of(ecs.modify_instance_metadata_options, e.ModifyInstanceMetadataOptionsRequest(region_id='cn-hangzhou', **kwargs))
+        assert (exc.code, exc.status_code) == (code, status), kwargs
+    exc = error_of(ecs.modify_instance_metadata_options, e.ModifyInstanceMetadataOptionsRequest(instance_id=ids[0]))
+    assert exc.code == 'MissingParameter.RegionId'
+    assert {i['InstanceId']: i['MetadataOptions'] for i in emulator.instances()}[ids[0]]['HttpTokens'] == 'required', 'refused calls change nothing'

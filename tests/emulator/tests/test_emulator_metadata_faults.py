@@ -1,11 +1,13 @@
 """Metadata service flows, fault injection, visibility delay and the control API."""
 
+import http.client
 import json
 import threading
 import time
 import urllib.error
 import urllib.request
 
+import pytest
 from alibabacloud_ecs20140526 import models as e
 from alibabacloud_ram20150501 import models as m
 
@@ -180,3 +182,45 @@ def test_state_file_survives_restart(tmp_path):
     with start_emulator('--state-file', path) as second:
         assert [r['RoleName'] for r in second.state()['roles']] == ['kept']
         assert len(second.instances()) == 1
+
+
+def modify_options(ecs, instance_id, region='cn-hangzhou', **options):
+    ecs.modify_instance_metadata_options(e.ModifyInstanceMetadataOptionsRequest(region_id=region, instance_id=instance_id, **options))
+
+
+def test_metadata_service_follows_the_current_instance_options(emulator, ram, ecs):
+    current = role_on_current_instance(emulator, ram, ecs)
+    others = [i['InstanceId'] for i in emulator.instances() if i['InstanceId'] != current]
+    modify_options(ecs, others[0], http_tokens='required')
+    assert fetch(emulator, CREDS)[1] == 'InstanceRole', 'only the current instance counts'
+    modify_options(ecs, current, http_tokens='required')
+    assert fetch(emulator, CREDS)[0] == 403
+    assert emulator.control('GET', 'metadata')['hardened_only'] is True
+    assert fetch(emulator, CREDS, headers={'X-aliyun-ecs-metadata-token': token(emulator)[1]})[1] == 'InstanceRole'
+    emulator.set_metadata(hardened_only=False)
+    assert [i['MetadataOptions']['HttpTokens'] for i in emulator.instances() if i['InstanceId'] == current] == ['optional']
+    assert fetch(emulator, CREDS)[0] == 200
+    modify_options(ecs, current, http_endpoint='disabled')
+    for path, method in (('/latest/api/token', 'PUT'), (CREDS, 'GET'), ('/latest/meta-data/region-id', 'GET')):
+        with pytest.raises(http.client.RemoteDisconnected):
+            fetch(emulator, path, method, {'X-aliyun-ecs-metadata-token-ttl-seconds': '60'})
+    assert [(c['action'], c['status']) for c in emulator.calls() if c['service'] == 'metadata'][-3:] == [('EndpointDisabled', None)] * 3
+    modify_options(ecs, current, http_endpoint='enabled')
+    assert fetch(emulator, '/latest/meta-data/region-id')[1] == 'cn-hangzhou'
+    beijing = emulator.instances('cn-beijing')[0]['InstanceId']
+    emulator.set_metadata(instance_id=beijing)
+    assert fetch(emulator, '/latest/meta-data/region-id')[1] == 'cn-beijing', 'region-id names the current instance region'
+
+
+def test_hardened_only_flag_is_the_default_http_tokens():
+    from tests.emulator.process import start_emulator
+    with start_emulator('--hardened-only', '--instances', '2', '--classic-instances', '0') as emu:
+        ecs = clients(emu)[1]
+        body = ecs.describe_instances(e.DescribeInstancesRequest(region_id='cn-hangzhou')).body
+        assert [i.metadata_options.http_tokens for i in body.instances.instance] == ['required', 'required']
+        added = emu.seed_instances(1)
+        assert [i['MetadataOptions']['HttpTokens'] for i in emu.instances() if i['InstanceId'] in added] == ['required']
+        assert fetch(emu, '/latest/meta-data/instance-id')[0] == 403
+        assert fetch(emu, '/latest/meta-data/instance-id', headers={'X-aliyun-ecs-metadata-token': token(emu)[1]})[0] == 200
+        modify_options(ecs, emu.control('GET', 'metadata')['instance_id'], http_tokens='optional')
+        assert fetch(emu, '/latest/meta-data/instance-id')[0] == 200
