@@ -1,4 +1,4 @@
-"""RAM (2015-05-01): roles, policies, policy versions, users, attachments and role tags."""
+"""RAM (2015-05-01): roles, policies, policy versions, users, groups, attachments and role tags."""
 
 import base64
 import time
@@ -9,6 +9,7 @@ from .state import digest_digits, iso
 
 ROLE_NAME = r'[A-Za-z0-9.\-]+'
 USER_NAME = r'[A-Za-z0-9._\-]+'
+GROUP_NAME = r'[A-Za-z0-9.\-]+'
 POLICY_NAME = r'[A-Za-z0-9\-]+'
 MAX_ROLES = 1000
 MAX_CUSTOM_POLICIES = 1500
@@ -16,6 +17,16 @@ MAX_VERSIONS = 5
 LIMITS = {'System': 20, 'Custom': 10}
 MAX_TAGS = 20
 ROTATE = ('None', 'DeleteOldestNonDefaultVersionWhenLimitExceeded')
+ATTACH_LIMIT_MESSAGES = {
+    'Role': 'The count of policies attached to the role beyond the current limits.',
+    'User': 'The policy count of the user attached policies beyond the current limits.',
+    'Group': 'The count of policies attached to the group beyond the current limits.',
+}
+DETACH_MISSING_MESSAGES = {
+    'Role': 'The indicate policy attached to the role does not exist.',
+    'User': 'The indicate policy of the user does not exist.',
+    'Group': 'The indicate policy of the group does not exist.',
+}
 
 
 def not_found(entity, message):
@@ -29,6 +40,17 @@ def role_name(params):
 
 def user_name(params):
     return check_name(params.text('UserName', required=True), 'UserName', 64, USER_NAME)
+
+
+def group_name(params):
+    return check_name(params.text('GroupName', required=True), 'GroupName', 64, GROUP_NAME)
+
+
+def comments(params):
+    value = params.text('Comments')
+    if value is not None and len(value) > 128:
+        raise ApiError(400, 'InvalidParameter.Comments.Length', 'The parameter - "Comments" beyond the length limit.')
+    return value
 
 
 def policy_name(params):
@@ -84,6 +106,13 @@ def get_user(state, name):
     return user
 
 
+def get_group(state, name):
+    group = state.data['groups'].get(name.lower())
+    if group is None:
+        raise not_found('Group', 'The group does not exist: %s.' % name)
+    return group
+
+
 def get_policy(state, name, kind):
     """The policy dict (system entries come from the catalogue) for ``kind`` System|Custom."""
     if kind == 'System':
@@ -100,10 +129,12 @@ def get_custom(state, name):
 
 
 def attachments(state, policy, kind):
+    """(roles, users, groups) the policy is attached to."""
     name = policy['PolicyName'].lower()
-    roles = [r for r in state.data['roles'].values() if any(a['PolicyName'].lower() == name and a['PolicyType'] == kind for a in r['policies'])]
-    users = [u for u in state.data['users'].values() if any(a['PolicyName'].lower() == name and a['PolicyType'] == kind for a in u['policies'])]
-    return roles, users
+
+    def holders(pool):
+        return [h for h in state.data[pool].values() if any(a['PolicyName'].lower() == name and a['PolicyType'] == kind for a in h['policies'])]
+    return holders('roles'), holders('users'), holders('groups')
 
 
 def role_view(role, trust=True, tags=False):
@@ -119,8 +150,7 @@ def role_view(role, trust=True, tags=False):
 def policy_view(state, policy, kind):
     view = {k: policy[k] for k in ('PolicyName', 'Description', 'DefaultVersion', 'CreateDate', 'UpdateDate')}
     view['PolicyType'] = kind
-    roles, users = attachments(state, policy, kind)
-    view['AttachmentCount'] = len(roles) + len(users)
+    view['AttachmentCount'] = sum(len(holders) for holders in attachments(state, policy, kind))
     return view
 
 
@@ -237,9 +267,7 @@ def _attach(state, holder, params, entity):
         if item['PolicyName'].lower() == policy['PolicyName'].lower() and item['PolicyType'] == kind:
             raise ApiError(409, 'EntityAlreadyExists.%s.Policy' % entity, 'The %s has already been attached this policy.' % entity.lower())
     if sum(1 for item in holder['policies'] if item['PolicyType'] == kind) >= LIMITS[kind]:
-        if entity == 'Role':
-            raise ApiError(409, 'LimitExceeded.Role.Policy', 'The count of policies attached to the role beyond the current limits.')
-        raise ApiError(409, 'LimitExceeded.User.Policy', 'The policy count of the user attached policies beyond the current limits.')
+        raise ApiError(409, 'LimitExceeded.%s.Policy' % entity, ATTACH_LIMIT_MESSAGES[entity])
     holder['policies'].append({'PolicyName': policy['PolicyName'], 'PolicyType': kind, 'AttachDate': iso(),
                                'ResourceGroupId': params.text('ResourceGroupId')})
     return {}
@@ -252,35 +280,25 @@ def _detach(state, holder, params, entity):
         if item['PolicyName'].lower() == policy['PolicyName'].lower() and item['PolicyType'] == kind:
             holder['policies'].remove(item)
             return {}
-    if entity == 'Role':
-        raise not_found('Role.Policy', 'The indicate policy attached to the role does not exist.')
-    raise not_found('User.Policy', 'The indicate policy of the user does not exist.')
+    raise not_found('%s.Policy' % entity, DETACH_MISSING_MESSAGES[entity])
 
 
-def attach_policy_to_role(ctx):
-    return _attach(ctx.state, get_role(ctx.state, role_name(ctx.params)), ctx.params, 'Role')
+def _holder(ctx, entity):
+    """The role, user or group named in the request."""
+    name_of, lookup = {'Role': (role_name, get_role), 'User': (user_name, get_user), 'Group': (group_name, get_group)}[entity]
+    return lookup(ctx.state, name_of(ctx.params))
 
 
-def detach_policy_from_role(ctx):
-    return _detach(ctx.state, get_role(ctx.state, role_name(ctx.params)), ctx.params, 'Role')
+def attach_policy_to(entity):
+    return lambda ctx: _attach(ctx.state, _holder(ctx, entity), ctx.params, entity)
 
 
-def list_policies_for_role(ctx):
-    role = get_role(ctx.state, role_name(ctx.params))
-    return {'Policies': {'Policy': [_attached_view(ctx.state, a) for a in role['policies']]}}
+def detach_policy_from(entity):
+    return lambda ctx: _detach(ctx.state, _holder(ctx, entity), ctx.params, entity)
 
 
-def attach_policy_to_user(ctx):
-    return _attach(ctx.state, get_user(ctx.state, user_name(ctx.params)), ctx.params, 'User')
-
-
-def detach_policy_from_user(ctx):
-    return _detach(ctx.state, get_user(ctx.state, user_name(ctx.params)), ctx.params, 'User')
-
-
-def list_policies_for_user(ctx):
-    user = get_user(ctx.state, user_name(ctx.params))
-    return {'Policies': {'Policy': [_attached_view(ctx.state, a) for a in user['policies']]}}
+def list_policies_for(entity):
+    return lambda ctx: {'Policies': {'Policy': [_attached_view(ctx.state, a) for a in _holder(ctx, entity)['policies']]}}
 
 
 # ---------------------------------------------------------------------- policies
@@ -317,9 +335,11 @@ def get_policy_action(ctx):
 def delete_policy(ctx):
     state = ctx.state
     policy = get_custom(state, policy_name(ctx.params))
-    roles, users = attachments(state, policy, 'Custom')
+    roles, users, groups = attachments(state, policy, 'Custom')
     if users:
         raise ApiError(409, 'DeleteConflict.Policy.User', 'The policy CAN NOT been attached to any user while deleting the policy.')
+    if groups:
+        raise ApiError(409, 'DeleteConflict.Policy.Group', 'The policy CAN NOT been attached to any group while deleting the policy.')
     if roles:
         raise ApiError(409, 'DeleteConflict.Role.Policy', 'The policy CAN NOT been attached to any role while deleting the policy.')
     if len(policy['versions']) > 1 and not ctx.params.boolean('CascadingDelete', False):
@@ -352,14 +372,15 @@ def list_entities_for_policy(ctx):
     state = ctx.state
     kind = policy_type(ctx.params)
     policy = get_policy(state, policy_name(ctx.params), kind)
-    roles, users = attachments(state, policy, kind)
+    roles, users, groups = attachments(state, policy, kind)
     lower = policy['PolicyName'].lower()
 
     def when(holder):
         return [a['AttachDate'] for a in holder['policies'] if a['PolicyName'].lower() == lower and a['PolicyType'] == kind][0]
     return {
         'Users': {'User': [{'UserName': u['UserName'], 'UserId': u['UserId'], 'DisplayName': u['DisplayName'], 'AttachDate': when(u)} for u in users]},
-        'Groups': {'Group': []},
+        'Groups': {'Group': [{'GroupName': g['GroupName'], 'Comments': g['Comments'], 'AttachDate': when(g)}
+                             for g in sorted(groups, key=lambda g: g['seq'])]},
         'Roles': {'Role': [{'RoleName': r['RoleName'], 'RoleId': r['RoleId'], 'Arn': r['Arn'], 'Description': r['Description'],
                             'AttachDate': when(r)} for r in sorted(roles, key=lambda r: r['seq'])]},
     }
@@ -448,12 +469,10 @@ def create_user(ctx):
     display = params.text('DisplayName')
     if display is not None and len(display) > 128:
         raise ApiError(400, 'InvalidParameter.DisplayName.Length', 'The parameter - "DisplayName" beyond the length limit.')
-    comments = params.text('Comments')
-    if comments is not None and len(comments) > 128:
-        raise ApiError(400, 'InvalidParameter.Comments.Length', 'The parameter - "Comments" beyond the length limit.')
+    text = comments(params)
     if name.lower() in state.data['users']:
         raise ApiError(409, 'EntityAlreadyExists.User', 'The user does already EXIST: %s.' % name)
-    user = state.add_user(name, display_name=display, comments=comments, email=params.text('Email'), mobile=params.text('MobilePhone'))
+    user = state.add_user(name, display_name=display, comments=text, email=params.text('Email'), mobile=params.text('MobilePhone'))
     return {'User': {k: user[k] for k in ('UserId', 'UserName', 'DisplayName', 'MobilePhone', 'Email', 'Comments', 'CreateDate')}}
 
 
@@ -478,6 +497,41 @@ def list_users(ctx):
     users = sorted(ctx.state.data['users'].values(), key=lambda u: u['UserId'])
     chunk, extras = page(users, ctx.params, lambda u: int(u['UserId']))
     return dict(extras, Users={'User': [user_view(u) for u in chunk]})
+
+
+# ---------------------------------------------------------------------- groups
+def group_view(group):
+    return {k: group[k] for k in ('GroupName', 'GroupId', 'Comments', 'CreateDate', 'UpdateDate')}
+
+
+def create_group(ctx):
+    state = ctx.state
+    name = group_name(ctx.params)
+    text = comments(ctx.params)
+    if name.lower() in state.data['groups']:
+        raise ApiError(409, 'EntityAlreadyExists.Group', 'The group does already EXIST: %s.' % name)
+    view = group_view(state.add_group(name, text))
+    del view['UpdateDate']
+    return {'Group': view}
+
+
+def get_group_action(ctx):
+    return {'Group': group_view(get_group(ctx.state, group_name(ctx.params)))}
+
+
+def delete_group(ctx):
+    state = ctx.state
+    group = get_group(state, group_name(ctx.params))
+    if group['policies']:
+        raise ApiError(409, 'DeleteConflict.Group.Policy', 'The group CAN NOT has any attached policy while deleting the group.')
+    del state.data['groups'][group['GroupName'].lower()]
+    return {}
+
+
+def list_groups(ctx):
+    groups = sorted(ctx.state.data['groups'].values(), key=lambda g: g['seq'])
+    chunk, extras = page(groups, ctx.params, lambda g: g['seq'])
+    return dict(extras, Groups={'Group': [group_view(g) for g in chunk]})
 
 
 # ---------------------------------------------------------------------- tags
@@ -551,13 +605,16 @@ def list_tag_resources(ctx):
 
 ACTIONS = {
     'CreateRole': create_role, 'GetRole': get_role_action, 'UpdateRole': update_role, 'DeleteRole': delete_role,
-    'ListRoles': list_roles, 'ListPoliciesForRole': list_policies_for_role, 'AttachPolicyToRole': attach_policy_to_role,
-    'DetachPolicyFromRole': detach_policy_from_role, 'CreatePolicy': create_policy, 'GetPolicy': get_policy_action,
+    'ListRoles': list_roles, 'ListPoliciesForRole': list_policies_for('Role'), 'AttachPolicyToRole': attach_policy_to('Role'),
+    'DetachPolicyFromRole': detach_policy_from('Role'), 'CreatePolicy': create_policy, 'GetPolicy': get_policy_action,
     'DeletePolicy': delete_policy, 'ListPolicies': list_policies, 'CreatePolicyVersion': create_policy_version,
     'GetPolicyVersion': get_policy_version, 'ListPolicyVersions': list_policy_versions,
     'DeletePolicyVersion': delete_policy_version, 'SetDefaultPolicyVersion': set_default_policy_version,
     'ListEntitiesForPolicy': list_entities_for_policy, 'CreateUser': create_user, 'GetUser': get_user_action,
-    'DeleteUser': delete_user, 'ListUsers': list_users, 'AttachPolicyToUser': attach_policy_to_user,
-    'DetachPolicyFromUser': detach_policy_from_user, 'ListPoliciesForUser': list_policies_for_user,
+    'DeleteUser': delete_user, 'ListUsers': list_users, 'AttachPolicyToUser': attach_policy_to('User'),
+    'DetachPolicyFromUser': detach_policy_from('User'), 'ListPoliciesForUser': list_policies_for('User'),
     'TagResources': tag_resources, 'UntagResources': untag_resources, 'ListTagResources': list_tag_resources,
+    'CreateGroup': create_group, 'GetGroup': get_group_action, 'DeleteGroup': delete_group, 'ListGroups': list_groups,
+    'AttachPolicyToGroup': attach_policy_to('Group'), 'DetachPolicyFromGroup': detach_policy_from('Group'),
+    'ListPoliciesForGroup': list_policies_for('Group'),
 }

@@ -191,3 +191,75 @@ def test_role_tags(ram):
     assert [(t.tag_key, t.tag_value) for t in tags] == [('team', 'ops')]
     exc = error_of(ram.tag_resources, m.TagResourcesRequest(resource_type='role', resource_names=['ghost'], tag=[m.TagResourcesRequestTag(key='k', value='v')]))
     assert exc.code == 'EntityNotExist.Role'
+
+
+def group_policies(ram, name='ops'):
+    return [(p.policy_name, p.policy_type) for p in ram.list_policies_for_group(m.ListPoliciesForGroupRequest(group_name=name)).body.policies.policy]
+
+
+def test_group_lifecycle_and_errors(emulator, ram):
+    created = ram.create_group(m.CreateGroupRequest(group_name='ops', comments='operators')).body.group
+    assert (created.group_name, created.comments) == ('ops', 'operators') and created.group_id.isdigit() and created.create_date.endswith('Z')
+    emulator.create_group('dev.team-2')
+    emulator.create_group('dev.team-2')
+    got = ram.get_group(m.GetGroupRequest(group_name='OPS')).body.group
+    assert (got.group_name, got.group_id, got.comments) == ('ops', created.group_id, 'operators') and got.update_date
+    assert [g.group_name for g in ram.list_groups(m.ListGroupsRequest()).body.groups.group] == ['ops', 'dev.team-2']
+    first = ram.list_groups(m.ListGroupsRequest(max_items=1)).body
+    assert first.is_truncated and [g.group_name for g in ram.list_groups(m.ListGroupsRequest(marker=first.marker)).body.groups.group] == ['dev.team-2']
+    cases = [
+        (ram.create_group, m.CreateGroupRequest(group_name='OPS'), 'EntityAlreadyExists.Group', 409),
+        (ram.create_group, m.CreateGroupRequest(group_name='bad_name'), 'InvalidParameter.GroupName.InvalidChars', 400),
+        (ram.create_group, m.CreateGroupRequest(group_name='g' * 65), 'InvalidParameter.GroupName.Length', 400),
+        (ram.create_group, m.CreateGroupRequest(group_name='long', comments='c' * 129), 'InvalidParameter.Comments.Length', 400),
+        (ram.get_group, m.GetGroupRequest(group_name='ghost'), 'EntityNotExist.Group', 404),
+        (ram.get_group, m.GetGroupRequest(), 'MissingParameter', 400),
+        (ram.list_policies_for_group, m.ListPoliciesForGroupRequest(group_name='ghost'), 'EntityNotExist.Group', 404),
+        (ram.delete_group, m.DeleteGroupRequest(group_name='ghost'), 'EntityNotExist.Group', 404),
+    ]
+    for call, request, code, status in cases:
+        exc = error_of(call, request)
+        assert (exc.code, exc.status_code) == (code, status), request
+    ram.delete_group(m.DeleteGroupRequest(group_name='dev.team-2'))
+    assert [g['GroupName'] for g in emulator.state()['groups']] == ['ops']
+
+
+def test_group_policy_attachments(ram):
+    ram.create_group(m.CreateGroupRequest(group_name='ops'))
+    ram.create_policy(m.CreatePolicyRequest(policy_name='shared', policy_document=policy()))
+    create_role(ram)
+
+    def attach(name, kind='Custom', group='ops'):
+        ram.attach_policy_to_group(m.AttachPolicyToGroupRequest(group_name=group, policy_name=name, policy_type=kind))
+    attach('shared')
+    attach('AliyunOSSReadOnlyAccess', 'System')
+    ram.attach_policy_to_role(m.AttachPolicyToRoleRequest(policy_type='Custom', policy_name='shared', role_name='app-role'))
+    assert group_policies(ram) == [('shared', 'Custom'), ('AliyunOSSReadOnlyAccess', 'System')]
+    attached_to_role = ram.list_policies_for_role(m.ListPoliciesForRoleRequest(role_name='app-role')).body.policies.policy
+    assert [(p.policy_name, p.policy_type) for p in attached_to_role] == [('shared', 'Custom')]
+    entities = ram.list_entities_for_policy(m.ListEntitiesForPolicyRequest(policy_name='shared', policy_type='Custom')).body
+    assert [(g.group_name, bool(g.attach_date)) for g in entities.groups.group] == [('ops', True)]
+    assert [r.role_name for r in entities.roles.role] == ['app-role'] and entities.users.user == []
+    assert ram.get_policy(m.GetPolicyRequest(policy_name='shared', policy_type='Custom')).body.policy.attachment_count == 2
+    exc = error_of(attach, 'shared')
+    assert (exc.code, exc.status_code) == ('EntityAlreadyExists.Group.Policy', 409)
+    assert error_of(attach, 'ghost').code == 'EntityNotExist.Policy'
+    assert error_of(attach, 'shared', 'Custom', 'ghost').code == 'EntityNotExist.Group'
+    exc = error_of(ram.delete_policy, m.DeletePolicyRequest(policy_name='shared'))
+    assert (exc.code, exc.status_code) == ('DeleteConflict.Policy.Group', 409)
+    exc = error_of(ram.delete_group, m.DeleteGroupRequest(group_name='ops'))
+    assert (exc.code, exc.status_code) == ('DeleteConflict.Group.Policy', 409)
+    ram.detach_policy_from_group(m.DetachPolicyFromGroupRequest(group_name='ops', policy_name='shared', policy_type='Custom'))
+    exc = error_of(ram.detach_policy_from_group, m.DetachPolicyFromGroupRequest(group_name='ops', policy_name='shared', policy_type='Custom'))
+    assert (exc.code, exc.status_code) == ('EntityNotExist.Group.Policy', 404)
+    assert group_policies(ram) == [('AliyunOSSReadOnlyAccess', 'System')]
+    exc = error_of(ram.delete_policy, m.DeletePolicyRequest(policy_name='shared'))
+    assert exc.code == 'DeleteConflict.Role.Policy', 'the role attachment still blocks it'
+    for name in ('AdministratorAccess', 'ReadOnlyAccess', 'AliyunECSFullAccess', 'AliyunECSReadOnlyAccess', 'AliyunRAMFullAccess',
+                 'AliyunRAMReadOnlyAccess', 'AliyunSTSAssumeRoleAccess', 'AliyunOSSFullAccess', 'AliyunVPCFullAccess',
+                 'AliyunVPCReadOnlyAccess', 'AliyunLogFullAccess', 'AliyunLogReadOnlyAccess', 'AliyunRDSFullAccess',
+                 'AliyunRDSReadOnlyAccess', 'AliyunSLBFullAccess', 'AliyunSLBReadOnlyAccess', 'AliyunCloudMonitorFullAccess',
+                 'AliyunCloudMonitorReadOnlyAccess', 'AliyunKMSFullAccess'):   # 19 more System policies: 20 in all
+        attach(name, 'System')
+    exc = error_of(attach, 'AliyunKMSReadOnlyAccess', 'System')
+    assert (exc.code, exc.status_code) == ('LimitExceeded.Group.Policy', 409)
