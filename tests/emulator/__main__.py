@@ -1,6 +1,12 @@
-"""Command line: ``python -m tests.emulator --port PORT`` from the repository root."""
+"""Command line: ``python -m tests.emulator --port PORT`` from the repository root.
+
+``eval "$(python -m tests.emulator --print-env --daemon)"`` starts it in the background and sets the
+variables the collection and the SDK read (``kill $EMULATOR_PID`` stops it).
+"""
 
 import argparse
+import os
+import shlex
 import signal
 import sys
 
@@ -28,7 +34,47 @@ def parse_args(argv=None):
     parser.add_argument('--fault-seed', type=int, default=None)
     parser.add_argument('--state-file', default=None)
     parser.add_argument('--quiet', action='store_true')
+    parser.add_argument('--print-env', action='store_true', help='print shell export lines for the credentials and endpoints')
+    parser.add_argument('--port-file', default=None, help='write the port number to this file once listening')
+    parser.add_argument('--daemon', action='store_true', help='serve in the background; the foreground process exits after printing')
     return parser.parse_args(argv)
+
+
+def environment(args, url, region):
+    """The variables a client needs to use this emulator, as (name, value) pairs."""
+    return [('ALIBABA_CLOUD_ACCESS_KEY_ID', args.access_key_id), ('ALIBABA_CLOUD_ACCESS_KEY_SECRET', args.access_key_secret),
+            ('ALIBABA_CLOUD_REGION_ID', region), ('ALIBABA_CLOUD_RAM_ENDPOINT', url), ('ALIBABA_CLOUD_ECS_ENDPOINT', url),
+            ('ALIBABA_CLOUD_STS_ENDPOINT', url), ('ALIBABA_CLOUD_METADATA_ENDPOINT', url)]
+
+
+def announce(args, url, region, pid=None):
+    """What is printed once listening: ``listening on URL`` (a shell comment with --print-env) and the exports."""
+    lines = [('# ' if args.print_env else '') + 'listening on ' + url]
+    if args.print_env:
+        lines += ['export %s=%s' % (name, shlex.quote(value)) for name, value in environment(args, url, region)]
+    if pid is not None:
+        lines.append('export EMULATOR_PID=%d' % pid if args.print_env else 'pid %d' % pid)
+    print('\n'.join(lines), flush=True)
+
+
+def write_port_file(path, port):
+    tmp = path + '.tmp'
+    with open(tmp, 'w', encoding='utf-8') as handle:
+        handle.write('%d\n' % port)
+    os.replace(tmp, path)
+
+
+def detach():
+    """Fork: the parent returns the child's pid, the child (new session, no terminal) returns None."""
+    pid = os.fork()
+    if pid:
+        return pid
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    return None
 
 
 def _stop(_signum, _frame):
@@ -45,8 +91,18 @@ def main(argv=None):
                     role_visibility_delay=args.role_visibility_delay, metadata_unavailable_rate=args.metadata_unavailable_rate,
                     seed=args.fault_seed)
     server = make_server(config, faults, host=args.host, port=args.port, quiet=args.quiet)
+    port = server.server_address[1]
+    url = 'http://%s:%d' % (args.host, port)
+    if args.port_file:
+        write_port_file(args.port_file, port)
+    if args.daemon:
+        child = detach()
+        if child:
+            announce(args, url, regions[0], pid=child)
+            os._exit(0)   # the child owns the listening socket now
+    else:
+        announce(args, url, regions[0])
     signal.signal(signal.SIGTERM, _stop)
-    print('listening on http://%s:%d' % (args.host, server.server_address[1]), flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
