@@ -1,16 +1,19 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Private to the alicloud.ram collection: not a public API, may change without notice.
-"""The instance RAM role: input validation, reads (role, policies, tags), and the
-ram_instance_role / ram_instance_role_info resource classes.
+"""The instance RAM role: the resources of ram_instance_role (:class:`InstanceRole`) and
+ram_instance_role_info (:class:`InstanceRoleInfo`).
 
-Every decision is taken from reads only, so check mode predicts exactly what a real run does.
+Decisions are taken from reads only (``plan`` is pure) and every write goes through
+``Resource.write``, so check mode predicts exactly what a real run does, and a run that fails
+after a write reports ``changed`` and the role as the writes left it.
 """
 
-from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
-from ansible_collections.alicloud.ram.plugins.module_utils.ecs import MAX_IDS_PER_WRITE, chunks, describe_instance_ram_roles
-from ansible_collections.alicloud.ram.plugins.module_utils.ecs import detach_already_done, instance_ids_param, parse_instance_results
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, is_already_exists, is_not_found
+import time
+
+from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, instances, ram_api
+from ansible_collections.alicloud.ram.plugins.module_utils.concurrency import WorkerPool
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
 from ansible_collections.alicloud.ram.plugins.module_utils.policy import (
     ECS_SERVICE,
     PolicyDocumentError,
@@ -22,20 +25,16 @@ from ansible_collections.alicloud.ram.plugins.module_utils.policy import (
     validate_policy_document,
 )
 from ansible_collections.alicloud.ram.plugins.module_utils.ram import (
-    MAX_ITEMS,
-    as_list,
-    dig,
-    get_role,
-    list_policies_for_role,
-    paginate_marker,
     parse_trust_policy,
+    policy_item,
     role_to_result,
     tags_from_ram,
-    tags_to_ram,
     validate_description,
     validate_max_session_duration,
     validate_role_name,
 )
+from ansible_collections.alicloud.ram.plugins.module_utils.resource import InputError, Resource, ResourceFailure
+from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_with_retries
 
 DEFAULT_TRUSTED_SERVICES = [ECS_SERVICE]
 DEFAULT_SESSION_DURATION = 3600
@@ -43,22 +42,25 @@ MAX_TAGS = 20
 MAX_TAG_KEY_LENGTH = 128
 MAX_TAG_VALUE_LENGTH = 128
 RESERVED_TAG_KEY_PREFIXES = ('acs:', 'aliyun')
-TAG_RESOURCE_TYPE = 'role'
-DELETE_ATTEMPTS = 3
+DETACH_WORKERS = 4
+# DeleteRole answers this when a policy was attached after we listed them: detach it and try again
+DELETE_CONFLICT = 'DeleteConflict.Role.Policy'
+DELETE_RETRIES = 2
+# role fields only the service assigns: absent from a role predicted in check mode
+SERVICE_FIELDS = ('role_id', 'arn', 'create_date', 'update_date')
+# ram_api.update_role argument -> the Role key it changes
+UPDATABLE = (('trust_policy', 'AssumeRolePolicyDocument'), ('description', 'Description'),
+             ('max_session_duration', 'MaxSessionDuration'))
 
 # Error codes (substrings) meaning "this API or resource type is not offered here".
 _UNSUPPORTED_MARKERS = ('invalidaction', 'invalidapi', 'unsupported', 'notsupport', 'invalidparameter.resourcetype',
                         'invalidresourcetype')
 
 
-class InputError(ValueError):
-    """Module input that must be rejected before any call is made."""
-
-
 # ---------------------------------------------------------------------------------- validation
 
 def validate_tags(tags):
-    """``tags`` as a ``{str: str}`` dict; raise InputError on a rule the service would reject."""
+    """``tags`` as a ``{str: str}`` dict (None when not given); raise InputError on a rule the service would reject."""
     if tags is None:
         return None
     if not isinstance(tags, dict):
@@ -80,46 +82,26 @@ def validate_tags(tags):
     return result
 
 
-def _check_trust_shape(doc):
-    statements = doc.get('Statement')
-    for index, statement in enumerate(statements if isinstance(statements, list) else [statements], 1):
-        principal = statement.get('Principal')
-        if not isinstance(principal, dict) or not principal:
-            raise InputError('statement %d of the trust policy needs a Principal (for example {"Service": ["%s"]})' % (index, ECS_SERVICE))
-
-
-def validate_trust(params, creating):
-    """The wanted trust policy as a dict, or None to keep the current one."""
+def validate_trust(params):
+    """The trust policy the options ask for, as ``(document, JSON text to send)``; ``(None, None)`` when not given."""
     document = params.get('assume_role_policy_document')
     services = params.get('trusted_services')
     if document is not None:
         try:
-            validate_policy_document(document, kind='trust policy')
-            doc = parse_policy_document(document, kind='trust policy')
+            text = validate_policy_document(document, kind='trust policy')
         except PolicyDocumentError as err:
             raise InputError('assume_role_policy_document: %s' % err) from None
-        _check_trust_shape(doc)
-        return doc
+        return parse_policy_document(text, kind='trust policy'), text
     if services is not None:
         if not services or not all(isinstance(s, str) and s.strip() for s in services):
             raise InputError('trusted_services must be a non-empty list of service names, for example [%s]' % ECS_SERVICE)
-        return trust_policy_for_services([s.strip() for s in services])
-    return trust_policy_for_services(DEFAULT_TRUSTED_SERVICES) if creating else None
+        doc = trust_policy_for_services([s.strip() for s in services])
+        return doc, validate_policy_document(doc, kind='trust policy')
+    return None, None
 
 
-def validate_common(params):
-    """Checks that do not depend on whether the role exists; raise InputError."""
-    for message in (validate_role_name(params.get('name')),
-                    _validate_description(params.get('description')),
-                    validate_max_session_duration(params.get('max_session_duration'))):
-        if message:
-            raise InputError(message)
-    validate_tags(params.get('tags'))
-    validate_trust(params, creating=True)
-
-
-def _validate_description(description):
-    if description is not None and description == '':
+def _description_error(description):
+    if description == '':
         return 'description must be 1 to 1024 characters; omit it to keep the current description'
     return validate_description(description)
 
@@ -127,71 +109,34 @@ def _validate_description(description):
 # ---------------------------------------------------------------------------------- reads
 
 def _tag_api_unsupported(err):
-    code = (getattr(err, 'code', None) or '').lower()
+    code = (err.code or '').lower()
     return any(marker in code for marker in _UNSUPPORTED_MARKERS)
 
 
-class RoleReader(object):
-    """Reads of roles, their policies and tags, with the fewest calls."""
+class RoleTags(object):
+    """Tags of roles: ListTagResources, or the ListRoles listing where the tag API is not offered (remembered)."""
 
-    def __init__(self, client):
-        self.client = client
-        self.tag_api_supported = True
+    def __init__(self, ram):
+        self.ram = ram
+        self.tag_api = True
 
-    def role(self, name):
-        return get_role(self.client, name)
-
-    def policies(self, name):
-        try:
-            return list_policies_for_role(self.client, name)
-        except AlicloudApiError as err:
-            if is_not_found(err):
-                return []
-            raise
-
-    def tags(self, name):
-        """Tags of role ``name``: ListTagResources, or ListRoles pages where that API is not offered."""
-        if self.tag_api_supported:
+    def of(self, name):
+        if self.tag_api:
             try:
-                return self._tags_from_tag_api(name)
+                return ram_api.list_role_tags(self.ram, name)
             except AlicloudApiError as err:
                 if not _tag_api_unsupported(err):
                     raise
-                self.tag_api_supported = False
-        for role in self.list_roles():
-            if (role.get('RoleName') or '').lower() == name.lower():
-                return tags_from_ram(role.get('Tags'))
+                self.tag_api = False
+        for listed in ram_api.list_roles(self.ram):
+            if (listed.get('RoleName') or '').lower() == name.lower():
+                return tags_from_ram(listed.get('Tags'))
         return {}
-
-    def _tags_from_tag_api(self, name):
-        tags = {}
-        token = None
-        seen = set()
-        while True:
-            params = {'ResourceType': TAG_RESOURCE_TYPE, 'ResourceNames': [name]}
-            if token:
-                params['NextToken'] = token
-            body = self.client.call('ListTagResources', params)
-            rows = body.get('TagResources')
-            if isinstance(rows, dict):  # tolerate a wrapped list
-                rows = rows.get('TagResource')
-            for row in as_list(rows):
-                if isinstance(row, dict) and (row.get('ResourceName') or name).lower() == name.lower() and row.get('TagKey') is not None:
-                    tags[row['TagKey']] = row.get('TagValue') or ''
-            token = body.get('NextToken')
-            if not token or token in seen:
-                return tags
-            seen.add(token)
-
-    def list_roles(self, max_items=MAX_ITEMS):
-        return paginate_marker(self.client, 'ListRoles', {}, ('Roles', 'Role'), max_items=max_items)
 
 
 # ---------------------------------------------------------------------------------- results
 
 def _trust_for_diff(doc):
-    if doc is None:
-        return None
     parsed = parse_trust_policy(doc)
     if not isinstance(parsed, dict):
         return parsed
@@ -205,8 +150,7 @@ def diff_view(result):
     """The fields of a ``role`` result shown by --diff (trust policy normalised)."""
     if not result:
         return {}
-    view = dict((key, result.get(key)) for key in ('role_name', 'description', 'max_session_duration', 'tags', 'attached_policies')
-                if key in result)
+    view = dict((key, result.get(key)) for key in ('role_name', 'description', 'max_session_duration', 'tags', 'attached_policies'))
     view['assume_role_policy_document'] = _trust_for_diff(result.get('assume_role_policy_document'))
     return view
 
@@ -215,317 +159,284 @@ def _policy_label(policy):
     return '%s (%s)' % (policy.get('PolicyName'), policy.get('PolicyType'))
 
 
+class RoleState(object):
+    """The role as the last read, or the writes since, left it: ``role`` (API keys; None when absent), ``policies``, ``tags``."""
+
+    def __init__(self, role=None, policies=None, tags=None):
+        self.role = dict(role) if role else None
+        self.policies = list(policies or [])
+        self.tags = dict(tags or {})
+
+    def as_result(self):
+        if self.role is None:
+            return {}
+        result = role_to_result(self.role, self.policies, self.tags)
+        for key in SERVICE_FIELDS:
+            if result[key] is None:
+                del result[key]
+        return result
+
+
 # ---------------------------------------------------------------------------------- ram_instance_role
 
-class InstanceRoleManager(object):
-    """Converges one RAM role to the module's options."""
+class InstanceRole(Resource):
+    """One RAM role converged to the module's options (``state: present``) or deleted (``absent``)."""
+
+    DONE_LISTS = ('detached_policies', 'detached_instance_ids')
 
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.name = module.params['name']
-        self.check_mode = module.check_mode
-        self.changed = False
-        self.extra = {}
-        self._reader = None
+        super(InstanceRole, self).__init__(module)
+        self.name = self.params['name']
+        self.ram = None
+        self.tags = None
+        self.trust = self.trust_text = None
+        self.before = self.now = RoleState()
 
-    @property
-    def client(self):
-        return self.module.client('ram')
+    # -- validate / read ---------------------------------------------------------------------
 
-    @property
-    def reader(self):
-        if self._reader is None:
-            self._reader = RoleReader(self.client)
-        return self._reader
+    def validate(self):
+        for message in (validate_role_name(self.name), _description_error(self.params.get('description')),
+                        validate_max_session_duration(self.params.get('max_session_duration'))):
+            if message:
+                raise InputError(message)
+        self.tags = validate_tags(self.params.get('tags'))
+        self.trust, self.trust_text = validate_trust(self.params)
 
-    def run(self):
-        try:
-            validate_common(self.params)
-        except InputError as err:
-            self.module.fail_json(msg=str(err))
-        if self.params['state'] == 'absent':
-            before, after = self.ensure_absent()
-        else:
-            before, after = self.ensure_present()
-        result = dict(changed=self.changed, role=after, **self.extra)
-        if self.module._diff:
-            result['diff'] = {'before': diff_view(before), 'after': diff_view(after)}
-        self.module.exit_json(**result)
+    def read(self):
+        """``None`` when the role does not exist, else a dict: ``role``, ``policies``, ``tags``
+        (with ``state: absent`` also ``region`` and ``instance_ids``, None when no region is configured)."""
+        self.ram = self.module.client('ram')
+        role = ram_api.get_role(self.ram, self.name)
+        current = None
+        if role is not None:
+            current = {'role': role, 'policies': ram_api.list_policies_for(self.ram, 'role', self.name) or [],
+                       'tags': RoleTags(self.ram).of(self.name), 'region': None, 'instance_ids': None}
+            if self.params['state'] == 'absent':
+                current['region'], current['instance_ids'] = self._holders()
+        self.before = RoleState(current['role'], current['policies'], current['tags']) if current else RoleState()
+        self.now = RoleState(self.before.role, self.before.policies, self.before.tags)
+        return current
 
-    def _api(self, operation, func, *args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except AlicloudApiError as err:
-            self.module.fail_api(err, operation)
-        return None  # not reached
-
-    def read_current(self):
-        role = self._api('get role %s' % self.name, self.reader.role, self.name)
-        if role is None:
-            return None
-        policies = self._api('list policies of role %s' % self.name, self.reader.policies, self.name)
-        tags = self._api('read tags of role %s' % self.name, self.reader.tags, self.name)
-        return role, policies, tags
-
-    # -- present ---------------------------------------------------------------------------
-
-    def ensure_present(self):
-        current = self.read_current()
-        if current is None:
-            return self.create()
-        return self.update(*current)
-
-    def create(self):
-        trust = validate_trust(self.params, creating=True)
-        tags = validate_tags(self.params.get('tags')) or {}
-        duration = self.params.get('max_session_duration') or DEFAULT_SESSION_DURATION
-        description = self.params.get('description')
-        self.changed = True
-        if self.check_mode:
-            predicted = {
-                'role_name': self.name,
-                'description': description or '',
-                'assume_role_policy_document': trust,
-                'max_session_duration': duration,
-                'tags': tags,
-                'attached_policies': [],
-            }
-            return {}, predicted
-        params = {
-            'RoleName': self.name,
-            'AssumeRolePolicyDocument': validate_policy_document(trust, kind='trust policy'),
-            'Description': description,
-            'MaxSessionDuration': duration,
-        }
-        if tags:
-            params['Tag'] = tags_to_ram(tags)
-        try:
-            body = self.client.call('CreateRole', params)
-        except AlicloudApiError as err:
-            if not is_already_exists(err):
-                self.module.fail_api(err, 'create role %s' % self.name)
-            # created by a concurrent run between our read and our create: converge it instead
-            self.changed = False
-            current = self.read_current()
-            if current is None:
-                self.module.fail_api(err, 'create role %s' % self.name)
-            return self.update(*current)
-        role = body.get('Role') or {}
-        role.setdefault('RoleName', self.name)
-        role.setdefault('AssumeRolePolicyDocument', params['AssumeRolePolicyDocument'])
-        role.setdefault('MaxSessionDuration', duration)
-        role.setdefault('Description', description or '')
-        role.setdefault('UpdateDate', role.get('CreateDate'))
-        return {}, role_to_result(role, [], tags)
-
-    def plan_update(self, role):
-        """UpdateRole parameters for the fields that differ (empty when nothing does)."""
-        changes = {}
-        trust = validate_trust(self.params, creating=False)
-        current_trust = parse_trust_policy(role.get('AssumeRolePolicyDocument'))
-        if trust is not None:
-            equal = isinstance(current_trust, dict) and policies_equal(current_trust, trust)
-            if not equal:
-                changes['NewAssumeRolePolicyDocument'] = validate_policy_document(trust, kind='trust policy')
-        description = self.params.get('description')
-        if description is not None and description != (role.get('Description') or ''):
-            changes['NewDescription'] = description
-        duration = self.params.get('max_session_duration')
-        if duration is not None and duration != _int_or_none(role.get('MaxSessionDuration')):
-            changes['NewMaxSessionDuration'] = duration
-        return changes
-
-    def plan_tags(self, current_tags):
-        """(tags to set, keys to remove, resulting tags)."""
-        wanted = validate_tags(self.params.get('tags'))
-        if wanted is None:
-            return {}, [], dict(current_tags)
-        to_set = dict((k, v) for k, v in wanted.items() if current_tags.get(k) != v)
-        to_remove = sorted(k for k in current_tags if k not in wanted) if self.params.get('purge_tags') else []
-        final = dict((k, v) for k, v in current_tags.items() if k not in to_remove)
-        final.update(wanted)
-        if len(final) > MAX_TAGS:
-            self.module.fail_json(msg='role %s would have %d tags; the limit is %d (set purge_tags: true to remove the others)'
-                                  % (self.name, len(final), MAX_TAGS))
-        return to_set, to_remove, final
-
-    def update(self, role, policies, tags):
-        before = role_to_result(role, policies, tags)
-        changes = self.plan_update(role)
-        to_set, to_remove, final_tags = self.plan_tags(tags)
-        if not changes and not to_set and not to_remove:
-            return before, before
-        self.changed = True
-        after_role = dict(role)
-        if 'NewAssumeRolePolicyDocument' in changes:
-            after_role['AssumeRolePolicyDocument'] = changes['NewAssumeRolePolicyDocument']
-        if 'NewDescription' in changes:
-            after_role['Description'] = changes['NewDescription']
-        if 'NewMaxSessionDuration' in changes:
-            after_role['MaxSessionDuration'] = changes['NewMaxSessionDuration']
-        if not self.check_mode:
-            if changes:
-                params = dict(changes, RoleName=role.get('RoleName') or self.name)
-                body = self._api('update role %s' % self.name, self.client.call, 'UpdateRole', params)
-                answered = (body or {}).get('Role') or {}
-                for key in ('UpdateDate', 'CreateDate', 'Arn', 'RoleId'):
-                    if answered.get(key):
-                        after_role[key] = answered[key]
-            resource = {'ResourceType': TAG_RESOURCE_TYPE, 'ResourceNames': [role.get('RoleName') or self.name]}
-            if to_remove:
-                self._api('remove tags %s from role %s' % (', '.join(to_remove), self.name), self.client.call,
-                          'UntagResources', dict(resource, TagKeys=to_remove))
-            if to_set:
-                self._api('tag role %s' % self.name, self.client.call, 'TagResources', dict(resource, Tag=tags_to_ram(to_set)))
-        return before, role_to_result(after_role, policies, final_tags)
-
-    # -- absent ----------------------------------------------------------------------------
-
-    def attached_instances(self):
-        """Ids of the instances holding this role in the module's region (None: no region configured)."""
+    def _holders(self):
         try:
             region = endpoints.resolve_region('ecs', self.module.options)
         except endpoints.EndpointError:
-            self.module.warn('no region is configured, so role %s was not checked for ECS instances that still hold it; '
-                             'set region to check (and, with force, detach) them' % self.name)
-            return None
-        ecs = self.module.client('ecs')
-        try:
-            found = describe_instance_ram_roles(ecs, region, role_name=self.name)
-        except AlicloudApiError as err:
-            if err.code == 'InvalidRamRole.NotFound':
-                return []
-            self.module.fail_api(err, 'list the instances holding role %s in %s' % (self.name, region))
-        self.extra['region'] = region
-        return sorted(i for i, r in found.items() if (r or '').lower() == self.name.lower())
+            self.warn('no region is configured, so role %s was not checked for ECS instances that still hold it; '
+                      'set region to check (and, with force, detach) them' % self.name)
+            return None, None
+        return region, instances.holders_of_role(self.module.client('ecs'), region, self.name)
 
-    def ensure_absent(self):
-        current = self.read_current()
+    # -- plan --------------------------------------------------------------------------------
+
+    def plan(self, current):
+        if self.params['state'] == 'absent':
+            return self.plan_delete(current)
         if current is None:
-            return {}, {}
-        role, policies, tags = current
-        before = role_to_result(role, policies, tags)
-        instances = self.attached_instances()
+            return self.plan_create()
+        return self.plan_update(current)
+
+    def plan_create(self):
+        trust, text = self.trust, self.trust_text
+        if trust is None:
+            trust = trust_policy_for_services(DEFAULT_TRUSTED_SERVICES)
+            text = validate_policy_document(trust, kind='trust policy')
+        return {'create': {'trust_policy': text, 'description': self.params.get('description'),
+                           'max_session_duration': self.params.get('max_session_duration') or DEFAULT_SESSION_DURATION,
+                           'tags': self.tags or {}}}
+
+    def plan_update(self, current):
+        role = current['role']
+        changes = {}
+        if self.trust is not None:
+            stored = parse_trust_policy(role.get('AssumeRolePolicyDocument'))
+            if not (isinstance(stored, dict) and policies_equal(stored, self.trust)):
+                changes['trust_policy'] = self.trust_text
+        description = self.params.get('description')
+        if description is not None and description != (role.get('Description') or ''):
+            changes['description'] = description
+        duration = self.params.get('max_session_duration')
+        if duration is not None and str(duration) != str(role.get('MaxSessionDuration')):
+            changes['max_session_duration'] = duration
+        tag, untag = {}, []
+        if self.tags is not None:
+            have = current['tags']
+            tag = dict((k, v) for k, v in self.tags.items() if have.get(k) != v)
+            untag = sorted(k for k in have if k not in self.tags) if self.params.get('purge_tags') else []
+            count = len(set(have) - set(untag) | set(self.tags))
+            if count > MAX_TAGS:
+                raise InputError('role %s would have %d tags; the limit is %d (set purge_tags: true to remove the others)'
+                                 % (self.name, count, MAX_TAGS))
+        return {'update': changes, 'untag': untag, 'tag': tag}
+
+    def plan_delete(self, current):
+        if current is None:
+            return {}
+        policies, holders = current['policies'], current['instance_ids'] or []
         blockers = []
         if policies:
             blockers.append('attached policies: %s' % ', '.join(_policy_label(p) for p in policies))
-        if instances:
-            blockers.append('attached to instances in %s: %s' % (self.extra.get('region'), ', '.join(instances)))
+        if holders:
+            blockers.append('attached to instances in %s: %s' % (current['region'], ', '.join(holders)))
         if blockers and not self.params.get('force'):
-            self.module.fail_json(msg='role %s was not deleted: it still has %s; detach them first or set force: true'
-                                  % (self.name, ' and '.join(blockers)),
-                                  attached_policies=before['attached_policies'], instance_ids=instances or [])
-        self.changed = True
-        self.extra['detached_policies'] = before['attached_policies']
-        self.extra['detached_instance_ids'] = instances or []
-        if not self.check_mode:
-            if instances:
-                self.detach_from_instances(instances)
-            self.detach_policies(policies)
+            role = RoleState(current['role'], policies, current['tags']).as_result()
+            raise InputError('role %s was not deleted: it still has %s; detach them first or set force: true'
+                             % (self.name, ' and '.join(blockers)),
+                             role=role, attached_policies=role['attached_policies'], instance_ids=holders)
+        return {'delete': True, 'region': current['region'], 'instance_ids': holders, 'policies': policies}
+
+    # -- apply -------------------------------------------------------------------------------
+
+    def apply(self, plan):
+        if 'create' in plan:
+            self.create(plan['create'])
+        elif 'update' in plan:
+            self.update(plan)
+        elif plan.get('delete'):
+            self.delete(plan)
+
+    def create(self, wanted):
+        outcome = self.write(None, None, ram_api.create_role, self.ram, self.name, **wanted)
+        if outcome is False:
+            # created by someone else since our read: converge that role, reporting only our own writes
+            current = self.read()
+            if current is None:
+                raise ResourceFailure('role %s was created and deleted again by someone else while this task ran' % self.name)
+            self.apply(self.plan_update(current))
+            return
+        if outcome is True:
+            # our CreateRole took effect but its answer was lost: read the role back
+            outcome = ram_api.get_role(self.ram, self.name)
+        role = {'RoleName': self.name, 'AssumeRolePolicyDocument': wanted['trust_policy'],
+                'Description': wanted['description'] or '', 'MaxSessionDuration': wanted['max_session_duration']}
+        role.update(outcome or {})
+        role.setdefault('UpdateDate', role.get('CreateDate'))
+        self.now = RoleState(role, [], wanted['tags'])
+
+    def update(self, plan):
+        changes = plan['update']
+        if changes:
+            answer = self.write(None, None, ram_api.update_role, self.ram, self.name, **changes)
+            role = dict(self.now.role)
+            role.update((key, changes[arg]) for arg, key in UPDATABLE if arg in changes)
+            if answer and answer.get('UpdateDate'):
+                role['UpdateDate'] = answer['UpdateDate']
+            self.now.role = role
+        if plan['untag']:
+            self.write(None, None, ram_api.untag_role, self.ram, self.name, plan['untag'])
+            self.now.tags = dict((k, v) for k, v in self.now.tags.items() if k not in plan['untag'])
+        if plan['tag']:
+            self.write(None, None, ram_api.tag_role, self.ram, self.name, plan['tag'])
+            self.now.tags.update(plan['tag'])
+
+    def delete(self, plan):
+        if plan['instance_ids']:
+            self.detach_from_instances(plan)
+        for policy in plan['policies']:
+            self.detach_policy(policy)
+        if self.params.get('force'):
+            call_with_retries(self.delete_role, DELETE_RETRIES, extra_codes=(DELETE_CONFLICT,), sleep=time.sleep,
+                              on_retry=self.detach_late_policies)
+        else:
             self.delete_role()
-        return before, {}
 
-    def detach_from_instances(self, instance_ids):
-        region = self.extra['region']
-        ecs = self.module.client('ecs')
-        failed = []
-        for batch in chunks(instance_ids, MAX_IDS_PER_WRITE):
-            params = {'RegionId': region, 'RamRoleName': self.name, 'InstanceIds': instance_ids_param(batch)}
-            body = self._api('detach role %s from %d instance(s) in %s' % (self.name, len(batch), region),
-                             ecs.call, 'DetachInstanceRamRole', params)
-            for instance_id, success, code, message in parse_instance_results(body, 'DetachInstanceRamRoleResults'):
-                if not success and not detach_already_done(code):
-                    failed.append('%s (%s: %s)' % (instance_id, code, message))
-        if failed:
-            self.module.fail_json(msg='detaching role %s failed for instance(s): %s' % (self.name, '; '.join(failed)))
+    def detach_from_instances(self, plan):
+        region, ids = plan['region'], plan['instance_ids']
+        if self.check_mode:
+            done, failures = ids, []
+        else:
+            pool = WorkerPool(lambda n: self.module.clients('ecs', n), start=DETACH_WORKERS)
+            done, failures = instances.detach_role(pool, region, self.name, ids, self.module.secrets())
+        for instance_id in done:
+            self.record('detached_instance_ids', instance_id)
+        if failures:
+            first = failures[0]
+            raise ResourceFailure('role %s was not deleted: detaching it failed for %d instance(s) in %s: %s'
+                                  % (self.name, len(failures), region,
+                                     '; '.join('%s (%s: %s)' % (f['instance_id'], f['code'], f['message']) for f in failures)),
+                                  error={'code': first['code'], 'message': first['message'], 'request_id': first['request_id']},
+                                  failed_instances=failures, **self.result(None, plan))
 
-    def detach_policies(self, policies):
-        for policy in policies:
-            params = {'RoleName': self.name, 'PolicyName': policy.get('PolicyName'), 'PolicyType': policy.get('PolicyType')}
-            try:
-                self.client.call('DetachPolicyFromRole', params)
-            except AlicloudApiError as err:
-                if not is_not_found(err):
-                    self.module.fail_api(err, 'detach policy %s from role %s' % (_policy_label(policy), self.name))
+    def detach_policy(self, policy):
+        name, policy_type = policy.get('PolicyName'), policy.get('PolicyType')
+        self.write('detached_policies', policy_item(name, policy_type), ram_api.detach_policy, self.ram, 'role', self.name, name,
+                   policy_type)
+        self.now.policies = [p for p in self.now.policies if p.get('PolicyName') != name or p.get('PolicyType') != policy_type]
+
+    def detach_late_policies(self, err, _attempt, _delay):
+        if err.code == DELETE_CONFLICT:
+            for policy in ram_api.list_policies_for(self.ram, 'role', self.name) or []:
+                self.detach_policy(policy)
 
     def delete_role(self):
-        for attempt in range(1, DELETE_ATTEMPTS + 1):
-            try:
-                self.client.call('DeleteRole', {'RoleName': self.name})
-                return
-            except AlicloudApiError as err:
-                if is_not_found(err):
-                    return
-                if err.code != 'DeleteConflict.Role.Policy' or not self.params.get('force') or attempt == DELETE_ATTEMPTS:
-                    self.module.fail_api(err, 'delete role %s' % self.name)
-                # a policy was attached after we listed them: detach again and retry
-                self.detach_policies(self._api('list policies of role %s' % self.name, self.reader.policies, self.name))
+        self.write(None, None, ram_api.delete_role, self.ram, self.name)
+        self.now = RoleState()
 
+    # -- results -----------------------------------------------------------------------------
 
-def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-# ---------------------------------------------------------------------------------- info
-
-class InstanceRoleInfo(object):
-    """Reads roles for ram_instance_role_info (never writes)."""
-
-    def __init__(self, module, max_items=MAX_ITEMS):
-        self.module = module
-        self.params = module.params
-        self.max_items = max_items
-        self._reader = None
-
-    @property
-    def reader(self):
-        if self._reader is None:
-            self._reader = RoleReader(self.module.client('ram'))
-        return self._reader
-
-    def run(self):
-        name = self.params.get('name')
-        if name is not None:
-            message = validate_role_name(name)
-            if message:
-                self.module.fail_json(msg=message)
-        try:
-            roles = self.by_name(name) if name is not None else self.by_prefix(self.params.get('name_prefix'))
-        except AlicloudApiError as err:
-            self.module.fail_api(err, 'read role %s' % name if name is not None else 'list roles')
-        self.module.exit_json(changed=False, roles=roles)
-
-    def _keep(self, role):
-        return not self.params.get('instance_roles_only') or can_ecs_assume(role.get('AssumeRolePolicyDocument'))
-
-    def _result(self, role, tags):
-        result = role_to_result(role, self.reader.policies(role['RoleName']), tags)
-        result['ecs_can_assume'] = can_ecs_assume(role.get('AssumeRolePolicyDocument'))
+    def result(self, current, plan):
+        result = {'role': self.now.as_result()}
+        if plan and plan.get('region'):
+            result['region'] = plan['region']
         return result
 
+    def diff(self, current, plan):
+        return {'before': diff_view(self.before.as_result()), 'after': diff_view(self.now.as_result())}
+
+
+# ---------------------------------------------------------------------------------- ram_instance_role_info
+
+class InstanceRoleInfo(Resource):
+    """Roles for ram_instance_role_info: one by name, or every role whose name starts with a prefix (never writes)."""
+
+    PAGE_SIZE = ram_api.MAX_ITEMS
+
+    def __init__(self, module):
+        super(InstanceRoleInfo, self).__init__(module)
+        self.ram = None
+        self.tags = None
+
+    def validate(self):
+        name = self.params.get('name')
+        message = validate_role_name(name) if name is not None else None
+        if message:
+            raise InputError(message)
+
+    def read(self):
+        self.ram = self.module.client('ram')
+        self.tags = RoleTags(self.ram)
+        name = self.params.get('name')
+        return self.by_name(name) if name is not None else self.by_prefix((self.params.get('name_prefix') or '').lower())
+
+    def result(self, current, plan):
+        return {'roles': current}
+
     def by_name(self, name):
-        role = self.reader.role(name)
-        if role is None or not self._keep(role):
+        role = ram_api.get_role(self.ram, name)
+        if role is None or not self.wanted(role):
             return []
-        return [self._result(role, self.reader.tags(role.get('RoleName') or name))]
+        return self.described(role, self.tags.of(role['RoleName']))
 
     def by_prefix(self, prefix):
-        prefix = (prefix or '').lower()
-        results = []
-        for listed in self.reader.list_roles(max_items=self.max_items):
-            listed_name = listed.get('RoleName') or ''
-            if not listed_name.lower().startswith(prefix):
+        roles = []
+        for listed in ram_api.list_roles(self.ram, self.PAGE_SIZE):
+            name = listed.get('RoleName') or ''
+            if not name.lower().startswith(prefix):
                 continue
-            role = self.reader.role(listed_name)  # ListRoles has no trust policy
-            if role is None or not self._keep(role):
-                continue  # deleted since it was listed, or not an instance role
-            if 'Tags' in listed:
-                tags = tags_from_ram(dig(listed, ('Tags',)))
-            else:  # this listing carries no tags: ask the tag API
-                tags = self.reader.tags(listed_name)
-            results.append(self._result(role, tags))
-        return results
+            # the listing has no trust policy; a role deleted since it was listed is skipped
+            role = ram_api.get_role(self.ram, name)
+            if role is None or not self.wanted(role):
+                continue
+            roles.extend(self.described(role, tags_from_ram(listed['Tags']) if 'Tags' in listed else self.tags.of(name)))
+        return roles
+
+    def wanted(self, role):
+        return not self.params.get('instance_roles_only') or can_ecs_assume(role.get('AssumeRolePolicyDocument'))
+
+    def described(self, role, tags):
+        """``[the roles item of role]``, or ``[]`` when the role is gone."""
+        policies = ram_api.list_policies_for(self.ram, 'role', role['RoleName'])
+        if policies is None:
+            return []
+        result = role_to_result(role, policies, tags)
+        result['ecs_can_assume'] = can_ecs_assume(role.get('AssumeRolePolicyDocument'))
+        return [result]

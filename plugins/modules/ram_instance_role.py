@@ -83,8 +83,9 @@ options:
     description:
       - Only with O(state=absent). A role that still has attached policies, or is held by ECS instances in the
         configured region, is not deleted unless O(force=true); the task fails naming the policies and instances.
-      - With O(force=true) the role is first detached from those instances (in batches of 100), then its
-        policies are detached, then it is deleted.
+      - With O(force=true) the role is first detached from those instances (in batches of 100, several batches at
+        a time), then its policies are detached, then it is deleted. A policy attached by someone else meanwhile is
+        detached too (the deletion is tried at most three times).
     type: bool
     default: false
 notes:
@@ -97,7 +98,10 @@ notes:
     service can assign (C(role_id), C(arn), C(create_date), C(update_date)). Updating a role in check mode
     returns the role with its changes applied and its current C(update_date).
   - If another run creates the same role between this module's read and its create, the module converges
-    the existing role instead of failing.
+    the existing role instead of failing, and reports only its own changes.
+  - A write whose answer was lost (the connection dropped after the service carried it out) is recognised when
+    the retry meets "already exists" (C(CreateRole)) or "does not exist" (C(DeleteRole)), and counts as done.
+  - A task that fails after a write reports C(changed=true), what it detached, and RV(role) as the writes left it.
 extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes
@@ -227,9 +231,10 @@ role:
       sample: [{"name": "AliyunOSSReadOnlyAccess", "type": "System", "policy_name": "AliyunOSSReadOnlyAccess", "policy_type": "System"}]
 detached_policies:
   description:
-    - With O(state=absent), the policies detached before deletion (predicted in check mode).
+    - With O(state=absent), the policies this task detached before deletion (predicted in check mode).
+      Empty otherwise.
     - Each item carries the name and type twice, as C(name)/C(type) and as C(policy_name)/C(policy_type).
-  returned: when O(state=absent) and the role existed
+  returned: always
   type: list
   elements: dict
   sample: [{"name": "AliyunOSSReadOnlyAccess", "type": "System", "policy_name": "AliyunOSSReadOnlyAccess", "policy_type": "System"}]
@@ -247,11 +252,43 @@ detached_policies:
       description: Same as C(type).
       type: str
 detached_instance_ids:
-  description: With O(state=absent), the instances the role was detached from before deletion (predicted in check mode).
-  returned: when O(state=absent) and the role existed
+  description:
+    - With O(state=absent), the instances this task detached the role from before deletion (predicted in check mode).
+      Empty otherwise.
+  returned: always
   type: list
   elements: str
   sample: [i-bp1abcdefghijklmnopq]
+instance_ids:
+  description: The instances holding the role, when its deletion was refused because O(force) is not set.
+  returned: when the deletion was refused
+  type: list
+  elements: str
+  sample: [i-bp1abcdefghijklmnopq]
+attached_policies:
+  description: The policies attached to the role, when its deletion was refused because O(force) is not set.
+  returned: when the deletion was refused
+  type: list
+  elements: dict
+  sample: [{"name": "AliyunOSSReadOnlyAccess", "type": "System", "policy_name": "AliyunOSSReadOnlyAccess", "policy_type": "System"}]
+failed_instances:
+  description: With O(force=true), the instances the role could not be detached from (the role is then not deleted).
+  returned: when detaching the role from instances failed
+  type: list
+  elements: dict
+  contains:
+    instance_id:
+      description: ID of the instance.
+      type: str
+    code:
+      description: Error code of the service.
+      type: str
+    message:
+      description: Error message of the service.
+      type: str
+    request_id:
+      description: ID of the request that failed.
+      type: str
 region:
   description: The region checked for instances holding the role.
   returned: when O(state=absent), the role existed and a region is configured
@@ -259,7 +296,7 @@ region:
   sample: cn-hangzhou
 '''
 
-from ansible_collections.alicloud.ram.plugins.module_utils.instance_role import InstanceRoleManager
+from ansible_collections.alicloud.ram.plugins.module_utils.instance_role import InstanceRole
 from ansible_collections.alicloud.ram.plugins.module_utils.module import AlicloudModule
 
 ARGUMENT_SPEC = dict(
@@ -281,7 +318,7 @@ def main():
         mutually_exclusive=[('trusted_services', 'assume_role_policy_document')],
         supports_check_mode=True,
     )
-    InstanceRoleManager(module).run()
+    InstanceRole(module).run()
 
 
 if __name__ == '__main__':
