@@ -7,7 +7,11 @@
 ``limit`` calls in flight and returns one :class:`Outcome` per item, in item order. The limit
 adapts: it is halved (not below ``minimum``) whenever a call reports throttling through
 :meth:`WorkerPool.throttled`, and grows by one after ``limit`` calls in a row went through
-without throttling, up to ``maximum``. ``peak`` is the highest limit used.
+without throttling, up to ``maximum``. ``peak`` is the most calls that were in flight at once.
+
+Throttling is reported by the clients themselves: every client the pool hands to a worker gets
+the pool's :meth:`WorkerPool.throttled` as its ``on_throttle`` callback, which the client calls
+before it backs off from a throttled attempt.
 """
 
 import collections
@@ -28,7 +32,7 @@ class WorkerPool(object):
         self.minimum = max(1, int(minimum))
         self.maximum = max(self.minimum, int(maximum or start))
         self.limit = min(self.maximum, max(self.minimum, int(start)))
-        self.peak = self.limit
+        self.peak = 0
         self._active = 0
         self._streak = 0
         self._cond = threading.Condition()
@@ -47,7 +51,6 @@ class WorkerPool(object):
             if self._streak >= self.limit and self.limit < self.maximum:
                 self.limit += 1
                 self._streak = 0
-                self.peak = max(self.peak, self.limit)
                 self._cond.notify_all()
 
     def _enter(self):
@@ -55,6 +58,7 @@ class WorkerPool(object):
             while self._active >= self.limit:
                 self._cond.wait()
             self._active += 1
+            self.peak = max(self.peak, self._active)
 
     def _leave(self):
         with self._cond:
@@ -62,6 +66,14 @@ class WorkerPool(object):
             self._cond.notify_all()
 
     # -- running -----------------------------------------------------------------------------
+
+    def _clients(self, count):
+        clients = queue.Queue()
+        for client in self._client_source(count):
+            if hasattr(client, 'on_throttle'):
+                client.on_throttle = self.throttled
+            clients.put(client)
+        return clients
 
     def map(self, func, items, stop_on_error=False):
         """``[Outcome(value, error)]`` of ``func(client, item)``, in item order.
@@ -74,9 +86,7 @@ class WorkerPool(object):
         if not items:
             return outcomes
         threads = min(self.maximum, len(items))
-        clients = queue.Queue()
-        for client in self._client_source(threads):
-            clients.put(client)
+        clients = self._clients(threads)
         stop = threading.Event()
 
         def work(index):
