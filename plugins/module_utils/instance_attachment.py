@@ -1,90 +1,48 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Private to the alicloud.ram collection: not a public API, may change without notice.
-"""Instance RAM roles on ECS instances: read (with fallbacks), plan, write in batches, wait.
+"""Instance RAM roles on ECS instances: the resources of ecs_instance_role_attachment
+(:class:`InstanceRoleAttachment`) and ecs_instance_role_info (:class:`InstanceRoleInfo`).
 
-Used by the ``ecs_instance_role_attachment`` and ``ecs_instance_role_info`` modules.
+Reads, batches and fallbacks live in the instance toolkit (``instances.py``); every batch runs on
+one adaptive :class:`concurrency.WorkerPool`. What is checked before the first write: the input,
+that every selected instance exists (the role read and, for the ids it does not list,
+DescribeInstances), that no instance holds another role (without ``force``), and that the role
+exists and ECS may assume it (one GetRole). A classic-network instance is found before the
+writes when the reads show it, else by the attach call's own per-instance result.
 """
 
-import queue
-import random
-import threading
+import collections
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.alicloud.ram.plugins.module_utils import client as client_utils
-from ansible_collections.alicloud.ram.plugins.module_utils.ecs import (
-    MAX_IDS_PER_DESCRIBE,
-    MAX_IDS_PER_WRITE,
-    chunks,
-    detach_already_done,
-    instance_ids_param,
-    paginate_pages,
-    parse_instance_results,
-)
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, redact
+from ansible_collections.alicloud.ram.plugins.module_utils import ecs_api, instances, ram_api
+from ansible_collections.alicloud.ram.plugins.module_utils.concurrency import WorkerPool
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, format_error
+from ansible_collections.alicloud.ram.plugins.module_utils.instances import CODE_CLASSIC, CODE_NOT_FOUND, failure, same_role, short_list
 from ansible_collections.alicloud.ram.plugins.module_utils.policy import PolicyDocumentError, can_ecs_assume, parse_policy_document, to_json
-from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_until_visible
-from ansible_collections.alicloud.ram.plugins.module_utils.ram import as_list, dig, get_role, validate_role_name
+from ansible_collections.alicloud.ram.plugins.module_utils.ram import validate_role_name
+from ansible_collections.alicloud.ram.plugins.module_utils.resource import InputError, Resource, ResourceFailure
+from ansible_collections.alicloud.ram.plugins.module_utils.retries import wait_until
 
-MAX_IDS_PER_DESCRIBE_INSTANCES = 100
 MAX_POLICY_CHARS = 1024
 MIN_CONCURRENCY = 1
 MAX_CONCURRENCY = 16
-# How long a role that RAM already knows may stay invisible to ECS after its creation.
-ROLE_VISIBILITY_TIMEOUT = 60.0
-ROLE_VISIBILITY_CODES = ('InvalidRamRole.NotFound', 'InvalidRamRole.NotEcsRole')
-# A DescribeInstanceRamRole page fails as a whole for these; find out instance by instance.
-READ_FALLBACK_CODES = ('InvalidInstanceId.NotFound', 'InvalidNetworkType.MismatchRamRole')
 
-CODE_NOT_FOUND = 'InvalidInstanceId.NotFound'
-CODE_CLASSIC = 'InvalidNetworkType.MismatchRamRole'
 CODE_OTHER_ROLE = 'InstanceHasOtherRole'
 MSG_NOT_FOUND = 'The instance does not exist in region %s.'
 MSG_CLASSIC = 'The instance is in the classic network; RAM roles can only be attached to VPC instances.'
 MSG_OTHER_ROLE = 'The instance holds the RAM role %s; set force=true to replace it.'
-LISTED_IDS = 10
+# Per-instance attach failures that cannot mean "the instance holds the role already".
+DEFINITE_ATTACH_FAILURES = (CODE_NOT_FOUND, CODE_CLASSIC)
 
-ATTACH = 'AttachInstanceRamRole'
-DETACH = 'DetachInstanceRamRole'
-
-
-def same_role(a, b):
-    """RAM role names are case-insensitive."""
-    return (a or '').lower() == (b or '').lower() and bool(a) == bool(b)
-
-
-def short_list(items, limit=LISTED_IDS):
-    """``a, b, c and 7 more``: keeps one-line messages short for fleet-size runs."""
-    items = list(items)
-    text = ', '.join(str(i) for i in items[:limit])
-    if len(items) > limit:
-        text += ' and %d more' % (len(items) - limit)
-    return text
-
-
-def failure(instance_id, code, message, request_id=None):
-    return {'instance_id': instance_id, 'code': code, 'message': message, 'request_id': request_id}
+# ``roles``: id -> role held (None: none) for the selected ids that exist as VPC instances (or
+# that the role read listed); ``role``: the RAM role (None when missing; not read when no
+# instance needs it); ``classic_at_attach``: in check mode, role-less ids DescribeInstances
+# shows in the classic network (a real run learns it from the attach answer).
+Current = collections.namedtuple('Current', ['ids', 'roles', 'unknown', 'classic', 'role', 'role_read', 'classic_at_attach'])
 
 
 # ---------------------------------------------------------------------------------- input
-
-
-def unique_instance_ids(values):
-    """``(ids, error)``: the ids without duplicates (first occurrence order), or an error message."""
-    if not values:
-        return None, 'instance_ids must list at least one instance id'
-    ids, seen = [], set()
-    for value in values:
-        if not isinstance(value, str) or not value.strip():
-            return None, 'instance_ids must be non-empty strings, got %r' % (value,)
-        if value != value.strip() or any(ch.isspace() for ch in value):
-            return None, "instance id '%s' contains whitespace" % value
-        if value not in seen:
-            seen.add(value)
-            ids.append(value)
-    return ids, None
-
 
 def extra_policy_json(value):
     """``(json_text, error)`` for the ``policy`` option (dict or JSON string, 1-1024 characters as sent)."""
@@ -99,566 +57,328 @@ def extra_policy_json(value):
     return text, None
 
 
-def validate_attachment_params(params):
-    """``(values, errors)``: normalised input of ecs_instance_role_attachment and every problem found."""
-    errors = []
-    ids, error = unique_instance_ids(params.get('instance_ids'))
-    if error:
-        errors.append(error)
-    error = validate_role_name(params.get('role_name'))
-    if error:
-        errors.append(error)
-    policy, error = extra_policy_json(params.get('policy'))
-    if error:
-        errors.append(error)
+def validate_selection(params, errors):
+    """The ids, tags and concurrency shared by both modules; problems go to ``errors``."""
+    ids, error = instances.validate_instance_ids(params.get('instance_ids'))
+    errors.append(error)
+    tags = dict(params.get('instance_tags') or {})
+    errors.append(instances.validate_instance_tags(tags))
     concurrency = params.get('concurrency')
     if concurrency is None or not MIN_CONCURRENCY <= concurrency <= MAX_CONCURRENCY:
         errors.append('concurrency must be between %d and %d, got %s' % (MIN_CONCURRENCY, MAX_CONCURRENCY, concurrency))
-    wait_timeout = params.get('wait_timeout')
-    if wait_timeout is None or wait_timeout <= 0:
-        errors.append('wait_timeout must be a positive number of seconds, got %s' % wait_timeout)
-    values = {
-        'instance_ids': ids,
-        'role_name': params.get('role_name'),
-        'state': params.get('state'),
-        'policy': policy,
-        'force': bool(params.get('force')),
-        'concurrency': concurrency,
-        'wait': bool(params.get('wait')),
-        'wait_timeout': wait_timeout,
-    }
-    return values, errors
+    return ids or [], tags, concurrency
 
 
-# ---------------------------------------------------------------------------------- reads
+def raise_input_errors(errors):
+    errors = [e for e in errors if e]
+    if errors:
+        raise InputError('invalid input: ' + '; '.join(errors))
 
 
-class InstanceRoleReader(object):
-    """Reads the roles instances hold, finding out which ids are unknown or classic when a page fails.
-
-    ``network`` remembers what DescribeInstances said: instance id -> ``'vpc'``, ``'classic'``
-    or None (unknown in the region), so an instance is never described twice.
-    """
-
-    def __init__(self, client, region, clients=None, concurrency=1):
-        self.client = client
-        self.region = region
-        self.network = {}
-        # Bounded parallel reads, like the writes: ``clients(n)`` gives n clients (one per worker
-        # thread, the first being ``client``); without it every read uses ``client`` in turn.
-        self._client_source = clients
-        self.concurrency = max(1, int(concurrency or 1))
-
-    def _map(self, read, batches, tolerated=()):
-        """``[(result, error)]`` of ``read(client, batch)`` per batch, in batch order.
-
-        At most :attr:`concurrency` reads are in flight. An :class:`AlicloudApiError` whose code
-        is not in ``tolerated`` stops the batches that have not started yet (their entries are
-        ``(None, None)``); tolerated errors are returned for the caller to handle.
-        """
-        batches = list(batches)
-        outcome = [(None, None)] * len(batches)
-        stop = threading.Event()
-
-        def guarded(client, index):
-            if stop.is_set():
-                return
-            try:
-                outcome[index] = (read(client, batches[index]), None)
-            except AlicloudApiError as err:
-                outcome[index] = (None, err)
-                if err.code not in tolerated:
-                    stop.set()
-
-        workers = min(self.concurrency, len(batches)) if self._client_source is not None else 1
-        if workers <= 1:
-            for index in range(len(batches)):
-                guarded(self.client, index)
-            return outcome
-        pool = queue.Queue()
-        for client in self._client_source(workers):
-            pool.put(client)
-
-        def work(index):
-            client = pool.get()
-            try:
-                guarded(client, index)
-            finally:
-                pool.put(client)
-
-        with ThreadPoolExecutor(max_workers=workers) as executor:
-            list(executor.map(work, range(len(batches))))
-        return outcome
-
-    @staticmethod
-    def _raise_first(outcome, tolerated=()):
-        for _result, err in outcome:
-            if err is not None and err.code not in tolerated:
-                raise err
-
-    def _describe_batch(self, client, batch):
-        found = {}
-        token = None
-        while True:
-            params = {'RegionId': self.region, 'InstanceIds': instance_ids_param(batch),
-                      'MaxResults': MAX_IDS_PER_DESCRIBE_INSTANCES}
-            if token:
-                params['NextToken'] = token
-            body = client.call('DescribeInstances', params)
-            for item in as_list(dig(body, ('Instances', 'Instance'))):
-                if isinstance(item, dict) and item.get('InstanceId'):
-                    kind = str(item.get('InstanceNetworkType') or 'vpc').lower()
-                    found[item['InstanceId']] = 'classic' if kind == 'classic' else 'vpc'
-            token = body.get('NextToken')
-            if not token or len(found) >= len(batch):
-                return found
-
-    def describe_instances(self, ids):
-        """Fill :attr:`network` for the ids not described yet (100 ids a call)."""
-        todo = [i for i in ids if i not in self.network]
-        batches = list(chunks(todo, MAX_IDS_PER_DESCRIBE_INSTANCES))
-        outcome = self._map(self._describe_batch, batches)
-        for batch, (found, _err) in zip(batches, outcome):
-            if found is not None:
-                for iid in batch:
-                    self.network[iid] = found.get(iid)
-        self._raise_first(outcome)
-        return dict((i, self.network.get(i)) for i in ids)
-
-    def unknown(self, ids):
-        return [i for i in ids if i in self.network and self.network[i] is None]
-
-    def classic(self, ids):
-        return [i for i in ids if self.network.get(i) == 'classic']
-
-    def _read_batch(self, batch, role_name=None, client=None):
-        params = {'RegionId': self.region, 'InstanceIds': instance_ids_param(batch)}
-        if role_name:
-            params['RamRoleName'] = role_name
-        roles = {}
-        for item in paginate_pages(client or self.client, 'DescribeInstanceRamRole', params,
-                                   ('InstanceRamRoleSets', 'InstanceRamRoleSet'), page_size=MAX_IDS_PER_DESCRIBE):
-            if isinstance(item, dict) and item.get('InstanceId'):
-                roles[item['InstanceId']] = item.get('RamRoleName') or None
-        return roles
-
-    def read_roles(self, ids, role_name=None):
-        """``{instance_id: role name}`` for the instances DescribeInstanceRamRole lists.
-
-        Instances it omits, and unknown or classic instances (see :attr:`network`), are absent.
-        Pages (50 ids each) are read :attr:`concurrency` at a time.
-        """
-        def read(client, batch):
-            return self._read_batch(batch, role_name, client)
-
-        roles, suspects = {}, []
-        batches = list(chunks(ids, MAX_IDS_PER_DESCRIBE))
-        outcome = self._map(read, batches, tolerated=READ_FALLBACK_CODES)
-        self._raise_first(outcome, tolerated=READ_FALLBACK_CODES)
-        for batch, (found, err) in zip(batches, outcome):
-            if err is not None:
-                suspects.extend(batch)
-            else:
-                roles.update(found)
-        if suspects:
-            self.describe_instances(suspects)
-            usable = [i for i in suspects if self.network.get(i) == 'vpc']
-            outcome = self._map(read, chunks(usable, MAX_IDS_PER_DESCRIBE))
-            self._raise_first(outcome)
-            for found, _err in outcome:
-                roles.update(found)
-        return roles
-
-
-def read_attachments(client, region, instance_ids=None, role_name=None):
-    """``(attachments, unknown_ids)`` for ecs_instance_role_info: ``[{instance_id, role_name}]`` of instances holding a role."""
-    reader = InstanceRoleReader(client, region)
-    try:
-        if instance_ids:
-            roles = reader.read_roles(instance_ids, role_name)
-            order = instance_ids
-        else:
-            roles, order = {}, []
-            params = {'RegionId': region, 'RamRoleName': role_name}
-            for item in paginate_pages(client, 'DescribeInstanceRamRole', params, ('InstanceRamRoleSets', 'InstanceRamRoleSet'),
-                                       page_size=MAX_IDS_PER_DESCRIBE):
-                if isinstance(item, dict) and item.get('InstanceId') and item['InstanceId'] not in roles:
-                    roles[item['InstanceId']] = item.get('RamRoleName') or None
-                    order.append(item['InstanceId'])
-    except AlicloudApiError as err:
-        if role_name and err.code == 'InvalidRamRole.NotFound':
-            # no such role: nothing can hold it
-            return [], []
-        raise
-    attachments = []
-    for iid in order:
-        held = roles.get(iid)
-        if held and (not role_name or same_role(held, role_name)):
-            attachments.append({'instance_id': iid, 'role_name': held})
-    return attachments, reader.unknown(instance_ids or [])
+def group_by_role(pairs):
+    """``[(role, [ids])]`` in first-seen order, roles compared case-insensitively."""
+    groups = collections.OrderedDict()
+    for iid, role in pairs:
+        groups.setdefault(role.lower(), (role, []))[1].append(iid)
+    return list(groups.values())
 
 
 # ---------------------------------------------------------------------------------- plan
 
-
 class Plan(object):
-    """What a run does to each instance."""
+    """What a run does to each selected instance, and what blocks every write."""
 
-    def __init__(self):
-        self.ok = []          # nothing to do
-        self.attach = []      # no role -> attach
-        self.replace = []     # (id, current role): detach, then attach (force)
-        self.detach = []      # (id, current role): state absent
-        self.conflicts = []   # (id, current role): another role, no force
+    def __init__(self, role_name):
+        self.role_name = role_name  # as RAM spells it, once GetRole was read
+        self.attach = []            # no role -> attach
+        self.replace = []           # (id, current role): detach, then attach (force)
+        self.detach = []            # (id, current role): state absent
+        self.conflicts = []         # (id, current role): another role, no force
         self.unknown = []
         self.classic = []
+        self.classic_at_attach = []  # check mode: the attach answer will refuse these
+        self.role_problem = None    # (code, message) when the role cannot be attached
 
     @property
     def write_ids(self):
         return self.attach + [i for i, _r in self.replace] + [i for i, _r in self.detach]
 
-    @property
-    def has_writes(self):
-        return bool(self.attach or self.replace or self.detach)
 
-
-def plan_changes(ids, current, role_name, state, force, unknown=(), classic=()):
-    """Decide per instance; ``current`` maps id -> role held (None or missing: no role)."""
-    plan = Plan()
-    unknown, classic = set(unknown), set(classic)
-    for iid in ids:
-        held = current.get(iid)
+def plan_changes(current, role_name, state, force):
+    """Decide per instance from the reads only."""
+    plan = Plan(role_name)
+    unknown, classic = set(current.unknown), set(current.classic)
+    for iid in current.ids:
+        held = current.roles.get(iid)
         if iid in unknown or iid in classic:
-            if state == 'present':
-                (plan.unknown if iid in unknown else plan.classic).append(iid)
-            else:
-                plan.ok.append(iid)
-        elif state == 'present':
+            (plan.unknown if iid in unknown else plan.classic).append(iid)
+        elif state == 'absent':
             if held and same_role(held, role_name):
-                plan.ok.append(iid)
-            elif not held:
-                plan.attach.append(iid)
-            elif force:
-                plan.replace.append((iid, held))
-            else:
-                plan.conflicts.append((iid, held))
-        elif held and same_role(held, role_name):
-            plan.detach.append((iid, held))
+                plan.detach.append((iid, held))
+        elif not held:
+            plan.attach.append(iid)
+        elif not same_role(held, role_name):
+            (plan.replace if force else plan.conflicts).append((iid, held))
+    plan.classic_at_attach = [i for i in plan.attach if i in set(current.classic_at_attach)]
+    if current.role_read:
+        role = current.role
+        if role is None:
+            plan.role_problem = ('EntityNotExist.Role', 'role %s does not exist' % role_name)
+        elif not can_ecs_assume(role.get('AssumeRolePolicyDocument')):
+            plan.role_problem = ('InvalidRamRole.NotEcsRole',
+                                 'role %s cannot be assumed by ECS (its trust policy does not name ecs.aliyuncs.com)' % role_name)
         else:
-            plan.ok.append(iid)
+            plan.role_name = role.get('RoleName') or role_name
     return plan
 
 
-def group_by_role(pairs):
-    """``[(role, [ids])]`` in first-seen order, roles compared case-insensitively."""
-    groups, names = {}, []
-    for iid, role in pairs:
-        key = role.lower()
-        if key not in groups:
-            groups[key] = (role, [])
-            names.append(key)
-        groups[key][1].append(iid)
-    return [groups[key] for key in names]
+# ---------------------------------------------------------------------------------- the resources
+
+class _InstanceReader(Resource):
+    """The selection and role reads both modules share."""
+
+    def __init__(self, module):
+        super(_InstanceReader, self).__init__(module)
+        self.region = None
+        self.pool = None
+        self.instance_ids = []
+        self.tags = {}
+
+    def _start(self, concurrency):
+        self.region = self.module.region('ecs')
+        self.pool = WorkerPool(lambda n: self.module.clients('ecs', n), start=concurrency)
+
+    def _select_and_read(self):
+        """``(selected ids, RoleReading)``; nothing is read for an empty selection."""
+        selection = instances.select_instances(self.module.client('ecs'), self.region, self.instance_ids, self.tags)
+        if not selection.ids:
+            return [], instances.RoleReading({}, [], [], {})
+        return selection.ids, instances.read_roles(self.pool, self.region, selection.ids, selection.described)
 
 
-# ---------------------------------------------------------------------------------- writes
+class InstanceRoleAttachment(_InstanceReader):
+    """ecs_instance_role_attachment: ensure ``role_name`` is (or is not) attached to the selected instances."""
 
+    def __init__(self, module):
+        super(InstanceRoleAttachment, self).__init__(module)
+        self.role_name = None
+        self.state = None
+        self.policy = None
+        self.before = {}
+        self.after = None
+        self.changed_ids = []
+        self.failed = []
 
-class BatchWriter(object):
-    """Runs Attach/Detach batches on a bounded thread pool, one ECS client per worker."""
+    # -- validate / read / plan --------------------------------------------------------------
 
-    def __init__(self, region, clients, concurrency, secrets=(), sleep=time.sleep, clock=time.monotonic, rand=random.random,
-                 visibility_timeout=ROLE_VISIBILITY_TIMEOUT):
-        self.region = region
-        self._client_source = clients  # callable(n) -> list of n clients
-        self.concurrency = concurrency
-        self.secrets = list(secrets or ())
-        self._sleep = sleep
-        self._clock = clock
-        self._rand = rand
-        self.visibility_timeout = visibility_timeout
-        self.requests = []  # (action, number of ids), for reporting and tests
+    def validate(self):
+        params = self.params
+        errors = []
+        self.instance_ids, self.tags, concurrency = validate_selection(params, errors)
+        errors.append(validate_role_name(params.get('role_name')))
+        self.policy, error = extra_policy_json(params.get('policy'))
+        errors.append(error)
+        wait_timeout = params.get('wait_timeout')
+        if wait_timeout is None or wait_timeout <= 0:
+            errors.append('wait_timeout must be a positive number of seconds, got %s' % wait_timeout)
+        raise_input_errors(errors)
+        self.role_name, self.state = params['role_name'], params['state']
+        if self.state == 'absent' and self.policy:
+            self.warn('policy is only used when attaching a role; it is ignored with state=absent')
+        self._start(concurrency)
 
-    def run(self, action, batches, policy=None):
-        """``batches``: ``[(role name, [ids])]`` (ids <= 100). Returns ``{id: None on success | failure dict}``."""
-        if not batches:
-            return {}
-        workers = max(1, min(self.concurrency, len(batches)))
-        pool = queue.Queue()
-        for client in self._client_source(workers):
-            pool.put(client)
+    def read(self):
+        ids, reading = self._select_and_read()
+        roles = reading.roles
+        needs_role = self.state == 'present' and any(not same_role(held, self.role_name) for held in roles.values())
+        role = ram_api.get_role(self.module.client('ram'), self.role_name) if needs_role else None
+        classic_at_attach = []
+        if self.check_mode and self.state == 'present':
+            # a real run learns of these from the attach answer; check mode asks DescribeInstances
+            probe = [i for i in ids if i in roles and roles[i] is None and i not in reading.described]
+            found = instances.describe_by_ids(self.pool, self.region, probe)
+            classic_at_attach = [i for i in probe if i in found and ecs_api.network_type(found[i]) == 'classic']
+        self.before = collections.OrderedDict((i, roles.get(i)) for i in ids)
+        return Current(ids, roles, reading.unknown, reading.classic, role, needs_role, classic_at_attach)
 
-        def work(batch):
-            client = pool.get()
-            try:
-                return self.write_batch(client, action, batch[0], batch[1], policy)
-            finally:
-                pool.put(client)
+    def plan(self, current):
+        return plan_changes(current, self.role_name, self.state, bool(self.params.get('force')))
 
-        outcome = {}
-        with ThreadPoolExecutor(max_workers=workers) as executor:
-            for result in executor.map(work, batches):
-                outcome.update(result)
-        return outcome
+    # -- apply -------------------------------------------------------------------------------
 
-    def _call(self, client, action, params):
-        if action != ATTACH:
-            return client.call(action, params)
-        # RAM confirmed the role before any write: ECS not seeing it yet is eventual consistency.
-        return call_until_visible(lambda: client.call(action, params), ROLE_VISIBILITY_CODES, self.visibility_timeout,
-                                  sleep=self._sleep, clock=self._clock, rand=self._rand)
+    def apply(self, plan):
+        self._check_blocking(plan)
+        if not plan.write_ids:
+            return
+        if self.check_mode:
+            self._predict(plan)
+        else:
+            self._write(plan)
+        if self.failed:
+            self._fail_instances(plan)
+        if self.params.get('wait') and not self.check_mode and self.changed_ids:
+            self._wait()
 
-    def write_batch(self, client, action, role_name, ids, policy=None):
-        params = {'RegionId': self.region, 'RamRoleName': role_name, 'InstanceIds': instance_ids_param(ids)}
-        if action == ATTACH and policy:
-            params['Policy'] = policy
-        self.requests.append((action, len(ids)))
-        try:
-            body = self._call(client, action, params)
-        except AlicloudApiError as err:
-            message = redact(err.message, self.secrets)
-            return dict((iid, failure(iid, err.code, message, err.request_id)) for iid in ids)
-        result_key = 'AttachInstanceRamRoleResults' if action == ATTACH else 'DetachInstanceRamRoleResults'
-        per_instance = dict((r[0], r) for r in parse_instance_results(body, result_key) if r[0])
-        try:
-            fail_count = int(body.get('FailCount') or 0)
-        except (TypeError, ValueError):
-            fail_count = 0
-        outcome = {}
-        for iid in ids:
-            item = per_instance.get(iid)
-            if item is None:
-                # no per-instance entry: trust the summary when it reports no failure
-                outcome[iid] = None if fail_count == 0 else failure(
-                    iid, 'UnknownResult', 'the answer has no result for this instance', body.get('RequestId'))
-            elif item[1]:
-                outcome[iid] = None
-            else:
-                outcome[iid] = failure(iid, item[2] or 'UnknownError', redact(item[3], self.secrets) or 'failed', body.get('RequestId'))
-        return outcome
+    def _operation(self, count):
+        verb = 'attach role %s to' if self.state == 'present' else 'detach role %s from'
+        return (verb + ' %d instance(s)') % (self.role_name, count)
 
-
-# ---------------------------------------------------------------------------------- module logic
-
-
-class InstanceRoleAttachment(object):
-    """ecs_instance_role_attachment: ensure ``role_name`` is (or is not) attached to instances."""
-
-    def __init__(self, module, sleep=time.sleep, clock=time.monotonic, rand=random.random, client_factory=None,
-                 visibility_timeout=ROLE_VISIBILITY_TIMEOUT):
-        self.module = module
-        self._sleep = sleep
-        self._clock = clock
-        self._rand = rand
-        self._client_factory = client_factory
-        self.visibility_timeout = visibility_timeout
-        self.requests = []
-        self._extra = []
-
-    # -- helpers -----------------------------------------------------------------------------
-
-    def _new_client(self):
-        if self._client_factory is not None:
-            return self._client_factory()
-        module = self.module
-        return client_utils.service_client_for('ecs', module.credentials(), module.options, log=module.debug)
-
-    def _clients(self, count):
-        """``count`` ECS clients, one per worker thread (SDK clients are not shared across threads)."""
-        while len(self._extra) < count - 1:
-            self._extra.append(self._new_client())
-        return [self.module.client('ecs')] + self._extra[:count - 1]
-
-    def _warn(self, message):
-        self.module.warn(message)
-
-    def _fail(self, code, message, operation, **extra):
-        self.module.fail_api(AlicloudApiError(code, message), operation, **extra)
-
-    # -- run ---------------------------------------------------------------------------------
-
-    def run(self):
-        module = self.module
-        values, errors = validate_attachment_params(module.params)
-        if errors:
-            module.fail_json(msg='invalid input: ' + '; '.join(errors))
-        if values['state'] == 'absent' and values['policy']:
-            self._warn('policy is only used when attaching a role; it is ignored with state=absent')
-        ids, role_name, state = values['instance_ids'], values['role_name'], values['state']
-        region = module.region('ecs')
-        ecs = module.client('ecs')
-        reader = InstanceRoleReader(ecs, region, clients=self._clients, concurrency=values['concurrency'])
-        try:
-            current = reader.read_roles(ids)
-        except AlicloudApiError as err:
-            module.fail_api(err, 'read the RAM roles of %d instance(s) in %s' % (len(ids), region))
-        before = dict((iid, current.get(iid)) for iid in ids)
-        plan = plan_changes(ids, current, role_name, state, values['force'], reader.unknown(ids), reader.classic(ids))
-        role_name = self._preflight(plan, reader, values, before, region)
-
-        predicted = dict(before)
-        for iid in plan.attach + [i for i, _r in plan.replace]:
-            predicted[iid] = role_name
-        for iid, _r in plan.detach:
-            predicted[iid] = None
-        changing = plan.write_ids
-
-        if not changing or module.check_mode:
-            self._exit(bool(changing), predicted, changing, [], before, changing)
-
-        after, changed_ids, failed, touched = self._write(plan, values, role_name, region, before)
-        if failed:
-            first = failed[0]
-            err = AlicloudApiError(first['code'], '%d of %d instance(s) failed, first %s: %s' % (
-                len(failed), len(changing), first['instance_id'], first['message']), request_id=first['request_id'])
-            module.fail_api(err, '%s role %s on %d instance(s)' % ('attach' if state == 'present' else 'detach', role_name, len(changing)),
-                            changed=bool(touched), attachments=after, changed_instance_ids=changed_ids, failed_instances=failed,
-                            diff=self._diff(before, after, changing))
-        if values['wait']:
-            self._wait(reader, changed_ids, after, values['wait_timeout'], after, failed)
-        self._exit(True, after, changed_ids, [], before, changing)
-
-    def _exit(self, changed, attachments, changed_ids, failed, before, changing):
-        result = dict(changed=changed, attachments=attachments, changed_instance_ids=list(changed_ids), failed_instances=failed)
-        if self.module._diff:  # pylint: disable=protected-access
-            result['diff'] = self._diff(before, attachments, changing)
-        self.module.exit_json(**result)
-
-    @staticmethod
-    def _diff(before, after, changing):
-        return {'before': dict((i, before.get(i)) for i in changing), 'after': dict((i, after.get(i)) for i in changing)}
-
-    # -- checks before the first write -------------------------------------------------------
-
-    def _preflight(self, plan, reader, values, before, region):
-        """Confirm instances and role before writing; fail (no write) on any problem. Returns the role's canonical name."""
-        role_name, state = values['role_name'], values['state']
-        if state == 'absent':
-            if plan.detach:
-                ids = [i for i, _r in plan.detach]
-                try:
-                    reader.describe_instances(ids)
-                except AlicloudApiError as err:
-                    self.module.fail_api(err, 'describe %d instance(s) in %s' % (len(ids), region))
-                gone = set(reader.unknown(ids)) | set(reader.classic(ids))
-                plan.ok.extend(i for i, _r in plan.detach if i in gone)
-                plan.detach = [(i, r) for i, r in plan.detach if i not in gone]
-            missing = reader.unknown(values['instance_ids'])
-            if missing:
-                self._warn('%d instance(s) do not exist in %s and cannot hold role %s: %s' % (
-                    len(missing), region, role_name, short_list(missing)))
-            return role_name
-
-        to_check = plan.write_ids + [i for i, _r in plan.conflicts]
-        if to_check:
-            try:
-                reader.describe_instances(to_check)
-            except AlicloudApiError as err:
-                self.module.fail_api(err, 'describe %d instance(s) in %s' % (len(to_check), region))
-            unknown, classic = set(reader.unknown(to_check)), set(reader.classic(to_check))
-            plan.unknown.extend(i for i in to_check if i in unknown and i not in plan.unknown)
-            plan.classic.extend(i for i in to_check if i in classic and i not in plan.classic)
-            bad = unknown | classic
-            plan.attach = [i for i in plan.attach if i not in bad]
-            plan.replace = [(i, r) for i, r in plan.replace if i not in bad]
-            plan.conflicts = [(i, r) for i, r in plan.conflicts if i not in bad]
-
-        failed = [failure(i, CODE_NOT_FOUND, MSG_NOT_FOUND % region) for i in plan.unknown]
+    def _check_blocking(self, plan):
+        """Fail before any write on what the reads already show."""
+        if self.state == 'absent':
+            if plan.unknown:
+                self.warn('%d instance(s) do not exist in %s and cannot hold role %s: %s' % (
+                    len(plan.unknown), self.region, self.role_name, short_list(plan.unknown)))
+            return
+        failed = [failure(i, CODE_NOT_FOUND, MSG_NOT_FOUND % self.region) for i in plan.unknown]
         failed += [failure(i, CODE_CLASSIC, MSG_CLASSIC) for i in plan.classic]
         failed += [failure(i, CODE_OTHER_ROLE, MSG_OTHER_ROLE % r) for i, r in plan.conflicts]
         problems = []
         if plan.unknown:
-            problems.append('%d instance(s) not found in %s: %s' % (len(plan.unknown), region, short_list(plan.unknown)))
+            problems.append('%d instance(s) not found in %s: %s' % (len(plan.unknown), self.region, short_list(plan.unknown)))
         if plan.classic:
-            problems.append('%d classic-network instance(s), RAM roles need VPC instances: %s' % (len(plan.classic), short_list(plan.classic)))
+            problems.append('%d classic-network instance(s), RAM roles need VPC instances: %s' % (
+                len(plan.classic), short_list(plan.classic)))
         if plan.conflicts:
             problems.append('%d instance(s) hold another role (set force=true to replace it): %s' % (
                 len(plan.conflicts), short_list('%s (%s)' % pair for pair in plan.conflicts)))
-
-        canonical = role_name
-        if plan.has_writes or plan.conflicts:
-            try:
-                role = get_role(self.module.client('ram'), role_name)
-            except AlicloudApiError as err:
-                self.module.fail_api(err, 'get role %s' % role_name)
-            if role is None and self.module.check_mode:
-                # a check-mode run of a play: an earlier task would create the role, so predict the attach
-                self._warn('role %s does not exist yet; predicting as if an earlier task creates it' % role_name)
-                code = failed[0]['code'] if failed else None
-            elif role is None:
-                problems.insert(0, 'role %s does not exist' % role_name)
-                code = 'EntityNotExist.Role'
-            elif not can_ecs_assume(role.get('AssumeRolePolicyDocument')):
-                problems.insert(0, 'role %s cannot be assumed by ECS (its trust policy does not name ecs.aliyuncs.com)' % role_name)
-                code = 'InvalidRamRole.NotEcsRole'
-            else:
-                canonical = role.get('RoleName') or role_name
-                code = failed[0]['code'] if failed else None
-        else:
-            code = failed[0]['code'] if failed else None
+        code = failed[0]['code'] if failed else None
+        if plan.role_problem is not None and self.check_mode and plan.role_problem[0] == 'EntityNotExist.Role':
+            # a check-mode run of a play: an earlier task would create the role, so predict the attach
+            self.warn('role %s does not exist yet; predicting as if an earlier task creates it' % self.role_name)
+        elif plan.role_problem is not None:
+            code = plan.role_problem[0]
+            problems.insert(0, plan.role_problem[1])
         if problems:
-            self._fail(code, '; '.join(problems), 'attach role %s to %d instance(s)' % (role_name, len(values['instance_ids'])),
-                       changed=False, attachments=before, changed_instance_ids=[], failed_instances=failed)
-        return canonical
+            self.failed = failed
+            err = AlicloudApiError(code, '; '.join(problems))
+            raise ResourceFailure(format_error(err, self._operation(len(self.before))), error=err.to_dict(),
+                                  **self._values())
 
-    # -- writes ------------------------------------------------------------------------------
+    def _predict(self, plan):
+        after = dict(self.before)
+        for iid in plan.write_ids:
+            after[iid] = plan.role_name if self.state == 'present' else None
+        refused = set(plan.classic_at_attach)
+        for iid in plan.classic_at_attach:
+            after[iid] = self.before[iid]
+        self.failed = [failure(i, CODE_CLASSIC, MSG_CLASSIC) for i in plan.classic_at_attach]
+        self.changed_ids = [i for i in plan.write_ids if i not in refused]
+        self.after = after
+        if self.changed_ids:
+            self.record()
 
-    def _write(self, plan, values, role_name, region, before):
-        writer = BatchWriter(region, self._clients, values['concurrency'], secrets=self.module.secrets(), sleep=self._sleep,
-                             clock=self._clock, rand=self._rand, visibility_timeout=self.visibility_timeout)
-        after = dict(before)
-        failed, touched = {}, set()
-
-        detach_pairs = plan.replace + plan.detach
-        detach_batches = []
-        for held, ids in group_by_role(detach_pairs):
-            detach_batches.extend((held, batch) for batch in chunks(ids, MAX_IDS_PER_WRITE))
-        already_detached = set()
-        for iid, error in writer.run(DETACH, detach_batches).items():
-            if error is None:
-                after[iid] = None
-                touched.add(iid)
-            elif detach_already_done(error.get('code')):
-                # a concurrent run (or a deletion) detached it first: the wanted state, not our change
-                after[iid] = None
-                already_detached.add(iid)
-            else:
-                failed[iid] = error
-
+    def _write(self, plan):
+        after = dict(self.before)
+        secrets = self.module.secrets()
+        failed, ours = {}, set()
+        for held, ids in group_by_role(plan.replace + plan.detach):
+            outcome = instances.detach_role(self.pool, self.region, held, ids, secrets)
+            failed.update((f['instance_id'], f) for f in outcome.failures)
+            ours.update(outcome.done)
+            # the rest were detached by someone else first: the wanted state, not our change
+            after.update((i, None) for i in ids if i not in failed)
+            if outcome.done:
+                self.record()
         to_attach = plan.attach + [i for i, _r in plan.replace if i not in failed]
         if to_attach:
-            attach_batches = [(role_name, batch) for batch in chunks(to_attach, MAX_IDS_PER_WRITE)]
-            for iid, error in writer.run(ATTACH, attach_batches, policy=values['policy']).items():
-                if error is None:
-                    after[iid] = role_name
-                    touched.add(iid)
+            outcome = instances.attach_role(self.pool, self.region, plan.role_name, to_attach, self.policy, secrets,
+                                            instances.ROLE_VISIBILITY_TIMEOUT)
+            attached = set(outcome.done)
+            failures = dict((f['instance_id'], f) for f in outcome.failures)
+            for iid in self._holding_already(plan.role_name, failures):
+                # the attach met "already holds this role": our own earlier attempt whose answer
+                # was lost, or another run that got there first
+                del failures[iid]
+                if iid in set(outcome.uncertain):
+                    attached.add(iid)
                 else:
-                    failed[iid] = error
-        self.requests = writer.requests
+                    after[iid] = plan.role_name
+            failed.update(failures)
+            after.update((i, plan.role_name) for i in attached)
+            ours.update(attached)
+            if attached:
+                self.record()
+        self.after = after
+        self.changed_ids = [i for i in plan.write_ids if i in ours and i not in failed]
+        self.failed = [failed[i] for i in plan.write_ids if i in failed]
+
+    def _holding_already(self, role_name, failures):
+        """The ids among failed attaches that hold ``role_name`` now (DescribeInstanceRamRole)."""
+        suspects = [i for i, f in failures.items() if f['code'] not in DEFINITE_ATTACH_FAILURES]
+        if not suspects:
+            return []
+        try:
+            roles = instances.read_roles(self.pool, self.region, suspects).roles
+        except AlicloudApiError:
+            # the failures stand as the attach reported them
+            return []
+        return [i for i in suspects if same_role(roles.get(i), role_name)]
+
+    def _fail_instances(self, plan):
+        first = self.failed[0]
+        err = AlicloudApiError(first['code'], '%d of %d instance(s) failed, first %s: %s' % (
+            len(self.failed), len(plan.write_ids), first['instance_id'], first['message']), request_id=first['request_id'])
+        raise ResourceFailure(format_error(err, self._operation(len(plan.write_ids))), error=err.to_dict(), **self._values())
+
+    def _wait(self):
+        expected = dict((i, self.after[i]) for i in self.changed_ids)
+        pending = [list(expected)]
+
+        def settled():
+            roles = instances.read_roles(self.pool, self.region, pending[0]).roles
+            pending[0] = [i for i in pending[0] if not same_role(roles.get(i), expected[i])]
+            return not pending[0]
+
+        timeout = self.params['wait_timeout']
+        if not wait_until(settled, timeout, sleep=time.sleep, clock=time.monotonic):
+            err = AlicloudApiError('WaitTimeout', '%d instance(s) do not show the expected role yet: %s' % (
+                len(pending[0]), short_list(pending[0])))
+            raise ResourceFailure(format_error(err, 'wait %ss for the role change' % timeout), error=err.to_dict(), **self._values())
+
+    # -- results -----------------------------------------------------------------------------
+
+    def _values(self):
+        return {'attachments': dict(self.after if self.after is not None else self.before),
+                'changed_instance_ids': list(self.changed_ids), 'failed_instances': list(self.failed),
+                'concurrency': self.pool.peak}
+
+    def result(self, current, plan):
+        return self._values()
+
+    def diff(self, current, plan):
+        after = self.after if self.after is not None else self.before
         changing = plan.write_ids
-        changed_ids = [i for i in changing if i not in failed and (i in touched or i not in already_detached)]
-        failed_list = [failed[i] for i in changing if i in failed]
-        return after, changed_ids, failed_list, touched
+        return {'before': dict((i, self.before.get(i)) for i in changing), 'after': dict((i, after.get(i)) for i in changing)}
 
-    # -- wait --------------------------------------------------------------------------------
 
-    def _wait(self, reader, changed_ids, expected, timeout, attachments, failed):
-        deadline = self._clock() + timeout
-        pending = list(changed_ids)
-        delay = 1.0
-        while pending:
-            try:
-                seen = reader.read_roles(pending)
-            except AlicloudApiError as err:
-                self.module.fail_api(err, 'confirm the RAM roles of %d instance(s)' % len(pending), changed=True,
-                                     attachments=attachments, changed_instance_ids=changed_ids, failed_instances=failed)
-            pending = [i for i in pending if not (same_role(seen.get(i), expected.get(i)) if expected.get(i) else not seen.get(i))]
-            if not pending:
-                return
-            remaining = deadline - self._clock()
-            if remaining <= 0:
-                self._fail('WaitTimeout', '%d instance(s) do not show the expected role yet: %s' % (len(pending), short_list(pending)),
-                           'wait %ss for the role change' % timeout, changed=True, attachments=attachments,
-                           changed_instance_ids=changed_ids, failed_instances=failed)
-            self._sleep(min(delay, remaining))
-            delay = min(delay * 2, 5.0)
+class InstanceRoleInfo(_InstanceReader):
+    """ecs_instance_role_info: which selected instances hold which role (read only)."""
+
+    def __init__(self, module):
+        super(InstanceRoleInfo, self).__init__(module)
+        self.role_name = None
+
+    def validate(self):
+        errors = []
+        self.instance_ids, self.tags, concurrency = validate_selection(self.params, errors)
+        self.role_name = self.params.get('role_name')
+        if self.role_name is not None:
+            errors.append(validate_role_name(self.role_name))
+        raise_input_errors(errors)
+        self._start(concurrency)
+
+    def read(self):
+        if self.params.get('instance_ids') is None and not self.tags:
+            holders = instances.role_holders(self.module.client('ecs'), self.region, self.role_name)
+            return [{'instance_id': i, 'role_name': r} for i, r in holders.items()], []
+        ids, reading = self._select_and_read()
+        attachments = [{'instance_id': i, 'role_name': reading.roles[i]} for i in ids
+                       if reading.roles.get(i) and (not self.role_name or same_role(reading.roles[i], self.role_name))]
+        if reading.unknown:
+            self.warn('%d instance(s) do not exist in %s: %s' % (len(reading.unknown), self.region, short_list(reading.unknown)))
+        return attachments, reading.unknown
+
+    def result(self, current, plan):
+        attachments, unknown = current
+        return {'attachments': attachments, 'unknown_instance_ids': unknown, 'concurrency': self.pool.peak}

@@ -13,39 +13,54 @@ short_description: Attach an instance RAM role to ECS instances, or detach it
 version_added: 0.1.0
 description:
   - Ensures that a RAM role is attached to (O(state=present)) or detached from (O(state=absent)) any number of ECS
-    instances of one region.
+    instances of one region, selected by ID (O(instance_ids)), by tags (O(instance_tags)) or both.
   - Reads the current roles first (DescribeInstanceRamRole, 50 instances a call) and writes only for the instances
     that need a change (AttachInstanceRamRole / DetachInstanceRamRole, 100 instances a call, several calls in parallel).
-    A second identical run makes no write call.
-  - Before the first write call the module confirms that the instances to change exist and are VPC instances
-    (DescribeInstances) and, when attaching, that the role exists and ECS may assume it (RAM GetRole). Any problem
-    fails the task before anything is changed.
+    A second identical run makes no write call and reads only the DescribeInstanceRamRole pages.
+  - "Checked before the first write call, failing the task before anything is changed:
+    the input; that every selected instance exists (instances the role read does not list are looked up with
+    DescribeInstances, 100 a call); that no instance holds another role (unless O(force=true)); and, when attaching,
+    that the role exists and ECS may assume it (one RAM GetRole call)."
+  - Classic-network instances cannot hold a role. When the reads show one (DescribeInstanceRamRole refuses it, or
+    DescribeInstances describes it), the task fails before any write; otherwise the attach call's per-instance result
+    reports it, and the task fails listing it in RV(failed_instances) while the other instances are attached.
+    Check mode looks such instances up with DescribeInstances, so that it predicts the same outcome.
   - A role created moments before may not be visible to ECS yet; attach calls are retried for up to 60 seconds
     in that case.
+  - An attach whose answer was lost (the connection dropped after the service carried it out) or that meets an
+    instance already holding the role (another run got there first) is confirmed with DescribeInstanceRamRole
+    and counts as done, not as a failure.
   - Only VPC instances can hold a RAM role, and an instance holds at most one role.
 author:
   - alicloud.ram maintainers (@alicloud-ram)
 options:
   instance_ids:
     description:
-      - IDs of the ECS instances, any number. Duplicates are ignored. An empty list is an error.
+      - IDs of the ECS instances, any number. Duplicates are ignored.
+      - At least one of O(instance_ids) and O(instance_tags) is required. An empty list selects nothing.
     type: list
     elements: str
-    required: true
+  instance_tags:
+    description:
+      - Also select every instance of the region that carries all of these tags (C(key) to C(value); an empty value
+        matches any value of the key), across all pages of DescribeInstances, in addition to O(instance_ids).
+        At most 20 tags.
+      - A selection that matches no instance is not an error; the task then changes nothing.
+    type: dict
   role_name:
     description:
       - Name of the RAM role (1 to 64 characters, letters, digits, C(.) and C(-)). Role names are compared
         case-insensitively.
       - The role must exist and trust C(ecs.aliyuncs.com) to be attached.
       - In check mode only, a role that does not exist yet is treated as created by an earlier task of the play;
-        every listed instance that holds no role (or, with O(force), another role) is predicted as attached,
+        every selected instance that holds no role (or, with O(force), another role) is predicted as attached,
         with a warning. Outside check mode a missing role fails the task before any change.
     type: str
     required: true
   state:
     description:
-      - V(present) attaches the role to every listed instance that does not hold it.
-      - V(absent) detaches the role from every listed instance that holds it; instances holding another role or no
+      - V(present) attaches the role to every selected instance that does not hold it.
+      - V(absent) detaches the role from every selected instance that holds it; instances holding another role or no
         role are left alone, and instances that do not exist produce a warning.
     type: str
     choices: [present, absent]
@@ -65,10 +80,13 @@ options:
     default: false
   concurrency:
     description:
-      - Number of API calls in flight at the same time, from 1 to 16, for the reads
+      - How many API calls may be in flight at the same time, from 1 to 16, for the reads
         (DescribeInstanceRamRole pages of 50 instances, DescribeInstances batches of 100) and for the writes
-        (AttachInstanceRamRole and DetachInstanceRamRole batches of up to 100 instances).
-      - Each call in flight uses its own connection. See C(docs/benchmarks.md) for measured speed-ups.
+        (AttachInstanceRamRole and DetachInstanceRamRole batches of up to 100 instances). Each call in flight uses
+        its own connection.
+      - The limit adapts to the service. It is halved whenever the API throttles a call (C(Throttling) codes), and
+        grows back by one after as many calls in a row went through, never above this value.
+      - RV(concurrency) returns the most calls that were in flight at once.
     type: int
     default: 4
   wait:
@@ -91,8 +109,12 @@ notes:
     listing the failures in RV(failed_instances) and the instances that did change in RV(changed_instance_ids).
   - With O(force=true), an instance whose detach succeeded but whose attach failed is left without a role;
     RV(attachments) shows it as V(null).
+  - "API calls for N instances that hold no role: ceil(N/50) DescribeInstanceRamRole, one GetRole and ceil(N/100)
+    AttachInstanceRamRole (10,000 instances: 301 calls). DescribeInstances is called only for instances the role read
+    does not list. A run with nothing to change makes only the ceil(N/50) DescribeInstanceRamRole calls."
 seealso:
   - module: alicloud.ram.ecs_instance_role_info
+  - module: alicloud.ram.ecs_instance_metadata_options
 '''
 
 EXAMPLES = r'''
@@ -104,6 +126,15 @@ EXAMPLES = r'''
       - i-bp1aaaaaaaaaaaaaaaaa
       - i-bp1bbbbbbbbbbbbbbbbb
       - i-bp1ccccccccccccccccc
+
+- name: Attach the role to every instance tagged app=web (all pages), plus one more by ID
+  alicloud.ram.ecs_instance_role_attachment:
+    region: cn-hangzhou
+    role_name: app-instance-role
+    instance_tags:
+      app: web
+    instance_ids: [i-bp1ddddddddddddddddd]
+  register: web_roles
 
 - name: Give a whole fleet the role, replacing any other role, and wait until ECS reports it
   alicloud.ram.ecs_instance_role_attachment:
@@ -127,24 +158,28 @@ EXAMPLES = r'''
           Action: ["oss:GetObject"]
           Resource: ["acs:oss:*:*:app-bucket/*"]
 
-- name: Detach the role
+- name: Detach the role from the instances tagged env=retired
   alicloud.ram.ecs_instance_role_attachment:
     region: cn-hangzhou
     role_name: app-instance-role
-    instance_ids: [i-bp1aaaaaaaaaaaaaaaaa]
+    instance_tags:
+      env: retired
     state: absent
 '''
 
 RETURN = r'''
 attachments:
   description:
-    - Every requested instance mapped to the role it holds after the run (predicted in check mode), or V(null) when it
+    - Every selected instance mapped to the role it holds after the run (predicted in check mode), or V(null) when it
       holds none. Instances that do not exist map to V(null).
   returned: always
   type: dict
   sample: {"i-bp1aaaaaaaaaaaaaaaaa": "app-instance-role", "i-bp1bbbbbbbbbbbbbbbbb": null}
 changed_instance_ids:
-  description: IDs of the instances whose role was changed (would be changed in check mode) successfully.
+  description:
+    - IDs of the instances whose role this run changed (would change in check mode) successfully.
+    - An instance found already holding the role when its attach was confirmed is listed only when the attach of
+      this run did it (its answer was lost); one that another run attached first is in RV(attachments) only.
   returned: always
   type: list
   elements: str
@@ -174,6 +209,11 @@ failed_instances:
       description: Request ID of the API call that reported the failure, when there was one.
       type: str
       sample: 473469C7-AA6F-4DC5-B3DB-A3DC0DE3C83E
+concurrency:
+  description: The most API calls that were in flight at once on the worker pool (reads and writes in batches).
+  returned: always
+  type: int
+  sample: 4
 error:
   description: Code, message, request ID and HTTP status of the failure.
   returned: on failure
@@ -186,7 +226,8 @@ from ansible_collections.alicloud.ram.plugins.module_utils.module import Aliclou
 
 
 ARGUMENT_SPEC = dict(
-    instance_ids=dict(type='list', elements='str', required=True),
+    instance_ids=dict(type='list', elements='str'),
+    instance_tags=dict(type='dict'),
     role_name=dict(type='str', required=True),
     state=dict(type='str', default='present', choices=['present', 'absent']),
     policy=dict(type='json'),
@@ -198,7 +239,8 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    module = AlicloudModule(argument_spec=ARGUMENT_SPEC, services=('ram', 'ecs'), supports_check_mode=True)
+    module = AlicloudModule(argument_spec=ARGUMENT_SPEC, services=('ram', 'ecs'), supports_check_mode=True,
+                            required_one_of=[('instance_ids', 'instance_tags')])
     InstanceRoleAttachment(module).run()
 
 

@@ -12,21 +12,37 @@ module: ecs_instance_role_info
 short_description: List the instance RAM roles attached to ECS instances
 version_added: 0.1.0
 description:
-  - Lists which ECS instances of a region hold which RAM role, by instance IDs, by role name, or both.
-  - Reads every page of DescribeInstanceRamRole (50 instances a call). Never changes anything.
+  - Lists which ECS instances of a region hold which RAM role, selected by instance IDs, by tags, by role name,
+    or any of these together.
+  - Reads every page of DescribeInstanceRamRole (50 instances a call); DescribeInstances is called only for tags
+    (all pages) and for instance IDs the role read does not list (to find the ones that do not exist). Never
+    changes anything.
 author:
   - alicloud.ram maintainers (@alicloud-ram)
 options:
   instance_ids:
     description:
       - Only these instances. Instances that do not exist are reported in RV(unknown_instance_ids).
-      - At least one of O(instance_ids) and O(role_name) is required.
+      - At least one of O(instance_ids), O(instance_tags) and O(role_name) is required. An empty list selects nothing.
     type: list
     elements: str
+  instance_tags:
+    description:
+      - Also select every instance of the region that carries all of these tags (C(key) to C(value); an empty value
+        matches any value of the key), across all pages, in addition to O(instance_ids). At most 20 tags.
+      - A selection that matches no instance is not an error; RV(attachments) is then empty.
+    type: dict
   role_name:
     description:
       - Only instances holding this role (compared case-insensitively). A role that does not exist has no instances.
+      - Alone, lists every instance of the region holding the role.
     type: str
+  concurrency:
+    description:
+      - How many API calls may be in flight at the same time (1 to 16) when reading the roles of selected instances.
+        Halved whenever the API throttles a call, never above this value.
+    type: int
+    default: 4
 extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes.info_module
@@ -52,13 +68,20 @@ EXAMPLES = r'''
 - name: Show them
   ansible.builtin.debug:
     msg: "{{ roles.attachments | items2dict(key_name='instance_id', value_name='role_name') }}"
+
+- name: Roles of every instance tagged app=web
+  alicloud.ram.ecs_instance_role_info:
+    region: cn-hangzhou
+    instance_tags:
+      app: web
+  register: web_roles
 '''
 
 RETURN = r'''
 attachments:
   description:
-    - One item per instance holding a role (and, with O(role_name), holding that role). Instances without a role are
-      not listed. With O(instance_ids), items follow the order of O(instance_ids).
+    - One item per selected instance holding a role (and, with O(role_name), holding that role). Instances without a
+      role are not listed. Items follow the order of O(instance_ids), then of the tag selection.
   returned: always
   type: list
   elements: dict
@@ -77,53 +100,28 @@ unknown_instance_ids:
   type: list
   elements: str
   sample: []
+concurrency:
+  description: The most API calls that were in flight at once on the worker pool.
+  returned: always
+  type: int
+  sample: 4
 '''
 
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
-from ansible_collections.alicloud.ram.plugins.module_utils.instance_attachment import read_attachments, unique_instance_ids
+from ansible_collections.alicloud.ram.plugins.module_utils.instance_attachment import InstanceRoleInfo
 from ansible_collections.alicloud.ram.plugins.module_utils.module import AlicloudModule
-from ansible_collections.alicloud.ram.plugins.module_utils.ram import validate_role_name
 
 
 ARGUMENT_SPEC = dict(
     instance_ids=dict(type='list', elements='str'),
+    instance_tags=dict(type='dict'),
     role_name=dict(type='str'),
+    concurrency=dict(type='int', default=4),
 )
-
-
-class InstanceRoleInfo(object):
-    """Read-only listing of instance RAM role attachments."""
-
-    def __init__(self, module):
-        self.module = module
-
-    def run(self):
-        module = self.module
-        ids, role_name = module.params.get('instance_ids'), module.params.get('role_name')
-        errors = []
-        if ids is not None:
-            ids, error = unique_instance_ids(ids)
-            if error:
-                errors.append(error)
-        if role_name is not None:
-            error = validate_role_name(role_name)
-            if error:
-                errors.append(error)
-        if errors:
-            module.fail_json(msg='invalid input: ' + '; '.join(errors))
-        region = module.region('ecs')
-        try:
-            attachments, unknown = read_attachments(module.client('ecs'), region, ids, role_name)
-        except AlicloudApiError as err:
-            module.fail_api(err, 'read instance RAM roles in %s' % region)
-        if unknown:
-            module.warn('%d instance(s) do not exist in %s: %s' % (len(unknown), region, ', '.join(unknown[:10])))
-        module.exit_json(changed=False, attachments=attachments, unknown_instance_ids=unknown)
 
 
 def main():
     module = AlicloudModule(argument_spec=ARGUMENT_SPEC, services=('ecs',), supports_check_mode=True,
-                            required_one_of=[('instance_ids', 'role_name')])
+                            required_one_of=[('instance_ids', 'instance_tags', 'role_name')])
     InstanceRoleInfo(module).run()
 
 

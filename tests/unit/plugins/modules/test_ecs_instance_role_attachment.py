@@ -1,184 +1,90 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Decision logic of ecs_instance_role_attachment / ecs_instance_role_info with the network stubbed."""
+"""ecs_instance_role_attachment and ecs_instance_role_info on the in-process emulator (the ``emulated`` fixture)."""
 
 import json
-import threading
 
 import pytest
 
-from ansible_collections.alicloud.ram.plugins.module_utils import instance_attachment as ia
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
+from ansible.module_utils.common import warnings as ansible_warnings
+
+from ansible_collections.alicloud.ram.plugins.module_utils import ecs_api, instance_attachment as ia, instances, ram_api
+from ansible_collections.alicloud.ram.plugins.module_utils.client import service_client_for
+from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Credentials
+from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
+from ansible_collections.alicloud.ram.plugins.modules import ecs_instance_role_attachment as attachment_module
+from ansible_collections.alicloud.ram.plugins.modules import ecs_instance_role_info as info_module
+from ansible_collections.alicloud.ram.tests.unit.emulated import ENDPOINT, REGION
 
 ECS_TRUST = json.dumps({'Statement': [{'Action': 'sts:AssumeRole', 'Effect': 'Allow', 'Principal': {'Service': ['ecs.aliyuncs.com']}}],
                         'Version': '1'})
+RAM_ONLY_TRUST = json.dumps({'Statement': [{'Action': 'sts:AssumeRole', 'Effect': 'Allow',
+                                            'Principal': {'RAM': ['acs:ram::1234567890123456:root']}}], 'Version': '1'})
+RESULT_KEYS = ('changed', 'attachments', 'changed_instance_ids', 'failed_instances')
+WRITES = ('AttachInstanceRamRole', 'DetachInstanceRamRole')
 
 
-class FakeEcs(object):
-    """A tiny ECS: instances with a network type and a role; both DescribeInstanceRamRole behaviours."""
+@pytest.fixture
+def cloud(emulated, monkeypatch):
+    """The emulator with roles ``app`` and ``old`` (ECS may assume both) and ``ramonly`` (it may not)."""
+    monkeypatch.setattr(ansible_warnings, '_global_warnings', {})
+    creds = Credentials(emulated.config.access_key_id, emulated.config.access_key_secret, None, 'test')
+    ram = service_client_for('ram', creds, OptionAdapter.from_dict({'ram_endpoint': ENDPOINT, 'retries': 0}))
+    for name, trust in (('app', ECS_TRUST), ('old', ECS_TRUST), ('ramonly', RAM_ONLY_TRUST)):
+        ram_api.create_role(ram, name, trust)
+    emulated.state.calls[:] = []
+    return emulated
 
-    def __init__(self, instances, omit_roleless=False, strict_unknown=True, strict_classic=False, fail_attach=None,
-                 attach_error=None, invisible_attempts=0):
-        self.instances = instances            # id -> {'net': 'vpc'|'classic', 'role': str|None}
-        self.omit_roleless = omit_roleless      # role-less instances left out of DescribeInstanceRamRole
-        self.strict_unknown = strict_unknown    # an unknown id fails the whole page
-        self.strict_classic = strict_classic    # a classic id fails the whole page
-        self.fail_attach = fail_attach or {}    # id -> (code, message) per-instance failure
-        self.attach_error = attach_error        # request-level error for every attach
-        self.invisible_attempts = invisible_attempts
-        self.log = []
-        self.lock = threading.Lock()
 
-    def call(self, action, params=None, retry_codes=()):
-        with self.lock:
-            self.log.append((action, dict(params)))
-            return getattr(self, action)(params)
+def warnings():
+    return list(ansible_warnings.get_warning_messages())
 
-    def _ids(self, params):
-        return json.loads(params['InstanceIds'])
 
-    def DescribeInstanceRamRole(self, params):
-        ids = self._ids(params)
-        assert len(ids) <= 50 and params['PageSize'] == 50
-        sets = []
+def seed(cloud, count, network='vpc', tags=None):
+    with cloud.state.lock:
+        return cloud.state.add_instances(REGION, count, network, tags)
+
+
+def hold(cloud, role, ids):
+    """Attach ``role`` to ``ids`` behind the module's back (another run, the console)."""
+    with cloud.state.lock:
         for iid in ids:
-            inst = self.instances.get(iid)
-            if inst is None:
-                if self.strict_unknown:
-                    raise AlicloudApiError('InvalidInstanceId.NotFound', 'The specified InstanceId does not exist.', 'RID-R', 404)
-                continue
-            if inst['net'] == 'classic' and self.strict_classic:
-                raise AlicloudApiError('InvalidNetworkType.MismatchRamRole', 'classic', 'RID-C', 403)
-            if inst['role'] and params.get('RamRoleName') and inst['role'].lower() != params['RamRoleName'].lower():
-                continue
-            if inst['role'] or not self.omit_roleless:
-                sets.append({'InstanceId': iid, 'RamRoleName': inst['role'] or ''})
-        return {'TotalCount': len(sets), 'InstanceRamRoleSets': {'InstanceRamRoleSet': sets}}
-
-    def DescribeInstances(self, params):
-        ids = self._ids(params)
-        assert len(ids) <= 100
-        found = [{'InstanceId': i, 'InstanceNetworkType': self.instances[i]['net']} for i in ids if i in self.instances]
-        return {'TotalCount': len(found), 'Instances': {'Instance': found}, 'NextToken': ''}
-
-    def AttachInstanceRamRole(self, params):
-        ids = self._ids(params)
-        assert len(ids) <= 100
-        if self.invisible_attempts:
-            self.invisible_attempts -= 1
-            raise AlicloudApiError('InvalidRamRole.NotFound', 'The specified RamRoleName does not exist.', 'RID-V', 404)
-        if self.attach_error:
-            raise self.attach_error
-        results = []
-        for iid in ids:
-            if iid in self.fail_attach:
-                code, message = self.fail_attach[iid]
-                results.append({'InstanceId': iid, 'Success': False, 'Code': code, 'Message': message})
-            else:
-                self.instances[iid]['role'] = params['RamRoleName']
-                results.append({'InstanceId': iid, 'Success': True, 'Code': '200', 'Message': 'success'})
-        return {'RequestId': 'RID-A', 'FailCount': sum(1 for r in results if not r['Success']),
-                'AttachInstanceRamRoleResults': {'AttachInstanceRamRoleResult': results}}
-
-    def DetachInstanceRamRole(self, params):
-        ids = self._ids(params)
-        assert len(ids) <= 100
-        for iid in ids:
-            assert self.instances[iid]['role'].lower() == params['RamRoleName'].lower()
-            self.instances[iid]['role'] = None
-        results = [{'InstanceId': i, 'Success': True, 'Code': '200', 'Message': 'Success'} for i in ids]
-        return {'RequestId': 'RID-D', 'FailCount': 0, 'DetachInstanceRamRoleResults': {'DetachInstanceRamRoleResult': results}}
-
-    def actions(self):
-        return [a for a, _p in self.log]
-
-    def writes(self):
-        return [(a, p) for a, p in self.log if a in ('AttachInstanceRamRole', 'DetachInstanceRamRole')]
+            cloud.state.data['instances'][iid]['role'] = role.lower()
 
 
-class FakeRam(object):
-    def __init__(self, roles):
-        self.roles = roles
-        self.log = []
-
-    def call_or_none(self, action, params=None, **kwargs):
-        self.log.append(action)
-        role = self.roles.get(params['RoleName'].lower())
-        return None if role is None else {'Role': role}
+def roles_of(cloud, ids):
+    with cloud.state.lock:
+        return dict((i, cloud.state.role_name_of(cloud.state.data['instances'][i]) or None) for i in ids)
 
 
-class Done(Exception):
-    def __init__(self, failed, result):
-        super(Done, self).__init__(result)
-        self.failed = failed
-        self.result = result
+def counts(cloud):
+    found = {}
+    for action in cloud.actions():
+        found[action] = found.get(action, 0) + 1
+    return found
 
 
-class FakeModule(object):
-    def __init__(self, params, ecs, ram, check_mode=False, diff=False):
-        base = dict(state='present', policy=None, force=False, concurrency=4, wait=False, wait_timeout=300)
-        base.update(params)
-        self.params = base
-        self.check_mode = check_mode
-        self._diff = diff
-        self.ecs, self.ram = ecs, ram
-        self.warnings = []
-
-    def region(self, service='ecs'):
-        return 'cn-hangzhou'
-
-    def client(self, service):
-        return self.ecs if service == 'ecs' else self.ram
-
-    def secrets(self):
-        return ['SuperSecretValue']
-
-    def warn(self, message):
-        self.warnings.append(message)
-
-    def exit_json(self, **result):
-        raise Done(False, result)
-
-    def fail_json(self, **result):
-        raise Done(True, result)
-
-    def fail_api(self, err, operation, **extra):
-        raise Done(True, dict(extra, msg='%s failed: %s' % (operation, err), error=err.to_dict()))
+def attach(cloud, check_mode=False, diff=False, **args):
+    cloud.state.calls[:] = []
+    return cloud.run(attachment_module, args, check_mode=check_mode, diff=diff)
 
 
-def vpc(*ids, **roles):
-    return dict((i, {'net': 'vpc', 'role': roles.get(i.replace('-', '_'))}) for i in ids)
+def writes(cloud):
+    return [a for a in cloud.write_actions() if a in WRITES]
 
 
-def run(module, ecs):
-    attachment = ia.InstanceRoleAttachment(module, sleep=lambda s: None, client_factory=lambda: ecs)
-    with pytest.raises(Done) as exc:
-        attachment.run()
-    return exc.value
+def before_the_attach(monkeypatch, action):
+    """Run ``action(ids)`` right before the module's attach batches (a concurrent run)."""
+    original = instances.attach_role
+
+    def wrapped(pool, region, role_name, instance_ids, *args):
+        action(instance_ids)
+        return original(pool, region, role_name, instance_ids, *args)
+
+    monkeypatch.setattr(instances, 'attach_role', wrapped)
 
 
-def roles():
-    return FakeRam({'app': {'RoleName': 'app', 'AssumeRolePolicyDocument': ECS_TRUST},
-                    'old': {'RoleName': 'old', 'AssumeRolePolicyDocument': ECS_TRUST},
-                    'ramonly': {'RoleName': 'ramonly', 'AssumeRolePolicyDocument': '{"Statement":[{"Action":"sts:AssumeRole",'
-                                '"Effect":"Allow","Principal":{"RAM":["acs:ram::1:root"]}}],"Version":"1"}'}})
-
-
-# -- input validation -------------------------------------------------------------------------
-
-
-def test_validation_dedupes_ids_and_collects_every_error():
-    values, errors = ia.validate_attachment_params(dict(instance_ids=['i-1', 'i-2', 'i-1'], role_name='app', policy=None,
-                                                        concurrency=4, wait_timeout=300, state='present'))
-    assert errors == [] and values['instance_ids'] == ['i-1', 'i-2']
-    _values, errors = ia.validate_attachment_params(dict(instance_ids=[], role_name='bad/name', policy='{"x"',
-                                                         concurrency=17, wait_timeout=0))
-    assert len(errors) == 5
-
-
-@pytest.mark.parametrize('ids', [[''], [' i-1'], ['i 1'], [None]])
-def test_blank_or_spaced_ids_are_rejected(ids):
-    assert ia.unique_instance_ids(ids)[1]
+# -- input ----------------------------------------------------------------------------------------
 
 
 def test_policy_is_compacted_and_limited_to_1024_characters():
@@ -189,188 +95,258 @@ def test_policy_is_compacted_and_limited_to_1024_characters():
     assert 'limit is 1024' in ia.extra_policy_json(doc)[1]
 
 
-def test_invalid_input_makes_no_call():
-    ecs = FakeEcs(vpc('i-1'))
-    done = run(FakeModule(dict(instance_ids=['i-1'], role_name='app', concurrency=0), ecs, roles()), ecs)
-    assert done.failed and 'concurrency' in done.result['msg'] and ecs.log == []
+def test_invalid_input_fails_with_every_problem_and_makes_no_call(cloud):
+    result = attach(cloud, instance_ids=['i-1', 'i 2'], role_name='bad/name', concurrency=0, policy='{"x"',
+                    instance_tags={'': 'x'})
+    assert result['failed'] and result['msg'].startswith('invalid input: ')
+    for word in ('whitespace', 'role', 'concurrency', 'policy', 'instance_tags'):
+        assert word in result['msg'], word
+    assert cloud.actions() == []
 
 
-# -- planning -------------------------------------------------------------------------------------
+def test_empty_selection_changes_nothing(cloud):
+    seed(cloud, 2, tags={'app': 'api'})
+    for args in ({'instance_ids': []}, {'instance_tags': {'app': 'web'}}, {'instance_tags': {'app': 'web'}, 'instance_ids': []}):
+        result = attach(cloud, role_name='app', **args)
+        assert not result.get('failed') and result['changed'] is False, args
+        assert result['attachments'] == {} and result['changed_instance_ids'] == [] and writes(cloud) == []
+    attach(cloud, role_name='app', instance_ids=[])
+    assert counts(cloud) == {}
+
+
+# -- planning ---------------------------------------------------------------------------------------
+
+
+def current(roles, unknown=(), classic=(), role=None, classic_at_attach=()):
+    ids = list(roles) + list(unknown) + list(classic)
+    return ia.Current(ids, roles, list(unknown), list(classic), role, role is not None, list(classic_at_attach))
 
 
 def test_plan_present_absent_and_force():
-    current = {'a': 'APP', 'b': None, 'c': 'old'}
-    plan = ia.plan_changes(['a', 'b', 'c', 'd'], current, 'app', 'present', False)
-    assert plan.ok == ['a'] and plan.attach == ['b', 'd'] and plan.conflicts == [('c', 'old')] and not plan.replace
-    plan = ia.plan_changes(['a', 'b', 'c'], current, 'app', 'present', True)
+    roles = {'a': 'APP', 'b': None, 'c': 'old'}
+    plan = ia.plan_changes(current(roles, unknown=['x']), 'app', 'present', False)
+    assert plan.attach == ['b'] and plan.conflicts == [('c', 'old')] and plan.unknown == ['x'] and not plan.replace
+    plan = ia.plan_changes(current(roles), 'app', 'present', True)
     assert plan.replace == [('c', 'old')] and plan.write_ids == ['b', 'c']
-    plan = ia.plan_changes(['a', 'b', 'c', 'x'], current, 'app', 'absent', False, unknown=['x'])
-    assert plan.detach == [('a', 'APP')] and plan.ok == ['b', 'c', 'x']
+    plan = ia.plan_changes(current(roles, unknown=['x'], classic=['y']), 'app', 'absent', False)
+    assert plan.detach == [('a', 'APP')] and plan.write_ids == ['a'] and plan.unknown == ['x']
+
+
+def test_plan_takes_the_role_name_as_ram_spells_it_and_names_role_problems():
+    role = {'RoleName': 'App', 'AssumeRolePolicyDocument': ECS_TRUST}
+    assert ia.plan_changes(current({'a': None}, role=role), 'APP', 'present', False).role_name == 'App'
+    plan = ia.plan_changes(current({'a': None}, role={'RoleName': 'r', 'AssumeRolePolicyDocument': RAM_ONLY_TRUST}), 'r', 'present', False)
+    assert plan.role_problem[0] == 'InvalidRamRole.NotEcsRole'
+    missing = current({'a': None})._replace(role_read=True)
+    assert ia.plan_changes(missing, 'r', 'present', False).role_problem[0] == 'EntityNotExist.Role'
 
 
 def test_group_by_role_is_case_insensitive():
     assert ia.group_by_role([('a', 'Old'), ('b', 'x'), ('c', 'old')]) == [('Old', ['a', 'c']), ('x', ['b'])]
 
 
-# -- reading ------------------------------------------------------------------------------------
+# -- attach -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize('omit', [False, True])
-def test_reader_handles_omitted_and_empty_role_names(omit):
-    ecs = FakeEcs(vpc('i-1', 'i-2', i_1='app'), omit_roleless=omit)
-    reader = ia.InstanceRoleReader(ecs, 'cn-hangzhou')
-    found = reader.read_roles(['i-1', 'i-2'])
-    assert found.get('i-1') == 'app' and found.get('i-2') is None
-    assert ecs.actions() == ['DescribeInstanceRamRole']
+def test_attach_then_second_run_reads_the_role_pages_only(cloud):
+    ids = seed(cloud, 3)
+    hold(cloud, 'app', ids[2:])
+    result = attach(cloud, role_name='APP', instance_ids=ids + ids[:1])
+    assert not result.get('failed') and result['changed'] is True and result['changed_instance_ids'] == ids[:2]
+    assert result['attachments'] == dict((i, 'app') for i in ids) and result['failed_instances'] == []
+    assert counts(cloud) == {'DescribeInstanceRamRole': 1, 'GetRole': 1, 'AttachInstanceRamRole': 1}
+    assert result['concurrency'] == 1
+    again = attach(cloud, role_name='app', instance_ids=ids)
+    assert again['changed'] is False and again['changed_instance_ids'] == [] and counts(cloud) == {'DescribeInstanceRamRole': 1}
 
 
-def test_reader_falls_back_to_describe_instances_for_unknown_and_classic_pages():
-    instances = vpc(*['i-%03d' % n for n in range(120)])
-    instances['i-classic'] = {'net': 'classic', 'role': None}
-    ecs = FakeEcs(instances, strict_classic=True)
-    reader = ia.InstanceRoleReader(ecs, 'cn-hangzhou')
-    ids = sorted(instances) + ['i-unknown']
-    found = reader.read_roles(ids)
-    assert set(found) == set(instances) - {'i-classic'}
-    assert reader.unknown(ids) == ['i-unknown'] and reader.classic(ids) == ['i-classic']
-    # 3 pages, of which the failing one(s) are re-read after one DescribeInstances call
-    assert ecs.actions().count('DescribeInstances') == 1
+def test_check_mode_predicts_the_real_run_and_diff_shows_only_changes(cloud):
+    ids = seed(cloud, 3)
+    hold(cloud, 'old', ids[1:2])
+    hold(cloud, 'app', ids[2:])
+    args = dict(role_name='app', instance_ids=ids, force=True)
+    check = attach(cloud, check_mode=True, diff=True, **args)
+    assert writes(cloud) == []
+    real = attach(cloud, diff=True, **args)
+    for key in RESULT_KEYS + ('diff',):
+        assert check[key] == real[key], key
+    assert real['diff'] == {'before': {ids[0]: None, ids[1]: 'old'}, 'after': {ids[0]: 'app', ids[1]: 'app'}}
+    assert writes(cloud) == ['DetachInstanceRamRole', 'AttachInstanceRamRole']
+    assert roles_of(cloud, ids) == dict((i, 'app') for i in ids)
 
 
-# -- the module's run ---------------------------------------------------------------------------
+def test_instances_selected_by_tags_across_pages_and_by_id(cloud):
+    web = seed(cloud, 120, tags={'app': 'web', 'env': 'prod'})
+    seed(cloud, 5, tags={'app': 'web', 'env': 'dev'})
+    extra = seed(cloud, 1)
+    result = attach(cloud, role_name='app', instance_ids=extra, instance_tags={'app': 'web', 'env': 'prod'})
+    assert not result.get('failed') and result['changed_instance_ids'] == extra + web
+    assert roles_of(cloud, web + extra) == dict((i, 'app') for i in web + extra)
+    # two tag pages of 100; the role pages list every instance, so DescribeInstances is not needed again
+    assert counts(cloud) == {'DescribeInstances': 2, 'DescribeInstanceRamRole': 3, 'GetRole': 1, 'AttachInstanceRamRole': 2}
 
 
-def test_attach_then_idempotent_second_run():
-    ecs = FakeEcs(vpc('i-1', 'i-2', 'i-3', i_3='APP'))
-    params = dict(instance_ids=['i-1', 'i-2', 'i-3'], role_name='app')
-    done = run(FakeModule(params, ecs, roles()), ecs)
-    assert not done.failed and done.result['changed'] and done.result['changed_instance_ids'] == ['i-1', 'i-2']
-    assert done.result['attachments'] == {'i-1': 'app', 'i-2': 'app', 'i-3': 'APP'}
-    ecs.log = []
-    done = run(FakeModule(params, ecs, roles()), ecs)
-    assert done.result['changed'] is False and ecs.actions() == ['DescribeInstanceRamRole']
+def test_unknown_and_classic_instances_found_by_the_reads_fail_before_any_write(cloud):
+    vpc = seed(cloud, 60)
+    classic = seed(cloud, 1, network='classic')
+    result = attach(cloud, role_name='app', instance_ids=vpc + classic + ['i-nope'])
+    assert result['failed'] and result['changed'] is False and writes(cloud) == []
+    assert [(f['instance_id'], f['code']) for f in result['failed_instances']] == [
+        ('i-nope', 'InvalidInstanceId.NotFound'), (classic[0], 'InvalidNetworkType.MismatchRamRole')]
+    assert 'i-nope' in result['msg'] and 'classic' in result['msg'] and '\n' not in result['msg']
+    # the page naming the unknown id is refused: one DescribeInstances for it, one more read of its good ids
+    assert counts(cloud) == {'DescribeInstanceRamRole': 3, 'DescribeInstances': 1, 'GetRole': 1}
 
 
-def test_check_mode_predicts_without_writing_and_diff_shows_only_changes():
-    ecs = FakeEcs(vpc('i-1', 'i-2', 'i-3', i_2='old', i_3='app'))
-    params = dict(instance_ids=['i-1', 'i-2', 'i-3'], role_name='app', force=True)
-    check = run(FakeModule(params, ecs, roles(), check_mode=True, diff=True), ecs)
-    assert ecs.writes() == []
-    real = run(FakeModule(params, ecs, roles(), diff=True), ecs)
-    for key in ('changed', 'attachments', 'changed_instance_ids', 'failed_instances', 'diff'):
-        assert check.result[key] == real.result[key], key
-    assert real.result['diff'] == {'before': {'i-1': None, 'i-2': 'old'}, 'after': {'i-1': 'app', 'i-2': 'app'}}
-    assert [a for a, _p in ecs.writes()] == ['DetachInstanceRamRole', 'AttachInstanceRamRole']
+def test_instances_the_role_read_leaves_out_are_described(cloud, monkeypatch):
+    original = ecs_api.describe_instance_ram_roles
+
+    def without_roleless(*args, **kwargs):
+        page = original(*args, **kwargs)
+        return page._replace(roles=dict((i, r) for i, r in page.roles.items() if r))
+
+    monkeypatch.setattr(ecs_api, 'describe_instance_ram_roles', without_roleless)
+    ids = seed(cloud, 3)
+    hold(cloud, 'app', ids[:1])
+    result = attach(cloud, role_name='app', instance_ids=ids + ['i-nope'], state='absent')
+    assert not result.get('failed') and result['changed_instance_ids'] == ids[:1]
+    assert result['attachments'] == {ids[0]: None, ids[1]: None, ids[2]: None, 'i-nope': None}
+    assert 'i-nope' in warnings()[0]
+    # the page naming i-nope is refused and read again without it; the ids it leaves out are described once
+    assert counts(cloud) == {'DescribeInstanceRamRole': 2, 'DescribeInstances': 1, 'DetachInstanceRamRole': 1}
+    again = attach(cloud, role_name='app', instance_ids=ids, state='absent')
+    assert again['changed'] is False and counts(cloud) == {'DescribeInstanceRamRole': 1, 'DescribeInstances': 1}
 
 
-def test_other_role_without_force_fails_before_any_write():
-    ecs = FakeEcs(vpc('i-1', 'i-2', i_2='old'))
-    done = run(FakeModule(dict(instance_ids=['i-1', 'i-2'], role_name='app'), ecs, roles()), ecs)
-    assert done.failed and 'i-2 (old)' in done.result['msg'] and 'force=true' in done.result['msg']
-    assert done.result['failed_instances'][0]['code'] == 'InstanceHasOtherRole' and ecs.writes() == []
+def test_classic_instance_listed_by_the_role_read_is_reported_by_the_attach_and_predicted_by_check_mode(cloud):
+    ids = seed(cloud, 250)
+    classic = seed(cloud, 1, network='classic')
+    args = dict(role_name='app', instance_ids=ids[:120] + classic + ids[120:], concurrency=3)
+    check = attach(cloud, check_mode=True, **args)
+    real = attach(cloud, **args)
+    assert real['failed'] and real['changed'] is True
+    assert [(f['instance_id'], f['code']) for f in real['failed_instances']] == [(classic[0], 'InvalidNetworkType.MismatchRamRole')]
+    assert real['changed_instance_ids'] == ids and real['attachments'][classic[0]] is None
+    assert '1 of 251' in real['msg'] and real['error']['code'] == 'InvalidNetworkType.MismatchRamRole'
+    assert counts(cloud) == {'DescribeInstanceRamRole': 6, 'GetRole': 1, 'AttachInstanceRamRole': 3}
+    assert check['failed'] and [check[k] for k in RESULT_KEYS[:3]] == [real[k] for k in RESULT_KEYS[:3]]
+    assert [f['code'] for f in check['failed_instances']] == ['InvalidNetworkType.MismatchRamRole']
+
+
+def test_other_role_without_force_fails_before_any_write(cloud):
+    ids = seed(cloud, 2)
+    hold(cloud, 'old', ids[1:])
+    result = attach(cloud, role_name='app', instance_ids=ids)
+    assert result['failed'] and '%s (old)' % ids[1] in result['msg'] and 'force=true' in result['msg']
+    assert result['failed_instances'][0]['code'] == 'InstanceHasOtherRole' and writes(cloud) == []
 
 
 @pytest.mark.parametrize('role, code', [('missing', 'EntityNotExist.Role'), ('ramonly', 'InvalidRamRole.NotEcsRole')])
-def test_role_problems_fail_before_any_write(role, code):
-    ecs = FakeEcs(vpc('i-1'))
-    done = run(FakeModule(dict(instance_ids=['i-1'], role_name=role), ecs, roles()), ecs)
-    assert done.failed and done.result['error']['code'] == code and ecs.writes() == []
+def test_role_problems_fail_before_any_write(cloud, role, code):
+    result = attach(cloud, role_name=role, instance_ids=seed(cloud, 1))
+    assert result['failed'] and result['error']['code'] == code and writes(cloud) == []
 
 
-def test_check_mode_on_a_role_that_does_not_exist_yet_predicts_the_attach():
-    ecs = FakeEcs(vpc('i-1', 'i-2', 'i-3', i_3='old'))
-    params = dict(instance_ids=['i-1', 'i-2', 'i-3'], role_name='new-role', force=True)
-    module = FakeModule(params, ecs, roles(), check_mode=True, diff=True)
-    done = run(module, ecs)
-    assert not done.failed and done.result['changed'] is True
-    assert done.result['attachments'] == {'i-1': 'new-role', 'i-2': 'new-role', 'i-3': 'new-role'}
-    assert done.result['changed_instance_ids'] == ['i-1', 'i-2', 'i-3'] and done.result['failed_instances'] == []
-    assert module.warnings == ['role new-role does not exist yet; predicting as if an earlier task creates it']
-    assert ecs.writes() == []
-    # instance problems are still reported in check mode
-    params = dict(instance_ids=['i-1', 'i-3'], role_name='new-role')
-    done = run(FakeModule(params, ecs, roles(), check_mode=True), ecs)
-    assert done.failed and done.result['failed_instances'][0]['code'] == 'InstanceHasOtherRole'
+def test_check_mode_on_a_role_that_does_not_exist_yet_predicts_the_attach(cloud):
+    ids = seed(cloud, 2)
+    result = attach(cloud, check_mode=True, role_name='new-role', instance_ids=ids)
+    assert not result.get('failed') and result['changed'] is True and result['changed_instance_ids'] == ids
+    assert result['attachments'] == dict((i, 'new-role') for i in ids)
+    assert warnings() == ['role new-role does not exist yet; predicting as if an earlier task creates it']
 
 
-@pytest.mark.parametrize('omit', [False, True])
-def test_unknown_instances_fail_present_and_warn_absent(omit):
-    # with omit_roleless and no strict errors, the unknown id looks role-less: the pre-write check still finds it
-    ecs = FakeEcs(vpc('i-1'), omit_roleless=omit, strict_unknown=not omit)
-    done = run(FakeModule(dict(instance_ids=['i-1', 'i-nope'], role_name='app'), ecs, roles()), ecs)
-    assert done.failed and done.result['failed_instances'] == [
-        {'instance_id': 'i-nope', 'code': 'InvalidInstanceId.NotFound', 'message': 'The instance does not exist in region cn-hangzhou.',
-         'request_id': None}]
-    assert ecs.writes() == []
-    module = FakeModule(dict(instance_ids=['i-1', 'i-nope'], role_name='app', state='absent'), ecs, roles())
-    done = run(module, ecs)
-    assert not done.failed and done.result['changed'] is False
-    assert done.result['attachments'] == {'i-1': None, 'i-nope': None}
-    assert bool(module.warnings) is (not omit)
+def test_lost_reply_on_attach_counts_as_done_and_changed(cloud):
+    ids = seed(cloud, 2)
+    cloud.script('AttachInstanceRamRole', lose_reply=True)
+    result = attach(cloud, role_name='app', instance_ids=ids)
+    assert not result.get('failed') and result['changed'] is True and result['changed_instance_ids'] == ids
+    assert cloud.actions().count('AttachInstanceRamRole') == 2 and roles_of(cloud, ids) == dict((i, 'app') for i in ids)
 
 
-def test_partial_failure_reports_each_instance_and_fails_with_the_successes():
-    ids = ['i-%03d' % n for n in range(250)]
-    ecs = FakeEcs(vpc(*ids), fail_attach={'i-007': ('Some.Code', 'no luck SuperSecretValue'), 'i-201': ('Other.Code', 'nope')})
-    done = run(FakeModule(dict(instance_ids=ids, role_name='app', concurrency=3), ecs, roles()), ecs)
-    assert done.failed and done.result['changed'] is True
-    assert [(f['instance_id'], f['code']) for f in done.result['failed_instances']] == [('i-007', 'Some.Code'), ('i-201', 'Other.Code')]
-    assert 'SuperSecretValue' not in json.dumps(done.result)
-    assert len(done.result['changed_instance_ids']) == 248 and 'i-007' not in done.result['changed_instance_ids']
-    assert done.result['attachments']['i-007'] is None and done.result['attachments']['i-008'] == 'app'
-    attach = [json.loads(p['InstanceIds']) for a, p in ecs.writes()]
-    assert len(attach) == 3 and all(len(b) <= 100 for b in attach)
-    assert '2 of 250' in done.result['msg']
+def test_lost_reply_on_a_service_that_refuses_the_same_role_is_read_back(cloud):
+    cloud.state.faults.update({'attach_same_role': 'failure'})
+    ids = seed(cloud, 2)
+    cloud.script('AttachInstanceRamRole', lose_reply=True)
+    result = attach(cloud, role_name='app', instance_ids=ids)
+    assert not result.get('failed') and result['changed'] is True and result['changed_instance_ids'] == ids
+    assert result['failed_instances'] == [] and result['attachments'] == dict((i, 'app') for i in ids)
+    assert counts(cloud) == {'DescribeInstanceRamRole': 2, 'GetRole': 1, 'AttachInstanceRamRole': 2}
 
 
-def test_request_level_error_marks_the_whole_batch_failed():
-    ecs = FakeEcs(vpc('i-1', 'i-2'), attach_error=AlicloudApiError('InvalidUser.PassRoleForbidden', 'no pass role', 'RID-X', 403))
-    done = run(FakeModule(dict(instance_ids=['i-1', 'i-2'], role_name='app'), ecs, roles()), ecs)
-    assert done.failed and done.result['changed'] is False
-    assert {f['code'] for f in done.result['failed_instances']} == {'InvalidUser.PassRoleForbidden'}
-    assert {f['request_id'] for f in done.result['failed_instances']} == {'RID-X'}
+def test_another_run_that_attached_first_is_not_our_change(cloud, monkeypatch):
+    cloud.state.faults.update({'attach_same_role': 'failure'})
+    ids = seed(cloud, 3)
+    before_the_attach(monkeypatch, lambda batch: hold(cloud, 'app', batch[:2]))
+    result = attach(cloud, role_name='app', instance_ids=ids)
+    assert not result.get('failed') and result['changed'] is True
+    assert result['changed_instance_ids'] == ids[2:] and result['attachments'] == dict((i, 'app') for i in ids)
 
 
-def test_role_not_yet_visible_is_retried_within_the_window():
-    ecs = FakeEcs(vpc('i-1'), invisible_attempts=3)
-    sleeps = []
-    attachment = ia.InstanceRoleAttachment(FakeModule(dict(instance_ids=['i-1'], role_name='app'), ecs, roles()),
-                                           sleep=sleeps.append, rand=lambda: 1.0, client_factory=lambda: ecs)
-    with pytest.raises(Done) as exc:
-        attachment.run()
-    assert not exc.value.failed and exc.value.result['attachments'] == {'i-1': 'app'}
-    assert ecs.actions().count('AttachInstanceRamRole') == 4 and sleeps == [1.0, 2.0, 4.0]
+def test_partial_failure_keeps_other_batches_and_reports_what_was_done(cloud, monkeypatch):
+    ids = seed(cloud, 150)
+    # another role turns up on one instance between the read and the attach
+    before_the_attach(monkeypatch, lambda batch: hold(cloud, 'old', batch[7:8]))
+    result = attach(cloud, role_name='app', instance_ids=ids, concurrency=2)
+    assert result['failed'] and result['changed'] is True
+    assert [f['instance_id'] for f in result['failed_instances']] == [ids[7]]
+    assert result['changed_instance_ids'] == ids[:7] + ids[8:] and result['attachments'][ids[7]] is None
+    assert result['error']['request_id'] and '1 of 150' in result['msg']
+    assert roles_of(cloud, ids[7:8]) == {ids[7]: 'old'}
 
 
-def test_role_visibility_window_is_bounded():
-    ecs = FakeEcs(vpc('i-1'), invisible_attempts=1000)
-    now = [0.0]
-
-    def sleep(seconds):
-        now[0] += seconds
-
-    attachment = ia.InstanceRoleAttachment(FakeModule(dict(instance_ids=['i-1'], role_name='app'), ecs, roles()),
-                                           sleep=sleep, clock=lambda: now[0], rand=lambda: 1.0, client_factory=lambda: ecs)
-    with pytest.raises(Done) as exc:
-        attachment.run()
-    assert exc.value.failed and exc.value.result['failed_instances'][0]['code'] == 'InvalidRamRole.NotFound'
-    assert 60.0 <= now[0] <= 61.0
+def test_request_level_refusal_fails_every_instance_of_the_batch_and_changes_nothing(cloud):
+    ids = seed(cloud, 2)
+    cloud.script('AttachInstanceRamRole', code='InvalidUser.PassRoleForbidden', status=403)
+    result = attach(cloud, role_name='app', instance_ids=ids)
+    assert result['failed'] and result['changed'] is False and result['changed_instance_ids'] == []
+    assert [(f['instance_id'], f['code'], f['request_id']) for f in result['failed_instances']] == [
+        (i, 'InvalidUser.PassRoleForbidden', 'SCRIPTED-REQUEST') for i in ids]
+    assert roles_of(cloud, ids) == dict((i, None) for i in ids)
 
 
-def test_wait_polls_until_the_roles_show():
-    ecs = FakeEcs(vpc('i-1'))
-    done = run(FakeModule(dict(instance_ids=['i-1'], role_name='app', wait=True), ecs, roles()), ecs)
-    assert not done.failed and ecs.actions()[-1] == 'DescribeInstanceRamRole'
+def test_detach_already_done_by_someone_else_is_not_our_change(cloud, monkeypatch):
+    ids = seed(cloud, 2)
+    hold(cloud, 'app', ids)
+    original = instances.detach_role
+
+    def racing(pool, region, role_name, instance_ids, secrets=()):
+        hold(cloud, '', instance_ids[:1])  # detached by another run
+        return original(pool, region, role_name, instance_ids, secrets)
+
+    monkeypatch.setattr(instances, 'detach_role', racing)
+    result = attach(cloud, role_name='app', instance_ids=ids, state='absent')
+    assert not result.get('failed') and result['changed_instance_ids'] == ids[1:]
+    assert result['attachments'] == dict((i, None) for i in ids)
 
 
-def test_info_reader_unknown_role_and_filters():
-    ecs = FakeEcs(vpc('i-1', 'i-2', i_1='app', i_2='old'))
+def test_wait_polls_until_the_roles_show(cloud):
+    ids = seed(cloud, 1)
+    result = attach(cloud, role_name='app', instance_ids=ids, wait=True)
+    assert not result.get('failed') and cloud.actions()[-1] == 'DescribeInstanceRamRole'
 
-    class NoRole(FakeEcs):
-        def DescribeInstanceRamRole(self, params):
-            raise AlicloudApiError('InvalidRamRole.NotFound', 'no role', 'RID', 404)
 
-    assert ia.read_attachments(NoRole({}), 'cn-hangzhou', role_name='ghost') == ([], [])
-    attachments, unknown = ia.read_attachments(ecs, 'cn-hangzhou', instance_ids=['i-2', 'i-1', 'i-x'])
-    assert attachments == [{'instance_id': 'i-2', 'role_name': 'old'}, {'instance_id': 'i-1', 'role_name': 'app'}]
-    assert unknown == ['i-x']
+# -- info -------------------------------------------------------------------------------------------
+
+
+def info(cloud, **args):
+    cloud.state.calls[:] = []
+    return cloud.run(info_module, args, check_mode=True)
+
+
+def test_info_by_ids_by_role_by_tags(cloud):
+    fleet = seed(cloud, 60, tags={'app': 'web'})
+    others = seed(cloud, 2)
+    hold(cloud, 'app', fleet)
+    hold(cloud, 'old', others[:1])
+    by_role = info(cloud, role_name='APP')
+    assert [a['instance_id'] for a in by_role['attachments']] == fleet and {a['role_name'] for a in by_role['attachments']} == {'app'}
+    assert counts(cloud) == {'DescribeInstanceRamRole': 2}
+    by_ids = info(cloud, instance_ids=[others[1], others[0], fleet[0], 'i-nope'])
+    assert by_ids['attachments'] == [{'instance_id': others[0], 'role_name': 'old'}, {'instance_id': fleet[0], 'role_name': 'app'}]
+    assert by_ids['unknown_instance_ids'] == ['i-nope'] and 'i-nope' in warnings()[-1]
+    by_tags = info(cloud, instance_tags={'app': 'web'}, instance_ids=others, role_name='old')
+    assert by_tags['attachments'] == [{'instance_id': others[0], 'role_name': 'old'}]
+    assert counts(cloud) == {'DescribeInstances': 1, 'DescribeInstanceRamRole': 2}
+    assert info(cloud, role_name='no-such-role')['attachments'] == []
+    assert info(cloud, instance_tags={'app': 'none'})['attachments'] == [] and counts(cloud) == {'DescribeInstances': 1}
+    assert cloud.write_actions() == []
