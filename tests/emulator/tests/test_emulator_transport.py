@@ -21,7 +21,7 @@ def test_sequential_calls_on_a_kept_alive_connection_do_not_stall(ram):
         ram.list_roles(m.ListRolesRequest())
         durations.append(time.perf_counter() - started)
     # Headers and body written apart used to cost a delayed-ACK stall of about 40 ms per call.
-    assert statistics.median(durations) < 0.02, durations
+    assert statistics.median(durations) < 0.025, durations
 
 
 def raw_get(emulator, path, timeout=5.0):
@@ -59,10 +59,11 @@ def test_lost_reply_is_carried_out_logged_and_answered_by_a_closed_connection(em
 
 
 def test_trickled_replies_defeat_per_read_timeouts_but_not_control_calls(emulator, ram):
-    emulator.set_faults(trickle_ms=4)
+    emulator.set_faults(trickle_ms=50)
     started = time.monotonic()
     assert emulator.control('GET', 'health') == {'ok': True}
-    assert time.monotonic() - started < 0.3, 'the control API is never trickled'
+    assert time.monotonic() - started < 1.0, 'the control API is never trickled (its ~130 bytes would take over 6 s)'
+    emulator.set_faults(trickle_ms=4)
     status, headers, body, took = raw_get(emulator, '/latest/meta-data/region-id', timeout=0.2)
     assert (status, body) == (200, b'cn-hangzhou') and int(headers['content-length']) == len(body)
     assert took > 0.4, 'about 150 bytes at one byte per 4 ms, each read well inside the 0.2 s timeout'
@@ -76,7 +77,7 @@ def test_trickled_replies_defeat_per_read_timeouts_but_not_control_calls(emulato
     emulator.set_faults(trickle_ms=0)
     started = time.monotonic()
     ram.list_roles(m.ListRolesRequest())
-    assert time.monotonic() - started < 0.3
+    assert time.monotonic() - started < 0.5
 
 
 def clients_with_read_timeout(emulator, read_timeout_ms):
