@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ansible.module_utils.common import warnings as ansible_warnings
+from ansible.module_utils import basic
 
 from ansible_collections.alicloud.ram.plugins.module_utils import ecs_api, instance_attachment as ia, instances, ram_api
 from ansible_collections.alicloud.ram.plugins.module_utils.client import service_client_for
@@ -27,17 +27,14 @@ WRITES = ('AttachInstanceRamRole', 'DetachInstanceRamRole')
 @pytest.fixture
 def cloud(emulated, monkeypatch):
     """The emulator with roles ``app`` and ``old`` (ECS may assume both) and ``ramonly`` (it may not)."""
-    monkeypatch.setattr(ansible_warnings, '_global_warnings', {})
+    emulated.warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda module, message: emulated.warnings.append(message))
     creds = Credentials(emulated.config.access_key_id, emulated.config.access_key_secret, None, 'test')
     ram = service_client_for('ram', creds, OptionAdapter.from_dict({'ram_endpoint': ENDPOINT, 'retries': 0}))
     for name, trust in (('app', ECS_TRUST), ('old', ECS_TRUST), ('ramonly', RAM_ONLY_TRUST)):
         ram_api.create_role(ram, name, trust)
     emulated.state.calls[:] = []
     return emulated
-
-
-def warnings():
-    return list(ansible_warnings.get_warning_messages())
 
 
 def seed(cloud, count, network='vpc', tags=None):
@@ -211,7 +208,7 @@ def test_instances_the_role_read_leaves_out_are_described(cloud, monkeypatch):
     result = attach(cloud, role_name='app', instance_ids=ids + ['i-nope'], state='absent')
     assert not result.get('failed') and result['changed_instance_ids'] == ids[:1]
     assert result['attachments'] == {ids[0]: None, ids[1]: None, ids[2]: None, 'i-nope': None}
-    assert 'i-nope' in warnings()[0]
+    assert 'i-nope' in cloud.warnings[0]
     # the page naming i-nope is refused and read again without it; the ids it leaves out are described once
     assert counts(cloud) == {'DescribeInstanceRamRole': 2, 'DescribeInstances': 1, 'DetachInstanceRamRole': 1}
     again = attach(cloud, role_name='app', instance_ids=ids, state='absent')
@@ -252,7 +249,7 @@ def test_check_mode_on_a_role_that_does_not_exist_yet_predicts_the_attach(cloud)
     result = attach(cloud, check_mode=True, role_name='new-role', instance_ids=ids)
     assert not result.get('failed') and result['changed'] is True and result['changed_instance_ids'] == ids
     assert result['attachments'] == dict((i, 'new-role') for i in ids)
-    assert warnings() == ['role new-role does not exist yet; predicting as if an earlier task creates it']
+    assert cloud.warnings == ['role new-role does not exist yet; predicting as if an earlier task creates it']
 
 
 def test_lost_reply_on_attach_counts_as_done_and_changed(cloud):
@@ -343,7 +340,7 @@ def test_info_by_ids_by_role_by_tags(cloud):
     assert counts(cloud) == {'DescribeInstanceRamRole': 2}
     by_ids = info(cloud, instance_ids=[others[1], others[0], fleet[0], 'i-nope'])
     assert by_ids['attachments'] == [{'instance_id': others[0], 'role_name': 'old'}, {'instance_id': fleet[0], 'role_name': 'app'}]
-    assert by_ids['unknown_instance_ids'] == ['i-nope'] and 'i-nope' in warnings()[-1]
+    assert by_ids['unknown_instance_ids'] == ['i-nope'] and 'i-nope' in cloud.warnings[-1]
     by_tags = info(cloud, instance_tags={'app': 'web'}, instance_ids=others, role_name='old')
     assert by_tags['attachments'] == [{'instance_id': others[0], 'role_name': 'old'}]
     assert counts(cloud) == {'DescribeInstances': 1, 'DescribeInstanceRamRole': 2}
