@@ -274,3 +274,39 @@ def test_invalid_input_fails_cleanly_without_any_write(runner, emu):
         assert 'Traceback' not in json.dumps(result)
     assert emu.write_calls() == []
     assert actions(emu) == []
+
+
+def test_tagging_denied_after_an_update_fails_reporting_the_update(runner, emu):
+    runner.run_tasks([task('create', name='half', description='one', tags={'a': '1'})])
+    emu.clear_calls()
+    emu.set_faults(deny_actions=['TagResources'])
+    res = runner.run_tasks([failing('update, then tag', name='half', description='two', tags={'a': '1', 'b': '2'})])
+    assert res.result(0)['status'] == 'failed'
+    result = res.module_result(0)
+    assert result['changed'] is True
+    assert result['error']['code'] == 'NoPermission' and 'tag role half' in result['msg'] and '\n' not in result['msg']
+    assert result['role']['description'] == 'two' and result['role']['tags'] == {'a': '1'}
+    assert [w['action'] for w in emu.write_calls() if w['status'] == 200] == ['UpdateRole']
+    assert role_state(emu, 'half')['Description'] == 'two'
+
+    emu.set_faults(deny_actions=[])
+    emu.clear_calls()
+    res = runner.run_tasks([task('again', name='half', description='two', tags={'a': '1', 'b': '2'})])
+    assert res.result(0)['status'] == 'changed'
+    assert [w[0] for w in ram_writes(emu)] == ['TagResources']
+
+
+def test_create_whose_reply_is_lost_counts_as_created_once(runner, emu):
+    emu.set_faults(lose_reply_actions=['CreateRole'])
+    res = runner.run_tasks([task('create', name='lost', description='mine')])
+    assert res.result(0)['status'] == 'changed'
+    result = res.module_result(0)
+    assert result['role']['role_id'] == role_state(emu, 'lost')['RoleId'] and result['role']['description'] == 'mine'
+    assert actions(emu).count('CreateRole') == 2
+    roles = emu.state()['roles']
+    assert len(roles) == 1
+
+    emu.clear_calls()
+    res = runner.run_tasks([task('again', name='lost', description='mine')])
+    assert res.result(0)['status'] == 'ok'
+    assert emu.write_calls() == []
