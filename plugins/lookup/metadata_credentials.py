@@ -176,6 +176,7 @@ from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import redact
 from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MetadataClient, MetadataError, process_cache
 from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
 
@@ -202,6 +203,15 @@ def _env_true(name):
     return os.environ.get(name, '').strip().lower() in ('1', 'true', 'yes', 'on')
 
 
+def _fail(message):
+    """The lookup's errors, through the collection's one redaction path."""
+    return AnsibleLookupError(redact('%s: %s' % (PLUGIN, message)))
+
+
+def _log(message):
+    display.vvvv(redact('%s: %s' % (PLUGIN, message)))
+
+
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
@@ -221,29 +231,32 @@ class LookupModule(LookupBase):
         options = OptionAdapter.from_plugin(self)
         try:
             endpoint = endpoints.resolve_metadata_endpoint(options)
+            network = endpoints.resolve_network(options)
         except endpoints.EndpointError as err:
-            raise AnsibleLookupError('%s: %s' % (PLUGIN, err))
+            raise _fail(err) from None
         mode = options.get('imds_mode', 'auto')
         if mode == 'auto' and _env_true(IMDSV1_DISABLED_ENV):
             mode = 'hardened'
         retries = options.get('retries', 3)
         if not isinstance(retries, int) or retries < 0:
-            raise AnsibleLookupError('%s: retries must be 0 or a positive number, got %s' % (PLUGIN, retries))
+            raise _fail('retries must be 0 or a positive number, got %s' % retries)
         timeout = options.get('timeout', 2.0)
         if not timeout or timeout <= 0:
-            raise AnsibleLookupError('%s: timeout must be a positive number of seconds, got %s' % (PLUGIN, timeout))
+            raise _fail('timeout must be a positive number of seconds, got %s' % timeout)
         try:
-            return _client_factory(endpoint=endpoint, mode=mode, token_ttl=options.get('token_ttl', 21600),
-                                   timeout=timeout, retries=retries)
+            client = _client_factory(endpoint=endpoint, mode=mode, token_ttl=options.get('token_ttl', 21600),
+                                     timeout=timeout, retries=retries, network=network)
         except MetadataError as err:
-            raise AnsibleLookupError('%s: %s' % (PLUGIN, err.msg))
+            raise _fail(err.msg) from None
+        display.vvv(redact('%s: metadata service %s' % (PLUGIN, client.describe())))
+        return client
 
     @staticmethod
     def _role_name_of(term):
         if term is None:
             return None
         if not isinstance(term, str):
-            raise AnsibleLookupError('%s: a term must be a RAM role name (a string), got %s' % (PLUGIN, type(term).__name__))
+            raise _fail('a term must be a RAM role name (a string), got %s' % type(term).__name__)
         name = to_text(term).strip()
         return name or None
 
@@ -253,18 +266,18 @@ class LookupModule(LookupBase):
         key = role_name if role_name else DISCOVERED
         cached = cache.get(client.endpoint, key)
         if cached is not None:
-            display.vvvv('%s: credentials of %s from the in-memory cache (expire at %s)' % (
-                PLUGIN, "RAM role '%s'" % role_name if role_name else 'the discovered RAM role', cached.get('expiration')))
+            _log('credentials of %s from the in-memory cache (expire at %s)' % (
+                "RAM role '%s'" % role_name if role_name else 'the discovered RAM role', cached.get('expiration')))
             return cached
         try:
             if not role_name:
                 role_name = client.role_name()
-                display.vvvv("%s: the instance holds RAM role '%s'" % (PLUGIN, role_name))
+                _log("the instance holds RAM role '%s'" % role_name)
             credentials = client.role_credentials(role_name)
         except MetadataError as err:
-            raise AnsibleLookupError('%s: %s' % (PLUGIN, self._explain(client, role_name, err)))
-        display.vvvv("%s: fetched credentials of RAM role '%s' from %s (imds_mode %s, expire at %s)" % (
-            PLUGIN, role_name, client.endpoint, client.mode, credentials.get('expiration')))
+            raise _fail(self._explain(client, role_name, err)) from None
+        _log("fetched credentials of RAM role '%s' from %s (imds_mode %s, expire at %s)" % (
+            role_name, client.endpoint, client.mode, credentials.get('expiration')))
         cache.put(client.endpoint, role_name, credentials)
         if key == DISCOVERED:
             cache.put(client.endpoint, DISCOVERED, credentials)

@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Private to the alicloud.ram collection: not a public API, may change without notice.
-"""One factory for the RAM, ECS and STS SDK clients, and ``ServiceClient.call``.
+"""One factory for the RAM, ECS and STS SDK clients, ``ServiceClient.call``, and the HTTP transport under them.
 
 SDK packages are imported only when a client for their service is built, so a module that
 talks only to RAM never imports the ECS SDK, and importing this file needs no SDK at all.
@@ -10,14 +10,19 @@ talks only to RAM never imports the ECS SDK, and importing this file needs no SD
 import collections
 import importlib
 import inspect
+import json
 import random
+import threading
 import time
 import traceback
 
+from urllib.parse import urlsplit
+
 from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
 from ansible_collections.alicloud.ram.plugins.module_utils.common_args import DEFAULT_RETRIES
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, from_sdk_exception, is_not_found
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import may_have_taken_effect
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, TransportFailure, describe_answer
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import TIMEOUT_ERROR_CODE, UNEXPECTED_ANSWER_CODE
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import from_sdk_exception, is_not_found, may_have_taken_effect, redact
 from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_with_retries
 
 COLLECTION_VERSION = '0.1.0'  # keep in step with galaxy.yml
@@ -79,8 +84,164 @@ def import_sdk(service):
     models = _import(package.module + '.models')
     openapi_models = _import('alibabacloud_tea_openapi.models')
     runtime = _import('darabonba.runtime')
+    _use_collection_transport()
     return SdkModules(client_module.Client, models, openapi_models.Config, runtime.RuntimeOptions)
 
+
+# -- the HTTP transport --------------------------------------------------------------------------
+#
+# The SDK sends every request through one function, darabonba's ``DaraCore.do_action(request,
+# runtime) -> DaraResponse``, which falls short in three ways: its timeouts are requests' per-read
+# socket timeouts (a server trickling one byte every 500 ms is never cut off), it never applies
+# ``no_proxy`` (``Session.send`` does not consult it, and HTTP(S)_PROXY from the environment always
+# wins), and when an answer is not JSON (a proxy's HTML 502) it raises a parse error that has lost
+# the status and content type. ``send`` below keeps that function's contract and replaces it in the
+# process that runs a module (only the SDK's own function is replaced, never a stand-in installed
+# by someone else). It sends with a requests session of its own whose connections register with
+# the call's :class:`endpoints.Deadline`: a watchdog timer that shuts the socket down when the
+# whole exchange outlasts ``read_timeout``. A watchdog rather than streaming the body against a
+# clock, because the status line and headers can trickle too, and a blocked read only ends when
+# its socket does. The session is built on first use: importing this file imports no HTTP library.
+
+DEFAULT_CONNECT_MS = 5000   # the SDK's defaults, for runtime options without timeouts
+DEFAULT_READ_MS = 10000
+_POOL_SIZE = 64             # connections kept per host: one per worker thread is plenty
+_XML_ERROR_TYPE = 'text/xml;charset=utf-8'  # the one non-JSON error format the SDK parses itself
+
+_transport = {}
+_transport_lock = threading.Lock()
+_current_call = threading.local()
+
+
+def _use_collection_transport():
+    core = _import('darabonba.core').DaraCore
+    if getattr(core.do_action, '__module__', None) == core.__module__:
+        core.do_action = staticmethod(send)
+
+
+def _watch(connection):
+    deadline = getattr(_current_call, 'deadline', None)
+    if deadline is not None:
+        deadline.watch(connection)
+
+
+class _WatchedConnection(object):
+    """Mixed into urllib3's connection classes: every connection a call uses is watched by its deadline."""
+
+    def connect(self):
+        _watch(self)
+        super(_WatchedConnection, self).connect()
+        _watch(self)  # the socket exists now: shut it at once if the deadline already passed
+
+    def request(self, *args, **kwargs):
+        _watch(self)
+        return super(_WatchedConnection, self).request(*args, **kwargs)
+
+
+def _session():
+    with _transport_lock:
+        if 'session' not in _transport:
+            _transport['session'] = _build_session()
+        return _transport['session']
+
+
+def _build_session():
+    requests = _import('requests')
+    connection = _import('urllib3.connection')
+    connectionpool = _import('urllib3.connectionpool')
+    pools = {
+        'http': type('WatchedHTTPConnectionPool', (connectionpool.HTTPConnectionPool,), {
+            'ConnectionCls': type('WatchedHTTPConnection', (_WatchedConnection, connection.HTTPConnection), {})}),
+        'https': type('WatchedHTTPSConnectionPool', (connectionpool.HTTPSConnectionPool,), {
+            'ConnectionCls': type('WatchedHTTPSConnection', (_WatchedConnection, connection.HTTPSConnection), {})}),
+    }
+
+    class WatchedAdapter(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super(WatchedAdapter, self).init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, proxy, **proxy_kwargs):
+            manager = super(WatchedAdapter, self).proxy_manager_for(proxy, **proxy_kwargs)
+            manager.pool_classes_by_scheme = pools
+            return manager
+
+    session = requests.Session()
+    session.trust_env = False  # proxies and CA settings arrive resolved in the runtime options
+    adapter = WatchedAdapter(pool_connections=10, pool_maxsize=_POOL_SIZE)
+    session.mount('http://', adapter)
+    session.mount('https://', adapter)
+    return session
+
+
+def _seconds(millis, default_millis):
+    return float(millis or default_millis) / 1000.0
+
+
+def _base_url(url):
+    parts = urlsplit(url)
+    return '%s://%s' % (parts.scheme, parts.netloc)
+
+
+def _is_api_answer(status, content_type, body):
+    """Whether the SDK can read this answer: JSON (or, for errors, the XML it parses itself)."""
+    if status >= 400 and content_type == _XML_ERROR_TYPE:
+        return True
+    text = (body or b'').lstrip()[:1]
+    if status < 400:
+        return text in (b'{', b'[')
+    try:
+        return isinstance(json.loads(body.decode('utf-8')), dict)
+    except ValueError:
+        return False
+
+
+def send(request, runtime_option=None):
+    """Send one SDK request (``DaraCore.do_action``'s contract); see the comment above."""
+    requests = _import('requests')
+    core = _import('darabonba.core')
+    retry_error = _import('darabonba.exceptions').RetryError
+    runtime = runtime_option or {}
+    url = core.DaraCore.compose_url(request)
+    prepared = requests.PreparedRequest()
+    prepared.prepare(method=request.method.upper(), url=url, headers=request.headers,
+                     data=request.body.encode('utf-8') if isinstance(request.body, str) else request.body)
+    network = endpoints.Network(runtime.get('httpProxy'), runtime.get('httpsProxy'), runtime.get('noProxy'), runtime.get('ca'),
+                                not runtime.get('ignoreSSL'), {})
+    proxy = endpoints.proxy_for(url, network)[0]
+    connect_timeout = _seconds(runtime.get('connectTimeout'), DEFAULT_CONNECT_MS)
+    read_timeout = _seconds(runtime.get('readTimeout'), DEFAULT_READ_MS)
+    deadline = endpoints.Deadline(read_timeout)
+    _current_call.deadline = deadline
+    try:
+        answer = _session().send(prepared, proxies={urlsplit(url).scheme: proxy} if proxy else {}, allow_redirects=False,
+                                 timeout=(connect_timeout, read_timeout), cert=runtime.get('cert'),
+                                 verify=False if runtime.get('ignoreSSL') else (runtime.get('ca') or True))
+    except Exception as exc:  # pylint: disable=broad-except
+        # once the deadline shut the socket, whatever the reading thread ran into is the timeout
+        if deadline.expired:
+            raise TransportFailure(TIMEOUT_ERROR_CODE, 'no complete answer from %s within %gs (read_timeout)' % (
+                _base_url(url), read_timeout)) from None
+        if isinstance(exc, (IOError, requests.RequestException)):
+            raise retry_error(str(exc)) from None
+        raise
+    finally:
+        _current_call.deadline = None
+        deadline.cancel()
+    content_type = answer.headers.get('content-type', '')
+    if not _is_api_answer(answer.status_code, content_type, answer.content):
+        raise TransportFailure(UNEXPECTED_ANSWER_CODE, '%s answered %s' % (_base_url(url), describe_answer(
+            answer.status_code, answer.reason, content_type, answer.content)), status=answer.status_code)
+    response = _import('darabonba.response').DaraResponse()
+    response.status_code = answer.status_code
+    response.status_message = answer.reason
+    response.headers = dict((k.lower(), v) for k, v in answer.headers.items())
+    response.body = answer.content
+    response.response = answer
+    return response
+
+
+# -- clients -------------------------------------------------------------------------------------
 
 def _millis(seconds):
     return None if seconds is None else int(float(seconds) * 1000)
@@ -112,17 +273,23 @@ def _response_body(response):
 
 
 class ServiceClient(object):
-    """Call API actions by name with the API's own parameters; get the JSON body as a dict."""
+    """Call API actions by name with the API's own parameters; get the JSON body as a dict.
+
+    ``on_throttle``: called (no arguments) before backing off from a throttled attempt; the
+    worker pool sets it to adapt its concurrency.
+    """
 
     def __init__(self, service, sdk_client, retries=DEFAULT_RETRIES, timeouts=None, log=None, models=None,
-                 runtime_class=None, secrets=(), sleep=None, rand=random.random):
+                 runtime_class=None, secrets=(), sleep=None, rand=random.random, network=endpoints.NO_NETWORK_SETTINGS):
         self.service = service
         self.sdk_client = sdk_client
         self.retries = DEFAULT_RETRIES if retries is None else retries
         self.timeouts = timeouts or Timeouts(None, None)
+        self.network = network
         self.log = log
         self.secrets = list(secrets or ())
         self.calls = {}
+        self.on_throttle = None
         self._models = models
         self._runtime_class = runtime_class
         # looked up at each call, so tests can skip the backoff waits
@@ -162,12 +329,24 @@ class ServiceClient(object):
 
     def _runtime(self):
         _dummy, runtime_class = self._sdk()
+        network = self.network
         return runtime_class(connect_timeout=_millis(self.timeouts.connect), read_timeout=_millis(self.timeouts.read),
-                             autoretry=False)
+                             autoretry=False, http_proxy=network.http_proxy, https_proxy=network.https_proxy,
+                             no_proxy=network.no_proxy, ca=network.ca_bundle, ignore_ssl=not network.validate_certs)
 
     def _log(self, message):
         if self.log is not None:
             self.log(message)
+
+    def endpoint_url(self):
+        """``protocol://host[:port]`` the SDK client sends to."""
+        return '%s://%s' % (getattr(self.sdk_client, '_protocol', None) or 'https', getattr(self.sdk_client, '_endpoint', None) or '')
+
+    def describe(self):
+        """Where the calls go, for -vvv output: ``{'endpoint': URL, 'proxy': 'URL (env HTTPS_PROXY)' or 'direct (why)'}``."""
+        url = self.endpoint_url()
+        proxy, why = endpoints.proxy_for(url, self.network)
+        return {'endpoint': url, 'proxy': redact('%s (%s)' % (proxy, why) if proxy else 'direct (%s)' % why)}
 
     # -- public API ------------------------------------------------------------------------
 
@@ -198,6 +377,8 @@ class ServiceClient(object):
             return _response_body(response)
 
         def on_retry(err, attempt_number, delay):
+            if 'Throttling' in (err.code or '') and self.on_throttle is not None:
+                self.on_throttle()
             self._log('%s %s: %s, retry %d of %d in %.1fs' % (self.service, action, err.code, attempt_number, self.retries, delay))
 
         return call_with_retries(attempt, self.retries, extra_codes=retry_codes, sleep=self._sleep, rand=self._rand,
@@ -229,10 +410,15 @@ def timeouts_from_options(options):
 
 
 def service_client_for(service, credentials, options, region=None, env=None, log=None):
-    """Build a :class:`ServiceClient` from options (endpoint, region, retries, timeouts)."""
-    region = region or endpoints.resolve_region(service, options, env)
+    """Build a :class:`ServiceClient` from options (endpoint, region, retries, timeouts, proxies, TLS).
+
+    Without ``region``, the region comes from the options, the environment, then what the
+    credentials inferred (their profile's ``region_id`` or the metadata service).
+    """
+    region = region or endpoints.resolve_region(service, options, env, inferred=getattr(credentials, 'region_hint', None))
     endpoint, protocol = endpoints.resolve_endpoint(service, options, region, env)
+    network = endpoints.resolve_network(options, env)
     timeouts = timeouts_from_options(options)
     sdk_client = build_sdk_client(service, credentials, endpoint, protocol, region, timeouts)
     return ServiceClient(service, sdk_client, retries=options.get('retries', DEFAULT_RETRIES), timeouts=timeouts,
-                         log=log, secrets=credentials.secrets())
+                         log=log, secrets=credentials.secrets(), network=network)

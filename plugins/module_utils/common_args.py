@@ -4,7 +4,8 @@
 """Argument spec shared by every module; documented in doc_fragments/common.py.
 
 Environment variables are deliberately not wired in with ``env_fallback``: credentials.py
-and endpoints.py resolve them, so precedence and legacy names live in one place.
+and endpoints.py resolve them, so precedence and legacy names live in one place (and an
+option set on the task is told apart from a variable of the environment).
 """
 
 import copy
@@ -34,8 +35,14 @@ COMMON_ARGUMENT_SPEC = dict(
     ecs_endpoint=dict(type='str'),
     sts_endpoint=dict(type='str'),
     retries=dict(type='int', default=DEFAULT_RETRIES),
-    connect_timeout=dict(type='int', default=DEFAULT_CONNECT_TIMEOUT),
-    read_timeout=dict(type='int', default=DEFAULT_READ_TIMEOUT),
+    connect_timeout=dict(type='float', default=DEFAULT_CONNECT_TIMEOUT),
+    read_timeout=dict(type='float', default=DEFAULT_READ_TIMEOUT),
+    # no_log: a proxy URL may carry a password (user:password@proxy)
+    http_proxy=dict(type='str', no_log=True),
+    https_proxy=dict(type='str', no_log=True),
+    no_proxy=dict(type='str'),
+    ca_bundle=dict(type='path'),
+    validate_certs=dict(type='bool', default=True),
 )
 
 

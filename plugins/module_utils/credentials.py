@@ -3,20 +3,26 @@
 # Private to the alicloud.ram collection: not a public API, may change without notice.
 """The credential chain shared by every module and the lookup.
 
-First match wins:
+Sources set on the task (options, also through ``module_defaults``) come first, and a task
+names at most one of them: ``access_key_id`` + ``access_key_secret`` (+ ``security_token``),
+``profile``, or ``ecs_role_name``; two of them on one task is an error naming both. Without
+one, the environment and the files decide, first match wins:
 
-1. ``access_key_id`` + ``access_key_secret`` (+ ``security_token``) options;
-2. ``ALIBABA_CLOUD_ACCESS_KEY_ID`` / ``ALIBABA_CLOUD_ACCESS_KEY_SECRET`` (+ ``ALIBABA_CLOUD_SECURITY_TOKEN``),
+1. ``ALIBABA_CLOUD_ACCESS_KEY_ID`` / ``ALIBABA_CLOUD_ACCESS_KEY_SECRET`` (+ ``ALIBABA_CLOUD_SECURITY_TOKEN``),
    then the legacy ``ALICLOUD_ACCESS_KEY`` / ``ALICLOUD_SECRET_KEY`` (+ ``ALICLOUD_SECURITY_TOKEN``);
-3. a named ``profile`` (or ``ALIBABA_CLOUD_PROFILE``) from ``~/.aliyun/config.json``, then from
+2. ``ALIBABA_CLOUD_PROFILE``: a profile of ``~/.aliyun/config.json``, then of
    ``~/.alibabacloud/credentials.ini`` (or ``ALIBABA_CLOUD_CREDENTIALS_FILE``);
-4. ``ecs_role_name`` (or ``ALIBABA_CLOUD_ECS_METADATA``): the instance RAM role, from the metadata service;
-5. the default profiles of those files (the CLI file's ``current`` profile, the ini ``[default]`` section);
+3. ``ALIBABA_CLOUD_ECS_METADATA``: the instance RAM role, from the metadata service;
+4. the default profiles of those files (the CLI file's ``current`` profile, the ini ``[default]`` section);
 
 then ``assume_role`` (STS AssumeRole) on top of whichever credential was found; when the option
 is not given, ``ALICLOUD_ASSUME_ROLE_ARN`` (with ``ALICLOUD_ASSUME_ROLE_SESSION_NAME`` and
 ``ALICLOUD_ASSUME_ROLE_SESSION_EXPIRATION``, the names alibaba.alicloud uses) supplies it.
 Empty environment variables count as unset (AWX credential types inject empty optional fields).
+
+The credentials also carry a region hint: the chosen profile's ``region_id``, or for an
+instance RAM role the metadata service's ``region-id`` (asked only when neither the ``region``
+option nor a region variable is set).
 
 alibabacloud_credentials is not used for the chain itself: its metadata provider cannot be
 pointed at another endpoint, it starts a background refresh thread, and it cannot keep an
@@ -28,8 +34,8 @@ import json
 import os
 import time
 
-from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, format_error
+from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, sts_api
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, format_error, remember_secrets
 from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MetadataClient, MetadataError
 from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_until_visible
 
@@ -71,17 +77,30 @@ class CredentialsError(Exception):
         self.api_error = api_error
 
 
+# the options that each name one credential source of a task
+TASK_SOURCES = (
+    ('access_key_id', ('access_key_id', 'access_key_secret', 'security_token')),
+    ('profile', ('profile',)),
+    ('ecs_role_name', ('ecs_role_name',)),
+)
+
+
 class Credentials(object):
-    """An AccessKey pair, optional STS token, and where it came from. Never prints the secret."""
+    """An AccessKey pair, optional STS token, and where it came from. Never prints the secret.
 
-    __slots__ = ('access_key_id', 'access_key_secret', 'security_token', 'source', 'expiration')
+    ``region_hint``: ``(region, source)`` inferred with the credentials, or None.
+    """
 
-    def __init__(self, access_key_id, access_key_secret, security_token=None, source='', expiration=None):
+    __slots__ = ('access_key_id', 'access_key_secret', 'security_token', 'source', 'expiration', 'region_hint')
+
+    def __init__(self, access_key_id, access_key_secret, security_token=None, source='', expiration=None, region_hint=None):
         self.access_key_id = access_key_id
         self.access_key_secret = access_key_secret
         self.security_token = security_token or None
         self.source = source
         self.expiration = expiration
+        self.region_hint = region_hint
+        remember_secrets(access_key_secret, self.security_token)
 
     def secrets(self):
         """Values that must never be shown."""
@@ -157,6 +176,13 @@ def _load_ini_config(path):
     return sections
 
 
+def _with_region(creds, profile, name, path):
+    """``creds`` with the profile's ``region_id`` as region hint, when it has one."""
+    if profile.get('region_id'):
+        creds.region_hint = (profile['region_id'], 'profile %s (%s) region_id' % (name, path))
+    return creds
+
+
 class _Resolver(object):
     def __init__(self, options, sts_client_factory, metadata_client_factory, env, home):
         self.options = options
@@ -226,6 +252,9 @@ class _Resolver(object):
         return None
 
     def from_cli_profile(self, profile, cli, seen=()):
+        return _with_region(self._cli_profile_credentials(profile, cli, seen), profile, profile.get('name'), self.cli_path)
+
+    def _cli_profile_credentials(self, profile, cli, seen):
         name = profile.get('name')
         source = 'profile %s (%s)' % (name, self.cli_path)
         mode = profile.get('mode') or 'AK'
@@ -260,11 +289,17 @@ class _Resolver(object):
                                     region=profile.get('sts_region'))
         if mode == 'EcsRamRole':
             need('ram_role_name')
-            return self.from_metadata(profile['ram_role_name'], source_name='profile %s (%s, EcsRamRole)' % (name, self.cli_path))
+            # the profile's own region_id (added by from_cli_profile) spares asking the metadata service
+            hint = (profile['region_id'], source) if profile.get('region_id') else None
+            return self.from_metadata(profile['ram_role_name'], source_name='profile %s (%s, EcsRamRole)' % (name, self.cli_path),
+                                      region_hint=hint)
         raise CredentialsError("profile '%s' in %s uses mode %s, which is not supported (use AK, StsToken, RamRoleArn, "
                                "ChainableRamRoleArn or EcsRamRole)" % (name, self.cli_path, mode))
 
     def from_ini_section(self, name, section):
+        return _with_region(self._ini_section_credentials(name, section), section, name, self.ini_path)
+
+    def _ini_section_credentials(self, name, section):
         source = 'profile %s (%s)' % (name, self.ini_path)
         kind = section.get('type') or ''
 
@@ -287,31 +322,42 @@ class _Resolver(object):
                                                duration_seconds=section.get('role_session_expiration')))
         if kind == 'ecs_ram_role':
             need('role_name')
-            return self.from_metadata(section['role_name'], source_name='profile %s (%s, ecs_ram_role)' % (name, self.ini_path))
+            hint = (section['region_id'], source) if section.get('region_id') else None
+            return self.from_metadata(section['role_name'], source_name='profile %s (%s, ecs_ram_role)' % (name, self.ini_path),
+                                      region_hint=hint)
         raise CredentialsError("profile '%s' in %s has type '%s', which is not supported (use access_key, sts, ram_role_arn "
                                "or ecs_ram_role)" % (name, self.ini_path, kind))
 
     # metadata service
-    def from_metadata(self, role_name, source_name=None):
+    def from_metadata(self, role_name, source_name=None, region_hint=None):
         try:
             endpoint = endpoints.resolve_metadata_endpoint(self.options, self.env)
+            network = endpoints.resolve_network(self.options, self.env)
         except endpoints.EndpointError as err:
             raise CredentialsError(str(err)) from None
         mode = self.options.get('imds_mode')
         if not mode:
             mode = 'hardened' if _truthy(self.env.get(IMDSV1_DISABLED_ENV)) else 'auto'
         try:
-            client = self.metadata_client_factory(endpoint, mode)
+            client = self.metadata_client_factory(endpoint, mode, network)
             values = client.role_credentials(role_name)
         except MetadataError as err:
             raise CredentialsError('cannot get the credentials of instance RAM role %s: %s' % (role_name, err.msg)) from None
+        if region_hint is None and endpoints.find_region(self.options, self.env) == (None, None):
+            region_hint = self.metadata_region(client)
         return Credentials(values['access_key_id'], values['access_key_secret'], values['security_token'],
-                           source_name or 'ecs_role_name %s' % role_name, values.get('expiration'))
+                           source_name or 'ecs_role_name %s' % role_name, values.get('expiration'), region_hint)
+
+    @staticmethod
+    def metadata_region(client):
+        """``(region, source)`` from the metadata service, or None when it cannot tell."""
+        try:
+            return client.region_id(), 'metadata service %s (region-id)' % client.endpoint
+        except MetadataError:
+            return None
 
     def ecs_role_name(self):
-        name = self.options.get('ecs_role_name')
-        if name:
-            return name
+        """The instance RAM role named by the environment, or None."""
         if _truthy(self.env.get(ECS_METADATA_DISABLED_ENV)):
             return None
         return self.env.get(ECS_ROLE_ENV) or self.env.get(LEGACY_ECS_ROLE_ENV) or None
@@ -335,35 +381,43 @@ class _Resolver(object):
         role_arn = spec.get('role_arn')
         if not role_arn:
             raise CredentialsError('assume_role needs role_arn')
-        params = {'RoleArn': role_arn, 'RoleSessionName': spec.get('session_name') or DEFAULT_SESSION_NAME}
-        if spec.get('duration_seconds'):
+        duration = spec.get('duration_seconds')
+        if duration:
             try:
-                params['DurationSeconds'] = int(spec['duration_seconds'])
+                duration = int(duration)
             except (TypeError, ValueError):
                 raise CredentialsError('assume_role duration_seconds must be an integer number of seconds') from None
         policy = spec.get('policy')
-        if policy:
-            params['Policy'] = policy if isinstance(policy, str) else json.dumps(policy, separators=(',', ':'), sort_keys=True)
-        if spec.get('external_id'):
-            params['ExternalId'] = spec['external_id']
+        if policy and not isinstance(policy, str):
+            policy = json.dumps(policy, separators=(',', ':'), sort_keys=True)
         try:
             client = self.sts_client_factory(base, self.options, region)
             # a role created moments ago may not be visible to STS yet: wait that out, briefly
-            body = call_until_visible(lambda: client.call('AssumeRole', params), ROLE_VISIBILITY_CODES, self.visibility_timeout,
-                                      sleep=self.sleep)
+            creds = call_until_visible(
+                lambda: sts_api.assume_role(client, role_arn, spec.get('session_name') or DEFAULT_SESSION_NAME, duration or None,
+                                            policy or None, spec.get('external_id') or None),
+                ROLE_VISIBILITY_CODES, self.visibility_timeout, sleep=self.sleep)
         except AlicloudApiError as err:
             raise CredentialsError(format_error(err, 'assume_role %s (with credentials from %s)' % (role_arn, base.source)),
                                    api_error=err) from None
-        creds = (body or {}).get('Credentials') or {}
         if not (creds.get('AccessKeyId') and creds.get('AccessKeySecret') and creds.get('SecurityToken')):
             raise CredentialsError('assume_role %s: the STS answer holds no credentials' % role_arn)
         return Credentials(creds['AccessKeyId'], creds['AccessKeySecret'], creds['SecurityToken'],
-                           'assume_role %s (via %s)' % (role_arn, base.source), creds.get('Expiration'))
+                           'assume_role %s (via %s)' % (role_arn, base.source), creds.get('Expiration'), base.region_hint)
 
-    def resolve(self):
-        base = self.from_options() or self.from_env()
+    def task_source(self):
+        """The one credential source named by the task's options, or None; two or more are an error."""
+        named = [source for source, options in TASK_SOURCES if any(self.options.get(option) for option in options)]
+        if len(named) > 1:
+            raise CredentialsError('this task sets %s and %s (options or module_defaults), which name different credential '
+                                   'sources: set only one of them' % (', '.join(named[:-1]), named[-1]))
+        return named[0] if named else None
+
+    def from_environment(self):
+        """The first source the environment and the files offer, or None."""
+        base = self.from_env()
         if base is None:
-            profile = self.options.get('profile') or self.env.get(PROFILE_ENV) or self.env.get(LEGACY_PROFILE_ENV)
+            profile = self.env.get(PROFILE_ENV) or self.env.get(LEGACY_PROFILE_ENV)
             if profile:
                 base = self.from_named_profile(profile)
         if base is None:
@@ -372,6 +426,18 @@ class _Resolver(object):
                 base = self.from_metadata(role_name)
         if base is None:
             base = self.from_default_profiles()
+        return base
+
+    def resolve(self):
+        source = self.task_source()
+        if source == 'access_key_id':
+            base = self.from_options()
+        elif source == 'profile':
+            base = self.from_named_profile(self.options.get('profile'))
+        elif source == 'ecs_role_name':
+            base = self.from_metadata(self.options.get('ecs_role_name'))
+        else:
+            base = self.from_environment()
         if base is None:
             raise CredentialsError(NOTHING_FOUND)
         assume = self.options.get('assume_role') or self.assume_role_from_env()
@@ -380,8 +446,8 @@ class _Resolver(object):
         return base
 
 
-def _default_metadata_client_factory(endpoint, mode):
-    return MetadataClient(endpoint=endpoint, mode=mode)
+def _default_metadata_client_factory(endpoint, mode, network=None):
+    return MetadataClient(endpoint=endpoint, mode=mode, network=network)
 
 
 def _default_sts_client_factory(credentials, options, region=None):
@@ -395,7 +461,7 @@ def resolve_credentials(options, sts_client_factory=None, metadata_client_factor
 
     ``options``: an OptionAdapter (or anything with ``get(name)``).
     ``sts_client_factory(credentials, options, region)`` returns an object with ``call(action, params)``.
-    ``metadata_client_factory(endpoint, mode)`` returns a MetadataClient.
+    ``metadata_client_factory(endpoint, mode, network)`` returns a MetadataClient.
     ``env`` (mapping) and ``home`` (directory) default to the real ones.
     """
     return _Resolver(options, sts_client_factory, metadata_client_factory, env, home).resolve()

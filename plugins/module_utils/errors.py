@@ -1,11 +1,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Private to the alicloud.ram collection: not a public API, may change without notice.
-"""Conversion of SDK exceptions into one error type, and secret redaction."""
+"""Conversion of SDK exceptions into one error type, and the one redaction path for every message."""
 
 import re
+import threading
 
 REDACTED = '********'
+# error bodies and other foreign text quoted in messages are cut to this many characters
+MESSAGE_LIMIT = 1000
 
 # Codes (prefixes) that mean "the thing you asked about does not exist".
 NOT_FOUND_PREFIXES = (
@@ -21,10 +24,97 @@ NOT_FOUND_EXCLUDED = (
 ALREADY_EXISTS_PREFIXES = ('EntityAlreadyExists',)
 
 TRANSPORT_ERROR_CODE = 'ConnectionError'
+TIMEOUT_ERROR_CODE = 'Timeout'
+# the endpoint answered with something that is not the API's JSON (an HTML error page, plain text, nothing)
+UNEXPECTED_ANSWER_CODE = 'UnexpectedAnswer'
 UNKNOWN_ERROR_CODE = 'UnknownError'
 
 # tea_openapi formats messages as "code: <status>, <server message> request id: <id>"
 _SDK_MESSAGE_RE = re.compile(r'^code:\s*\d+,\s*(?P<msg>.*?)(?:\s*request id:\s*\S*)?\s*$', re.S)
+# darabonba's message for a body that is not JSON
+_NOT_JSON_RE = re.compile(r'^Failed to parse the value as json format, Value: "(?P<body>.*)"\.?$', re.S)
+
+# scheme://userinfo@  (userinfo may hold a password)
+_URL_USERINFO_RE = re.compile(r'(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s\'"<>]*@')
+# user:password@host without a scheme
+_BARE_USERINFO_RE = re.compile(r'(?<![\w.:/-])[^\s/@:\'"<>]+:[^\s/@\'"<>]+@(?=[\w\[])')
+# the query of a URL (tokens, signatures)
+_URL_QUERY_RE = re.compile(r'(?P<url>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s?#\'"<>]*)\?[^\s#\'"<>]*')
+_METADATA_TOKEN_RE = re.compile(r'(?P<name>x-aliyun-ecs-metadata-token\s*[:=]\s*)[^\s,;]+', re.I)
+
+_known_secrets = set()
+_known_lock = threading.Lock()
+
+
+# shorter values are not remembered: real secrets and tokens are far longer, and a short one
+# would mangle unrelated words of every later message
+_REMEMBERED_MIN_LENGTH = 8
+
+
+def remember_secrets(*values):
+    """Add values every later :func:`redact` call removes (credentials, session tokens), for this process."""
+    with _known_lock:
+        _known_secrets.update(v for v in values if isinstance(v, str) and len(v) >= _REMEMBERED_MIN_LENGTH)
+
+
+def redact(text, secrets=()):
+    """The one redaction path: every message, warning and log line of the collection goes through it.
+
+    Removes every known secret (:func:`remember_secrets`) and every value of ``secrets``, the
+    user information (``user:password@``) and query of URLs, and metadata session tokens.
+    Values shorter than 3 characters are ignored: they cannot be real secrets and replacing
+    them would mangle the message.
+    """
+    if text is None:
+        return text
+    if not isinstance(text, str):
+        text = str(text)
+    with _known_lock:
+        values = set(_known_secrets)
+    values.update(s for s in (secrets or ()) if isinstance(s, str) and len(s) >= 3)
+    for secret in sorted(values, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    text = _URL_USERINFO_RE.sub(lambda m: m.group('scheme') + REDACTED + '@', text)
+    text = _BARE_USERINFO_RE.sub(REDACTED + '@', text)
+    text = _URL_QUERY_RE.sub(lambda m: m.group('url') + '?' + REDACTED, text)
+    return _METADATA_TOKEN_RE.sub(lambda m: m.group('name') + REDACTED, text)
+
+
+def trim(text, limit=MESSAGE_LIMIT):
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    text = '' if text is None else str(text)
+    if len(text) <= limit:
+        return text
+    return '%s... (%d more characters)' % (text[:limit], len(text) - limit)
+
+
+class TransportFailure(Exception):
+    """Raised by the collection's HTTP transport: a whole-call timeout, or an answer that is not the API's.
+
+    ``message`` names the endpoint (redacted by whoever shows it); ``status`` is the HTTP status
+    of an unexpected answer.
+    """
+
+    def __init__(self, code, message, status=None):
+        super(TransportFailure, self).__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def describe_answer(status, reason, content_type, body):
+    """One line for an answer that is not the API's JSON: status, content type, size and a trimmed excerpt."""
+    if isinstance(body, bytes):
+        size = len(body)
+        body = body[:MESSAGE_LIMIT * 4].decode('utf-8', 'replace')
+    else:
+        body = body or ''
+        size = len(body)
+    label = 'HTTP %s%s' % (status, ' %s' % reason if reason else '')
+    kind = content_type or 'no content type'
+    if not size:
+        return '%s (%s, empty body) instead of the API\'s JSON answer' % (label, kind)
+    return '%s (%s, %d bytes) instead of the API\'s JSON answer: %s' % (label, kind, size, trim(_one_line(body)))
 
 
 class AlicloudApiError(Exception):
@@ -61,21 +151,6 @@ class AlicloudApiError(Exception):
     def __repr__(self):
         return 'AlicloudApiError(action=%r, code=%r, status=%r, request_id=%r)' % (
             self.action, self.code, self.status, self.request_id)
-
-
-def redact(text, secrets):
-    """Replace every secret value found in ``text`` by a placeholder.
-
-    Values shorter than 3 characters are ignored: they cannot be real secrets and
-    replacing them would mangle the message.
-    """
-    if text is None:
-        return text
-    if not isinstance(text, str):
-        text = str(text)
-    for secret in sorted((s for s in (secrets or ()) if isinstance(s, str) and len(s) >= 3), key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
 
 
 def _one_line(text):
@@ -120,6 +195,23 @@ def _is_tea_exception(exc):
     return any(cls.__name__ in ('TeaException', 'DaraException') for cls in type(exc).__mro__)
 
 
+def _transport_error(inner, action, secrets):
+    """The error for a failure below the API: our transport's, a body that is not JSON, or the network's."""
+    if isinstance(inner, TransportFailure):
+        return AlicloudApiError(inner.code, redact(trim(_one_line(inner.message)), secrets), status=inner.status, action=action)
+    detail = _one_line(getattr(inner, 'message', None) or inner)
+    not_json = _NOT_JSON_RE.match(detail)
+    if not_json:
+        message = 'the answer is not the API\'s JSON: %s' % trim(not_json.group('body'))
+        return AlicloudApiError(UNEXPECTED_ANSWER_CODE, redact(message, secrets), action=action)
+    code = getattr(inner, 'code', None) if _is_tea_exception(inner) else None
+    if type(inner).__name__ == 'RetryError':
+        message = 'cannot reach the API endpoint: %s' % detail
+    else:
+        message = '%s: %s' % (type(inner).__name__, detail)
+    return AlicloudApiError(code or TRANSPORT_ERROR_CODE, redact(trim(message), secrets), action=action)
+
+
 def from_sdk_exception(exc, action=None, secrets=()):
     """Convert any exception raised by an SDK call into an :class:`AlicloudApiError`."""
     if isinstance(exc, AlicloudApiError):
@@ -127,13 +219,8 @@ def from_sdk_exception(exc, action=None, secrets=()):
             exc.action = action
         return exc
 
-    if _is_transport_wrapper(exc):
-        inner = getattr(exc, 'inner_exception', None) or exc
-        code = getattr(inner, 'code', None) if _is_tea_exception(inner) else None
-        detail = getattr(inner, 'message', None) or inner
-        message = 'cannot reach the API endpoint: %s' % _one_line(detail) if type(inner).__name__ == 'RetryError' else \
-            '%s: %s' % (type(inner).__name__, _one_line(detail))
-        return AlicloudApiError(code or TRANSPORT_ERROR_CODE, redact(message, secrets), action=action)
+    if isinstance(exc, TransportFailure) or _is_transport_wrapper(exc):
+        return _transport_error(getattr(exc, 'inner_exception', None) or exc, action, secrets)
 
     if _is_tea_exception(exc) or hasattr(exc, 'request_id'):
         data = getattr(exc, 'data', None)
@@ -141,14 +228,19 @@ def from_sdk_exception(exc, action=None, secrets=()):
         request_id = getattr(exc, 'request_id', None)
         if not request_id and isinstance(data, dict):
             request_id = data.get('RequestId') or data.get('requestId')
+        code = getattr(exc, 'code', None)
+        if code in (None, '', 'None'):
+            # JSON, but not an API error (a gateway's or proxy's own answer): show what it said
+            body = dict((k, v) for k, v in (data or {}).items() if k != 'statusCode') if isinstance(data, dict) else data
+            return AlicloudApiError(UNEXPECTED_ANSWER_CODE, redact(trim('HTTP %s answer without an API error code: %s' % (
+                status, _one_line(body))), secrets), status=status, action=action)
         message = _clean_sdk_message(getattr(exc, 'message', None), data)
-        code = getattr(exc, 'code', None) or UNKNOWN_ERROR_CODE
         retry_after = _to_int(getattr(exc, 'retry_after', None))
-        return AlicloudApiError(code, redact(_one_line(message), secrets), request_id=request_id,
+        return AlicloudApiError(code, redact(trim(_one_line(message)), secrets), request_id=None if request_id == 'None' else request_id,
                                 status=status, action=action, retry_after=retry_after)
 
     message = '%s: %s' % (type(exc).__name__, _one_line(exc))
-    return AlicloudApiError(UNKNOWN_ERROR_CODE, redact(message, secrets), action=action)
+    return AlicloudApiError(UNKNOWN_ERROR_CODE, redact(trim(message), secrets), action=action)
 
 
 def _code_startswith(code, prefixes):
@@ -159,7 +251,7 @@ def _code_startswith(code, prefixes):
 def is_not_found(err):
     """True when the API says the entity does not exist (HTTP 404 or a not-found code)."""
     code = getattr(err, 'code', None) or ''
-    if code in NOT_FOUND_EXCLUDED:
+    if code in NOT_FOUND_EXCLUDED or code == UNEXPECTED_ANSWER_CODE:
         return False
     if _code_startswith(code, NOT_FOUND_PREFIXES):
         return True
@@ -174,7 +266,7 @@ def is_already_exists(err):
 def may_have_taken_effect(err):
     """Whether a failed attempt may still have been carried out by the server (its answer was lost)."""
     status = getattr(err, 'status', None)
-    return getattr(err, 'code', None) == TRANSPORT_ERROR_CODE or (isinstance(status, int) and status >= 500)
+    return getattr(err, 'code', None) in (TRANSPORT_ERROR_CODE, TIMEOUT_ERROR_CODE) or (isinstance(status, int) and status >= 500)
 
 
 def format_error(err, operation):

@@ -6,20 +6,25 @@
 Used by the ``ecs_role_name`` credential source and by the ``metadata_credentials`` lookup.
 """
 
+import base64
 import calendar
 import json
-import socket
+import ssl
 import threading
 import time
 
-from http.client import HTTPException
-from urllib.error import HTTPError, URLError
-from urllib.parse import quote
+from http.client import HTTPConnection, HTTPException, HTTPSConnection
+from urllib.parse import quote, unquote, urlsplit
+
+from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import redact, remember_secrets
+from ansible_collections.alicloud.ram.plugins.module_utils.retries import backoff_loop
 
 DEFAULT_ENDPOINT = 'http://100.100.100.200'
 MODES = ('auto', 'hardened', 'plain')
 TOKEN_PATH = '/latest/api/token'
 CREDENTIALS_PATH = '/latest/meta-data/ram/security-credentials/'
+REGION_PATH = '/latest/meta-data/region-id'
 TOKEN_TTL_HEADER = 'X-aliyun-ecs-metadata-token-ttl-seconds'
 TOKEN_HEADER = 'X-aliyun-ecs-metadata-token'
 MAX_TOKEN_TTL = 21600
@@ -38,25 +43,59 @@ class MetadataError(Exception):
         self.status = status
 
 
-class _Unreachable(Exception):
-    pass
+def _connection(url, network, timeout):
+    """``(connection, request target)`` for ``url``: direct, or through the proxy ``network`` selects."""
+    parts = urlsplit(url)
+    https = parts.scheme == 'https'
+    context = None
+    if https:
+        context = ssl.create_default_context(cafile=network.ca_bundle)
+        if not network.validate_certs:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+    target = parts.path + ('?' + parts.query if parts.query else '')
+    proxy = endpoints.proxy_for(url, network)[0]
+    if proxy is None:
+        if https:
+            return HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=context), target
+        return HTTPConnection(parts.hostname, parts.port, timeout=timeout), target
+    proxy_parts = urlsplit(proxy)
+    auth = {}
+    if proxy_parts.username is not None:
+        pair = '%s:%s' % (unquote(proxy_parts.username), unquote(proxy_parts.password or ''))
+        auth['Proxy-Authorization'] = 'Basic ' + base64.b64encode(pair.encode('utf-8')).decode('ascii')
+    if https:
+        conn = HTTPSConnection(proxy_parts.hostname, proxy_parts.port or 80, timeout=timeout, context=context)
+        conn.set_tunnel(parts.hostname, parts.port or 443, headers=auth)
+        return conn, target
+    conn = HTTPConnection(proxy_parts.hostname, proxy_parts.port or 80, timeout=timeout)
+    conn.proxy_headers = auth
+    return conn, url
 
 
-def _default_opener(method, url, headers, timeout):
-    """Perform one HTTP request; return ``(status, body bytes)``; raise on connection errors."""
-    # imported on first use: most module runs never talk to the metadata service
-    from ansible.module_utils.urls import open_url
+def http_request(method, url, headers, timeout, network=endpoints.NO_NETWORK_SETTINGS):
+    """One HTTP exchange, bounded as a whole by ``timeout`` seconds; returns ``(status, body bytes)``.
 
+    Raises ``TimeoutError`` when the whole exchange (connect, request, complete answer) takes
+    longer, ``OSError`` / ``HTTPException`` on connection errors.
+    """
+    conn, target = _connection(url, network, timeout)
+    headers = dict(headers, **getattr(conn, 'proxy_headers', {}))
+    deadline = endpoints.Deadline(timeout)
     try:
-        response = open_url(url, method=method, headers=headers, timeout=timeout, use_proxy=False,
-                            follow_redirects='none', validate_certs=True)
-        return response.getcode(), response.read()
-    except HTTPError as err:
-        try:
-            body = err.read()
-        except Exception:  # pylint: disable=broad-except
-            body = b''
-        return err.code, body
+        deadline.watch(conn)
+        conn.connect()
+        deadline.watch(conn)
+        conn.request(method, target, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    except Exception:  # pylint: disable=broad-except
+        if deadline.expired:
+            raise TimeoutError('no complete answer within %gs' % timeout) from None
+        raise
+    finally:
+        deadline.cancel()
+        conn.close()
 
 
 def parse_expiration(value):
@@ -76,7 +115,7 @@ class MetadataClient(object):
     """
 
     def __init__(self, endpoint=DEFAULT_ENDPOINT, mode='auto', token_ttl=MAX_TOKEN_TTL, timeout=1.0, retries=3,
-                 sleep=time.sleep, opener=None, clock=time.time, backoff=0.2):
+                 sleep=time.sleep, opener=None, clock=time.time, backoff=0.2, network=None):
         if mode not in MODES:
             raise MetadataError("imds_mode must be one of %s, got '%s'" % (', '.join(MODES), mode))
         try:
@@ -91,7 +130,8 @@ class MetadataClient(object):
         self.timeout = timeout
         self.retries = max(0, int(retries or 0))
         self._sleep = sleep
-        self._opener = opener or _default_opener
+        self.network = network or endpoints.NO_NETWORK_SETTINGS
+        self._opener = opener or (lambda method, url, headers, timeout: http_request(method, url, headers, timeout, self.network))
         self._clock = clock
         self._backoff = backoff
         self._token = None
@@ -101,31 +141,46 @@ class MetadataClient(object):
 
     # -- transport -------------------------------------------------------------------------
 
+    def describe(self):
+        """Where the requests go, for -vvv output: the endpoint and the proxy used (or why none)."""
+        proxy, why = endpoints.proxy_for(self.endpoint, self.network)
+        return redact('%s, %s' % (self.endpoint, 'through proxy %s (%s)' % (proxy, why) if proxy else 'direct (%s)' % why))
+
     def _request(self, method, path, headers=None):
-        """One logical request with retries on connection errors and 5xx (501 excepted)."""
+        """One logical request with retries on connection errors, timeouts and 5xx (501 excepted)."""
         url = self.endpoint + path
-        attempt = 0
-        while True:
+
+        def step():
             self.requests += 1
             try:
-                status, body = self._opener(method, url, dict(headers or {}), self.timeout)
-            except (URLError, HTTPException, socket.timeout, OSError, ValueError) as err:
-                if attempt >= self.retries:
-                    reason = getattr(err, 'reason', None) or err
-                    raise MetadataError('cannot reach the metadata service at %s (%s: %s); %s' % (
-                        self.endpoint, type(err).__name__, reason, _UNREACHABLE_HINT)) from None
-            else:
-                if not (status >= 500 and status != 501) or attempt >= self.retries:
-                    if isinstance(body, bytes):
-                        body = body.decode('utf-8', 'replace')
-                    return status, body or ''
-            self._sleep(min(5.0, self._backoff * (2 ** attempt)))
-            attempt += 1
+                return self._opener(method, url, dict(headers or {}), self.timeout), None
+            except (HTTPException, OSError, ValueError) as err:
+                return None, err
+
+        def next_delay(attempt, outcome):
+            answer, err = outcome
+            if attempt >= self.retries or (err is None and not (answer[0] >= 500 and answer[0] != 501)):
+                return None
+            return min(5.0, self._backoff * (2 ** attempt))
+
+        answer, err = backoff_loop(step, next_delay, self._sleep)
+        if err is not None:
+            if isinstance(err, TimeoutError):
+                raise MetadataError('the metadata service at %s sent no complete answer within %gs (timeout); %s' % (
+                    self.endpoint, self.timeout, _UNREACHABLE_HINT)) from None
+            reason = getattr(err, 'reason', None) or err
+            raise MetadataError('cannot reach the metadata service at %s (%s: %s); %s' % (
+                self.endpoint, type(err).__name__, reason, _UNREACHABLE_HINT)) from None
+        status, body = answer
+        if isinstance(body, bytes):
+            body = body.decode('utf-8', 'replace')
+        return status, body or ''
 
     def _fetch_token(self):
         status, body = self._request('PUT', TOKEN_PATH, {TOKEN_TTL_HEADER: str(self.token_ttl)})
         if status == 200 and body.strip():
             self._token = body.strip()
+            remember_secrets(self._token)
             margin = min(60, self.token_ttl // 10)
             self._token_valid_until = self._clock() + self.token_ttl - margin
             return self._token
@@ -184,6 +239,13 @@ class MetadataClient(object):
             raise MetadataError('no RAM role is attached to this instance (empty answer from the metadata service)')
         return names[0]
 
+    def region_id(self):
+        """The region of this instance (``/latest/meta-data/region-id``)."""
+        status, body = self.get(REGION_PATH)
+        if status != 200 or not body.strip():
+            raise MetadataError('the metadata service answered HTTP %d for the region id' % status, status=status)
+        return body.strip()
+
     def role_credentials(self, role_name):
         """Temporary credentials of ``role_name``: dict with snake_case keys."""
         role_name = (role_name or '').strip()
@@ -208,6 +270,7 @@ class MetadataClient(object):
         missing = [key for key in ('AccessKeyId', 'AccessKeySecret', 'SecurityToken', 'Expiration') if not data.get(key)]
         if missing:
             raise MetadataError("the credentials of RAM role '%s' lack %s" % (role_name, ', '.join(missing)))
+        remember_secrets(data['AccessKeySecret'], data['SecurityToken'])
         expires = parse_expiration(data['Expiration'])
         if expires is None:
             raise MetadataError("the credentials of RAM role '%s' have an unparsable Expiration '%s'" % (role_name, data['Expiration']))

@@ -9,11 +9,12 @@ from ansible_collections.alicloud.ram.plugins.module_utils import client as clie
 from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
 from ansible_collections.alicloud.ram.plugins.module_utils.common_args import merged_argument_spec
 from ansible_collections.alicloud.ram.plugins.module_utils.credentials import CredentialsError, resolve_credentials
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, format_error, redact
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, format_error, redact, remember_secrets
 from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MetadataError
 from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
 
 SECRET_OPTIONS = ('access_key_secret', 'security_token')
+TIMEOUT_OPTIONS = ('connect_timeout', 'read_timeout')
 
 
 class AlicloudModule(AnsibleModule):
@@ -30,17 +31,41 @@ class AlicloudModule(AnsibleModule):
         self._pools = {}
         self._credentials = None
         self.options = OptionAdapter.from_module(self)
+        remember_secrets(*[self.params.get(name) for name in SECRET_OPTIONS])
         missing, tb = client_utils.missing_sdks(self.services)
         if missing:
             self.fail_json(msg=missing_required_lib(' and '.join(missing)), exception=tb)
+        self._check_connection_options()
+
+    def _check_connection_options(self):
+        """Refuse unusable timeouts, retries, region, endpoints, proxies and CA bundle before any call."""
+        for name in TIMEOUT_OPTIONS:
+            value = self.params.get(name)
+            if value is not None and not value > 0:
+                self.fail_json(msg='%s must be a number of seconds greater than 0, got %s' % (name, value))
+        retries = self.params.get('retries')
+        if retries is not None and retries < 0:
+            self.fail_json(msg='retries must be 0 or more, got %s' % retries)
+        try:
+            endpoints.find_region(self.options)
+            for service in client_utils.SERVICES:
+                endpoints.resolve_endpoint(service, self.options)
+            if self.params.get('metadata_endpoint'):
+                endpoints.resolve_metadata_endpoint(self.options)
+            endpoints.resolve_network(self.options)
+        except endpoints.EndpointError as err:
+            self.fail_config(err)
 
     # -- credentials and clients -----------------------------------------------------------
 
     def secrets(self):
         """Every secret value known to this run (options and resolved credentials)."""
-        values = [self.params.get(name) for name in SECRET_OPTIONS]
-        if self._credentials is not None:
-            values.extend(self._credentials.secrets())
+        # fail_json may run inside AnsibleModule.__init__, before this class set anything up
+        params = getattr(self, 'params', None) or {}
+        values = [params.get(name) for name in SECRET_OPTIONS]
+        credentials = getattr(self, '_credentials', None)
+        if credentials is not None:
+            values.extend(credentials.secrets())
         return [v for v in values if v]
 
     def credentials(self):
@@ -58,16 +83,29 @@ class AlicloudModule(AnsibleModule):
 
     def _build_client(self, service, credentials, options, region=None):
         try:
-            return client_utils.service_client_for(service, credentials, options, region=region, log=self.debug)
+            client = client_utils.service_client_for(service, credentials, options, region=region, log=self.debug)
+            self.debug('alicloud.ram: %(service)s calls go to %(endpoint)s, proxy: %(proxy)s' % dict(client.describe(), service=service))
+            return client
         except client_utils.MissingSdkError as err:
             self.fail_json(msg=missing_required_lib(' and '.join(err.pip_names)), exception=err.traceback)
         except endpoints.EndpointError as err:
             self.fail_config(err)
         return None  # not reached
 
-    def region(self, service='ecs'):
-        """The region for ``service`` (RAM/STS default to cn-hangzhou; ECS requires one)."""
+    def region(self, service='ecs', required=True):
+        """The region for ``service``: option, environment, then the credentials' profile or metadata service.
+
+        RAM/STS default to cn-hangzhou; ECS requires one (``required=False``: None instead of failing).
+        """
         try:
+            region, source = endpoints.find_region(self.options)
+            if region is None:
+                region, source = endpoints.find_region(self.options, inferred=self.credentials().region_hint)
+            if region is not None:
+                self.debug('alicloud.ram: region %s from %s' % (region, source))
+                return region
+            if not required:
+                return None
             return endpoints.resolve_region(service, self.options)
         except endpoints.EndpointError as err:
             self.fail_config(err)
@@ -98,19 +136,38 @@ class AlicloudModule(AnsibleModule):
 
     # -- results ---------------------------------------------------------------------------
 
-    def _with_credentials_source(self, kwargs):
+    def _with_connection_details(self, kwargs):
         # module.debug() reaches only the target's log with ANSIBLE_DEBUG; at -vvv the result is
-        # printed, so the source name (never a key or secret) goes there for troubleshooting.
+        # printed, so where credentials and region came from and where the calls went (never a key
+        # or secret) go there for troubleshooting.
         credentials = getattr(self, '_credentials', None)  # fail_json may run inside AnsibleModule.__init__
-        if credentials is not None and getattr(self, '_verbosity', 0) >= 3:
-            kwargs.setdefault('credentials_source', credentials.source)
+        if credentials is None or getattr(self, '_verbosity', 0) < 3:
+            return kwargs
+        kwargs.setdefault('credentials_source', credentials.source)
+        try:
+            kwargs.setdefault('region_source', endpoints.find_region(self.options, inferred=credentials.region_hint)[1] or
+                              'default (%s)' % endpoints.DEFAULT_REGION)
+        except endpoints.EndpointError:
+            pass
+        kwargs.setdefault('connections', dict((name, client.describe()) for name, client in self._clients.items()))
         return kwargs
 
     def exit_json(self, **kwargs):
-        super(AlicloudModule, self).exit_json(**self._with_credentials_source(kwargs))
+        super(AlicloudModule, self).exit_json(**self._with_connection_details(kwargs))
 
     def fail_json(self, msg, **kwargs):
-        super(AlicloudModule, self).fail_json(msg, **self._with_credentials_source(kwargs))
+        """Fail; the message and ``error.message`` go through the one redaction path."""
+        error = kwargs.get('error')
+        if isinstance(error, dict) and error.get('message'):
+            kwargs['error'] = dict(error, message=redact(error['message'], self.secrets()))
+        super(AlicloudModule, self).fail_json(redact(msg, self.secrets()), **self._with_connection_details(kwargs))
+
+    def warn(self, warning, **kwargs):
+        super(AlicloudModule, self).warn(redact(warning, self.secrets()), **kwargs)
+
+    def log(self, msg, log_args=None):
+        # debug() logs through here too
+        super(AlicloudModule, self).log(redact(msg, self.secrets()), log_args=log_args)
 
     # -- failures --------------------------------------------------------------------------
 
@@ -118,21 +175,14 @@ class AlicloudModule(AnsibleModule):
         """Fail with one line naming the operation, plus ``error`` = code/message/request_id/status."""
         if not isinstance(err, AlicloudApiError):
             err = AlicloudApiError(None, '%s: %s' % (type(err).__name__, err))
-        secrets = self.secrets()
-        error = err.to_dict()
-        error['message'] = redact(error['message'], secrets)
-        self.fail_json(msg=redact(format_error(err, operation), secrets), error=error, **extra)
+        self.fail_json(msg=format_error(err, operation), error=err.to_dict(), **extra)
 
     def fail_config(self, err, **extra):
         """Fail cleanly for a credentials, endpoint, region or metadata problem."""
-        secrets = self.secrets()
         message = getattr(err, 'msg', None) or str(err)
         api_error = getattr(err, 'api_error', None)
         if api_error is not None:
-            error = api_error.to_dict()
-            error['message'] = redact(error['message'], secrets)
-            extra.setdefault('error', error)
+            extra.setdefault('error', api_error.to_dict())
         elif isinstance(err, MetadataError) and err.status is not None:
-            extra.setdefault('error', {'code': 'MetadataError', 'message': redact(message, secrets), 'request_id': None,
-                                       'status': err.status})
-        self.fail_json(msg=redact(message, secrets), **extra)
+            extra.setdefault('error', {'code': 'MetadataError', 'message': message, 'request_id': None, 'status': err.status})
+        self.fail_json(msg=message, **extra)

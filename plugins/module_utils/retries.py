@@ -6,7 +6,7 @@
 import random
 import time
 
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, TRANSPORT_ERROR_CODE
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, TIMEOUT_ERROR_CODE, TRANSPORT_ERROR_CODE
 
 RETRYABLE_CODE_PARTS = ('Throttling', 'ServiceUnavailable', 'InternalError', 'ServiceBusy')
 
@@ -14,7 +14,7 @@ RETRYABLE_CODE_PARTS = ('Throttling', 'ServiceUnavailable', 'InternalError', 'Se
 def is_retryable(err, extra_codes=()):
     """Whether a failed call is worth another attempt."""
     code = getattr(err, 'code', None) or ''
-    if code == TRANSPORT_ERROR_CODE:
+    if code in (TRANSPORT_ERROR_CODE, TIMEOUT_ERROR_CODE):
         return True
     if any(part in code for part in RETRYABLE_CODE_PARTS):
         return True
@@ -29,7 +29,7 @@ def backoff_delay(attempt, base=1.0, cap=20.0, rand=random.random):
     return rand() * min(cap, base * (2 ** attempt))
 
 
-def _backoff_loop(step, next_delay, sleep):
+def backoff_loop(step, next_delay, sleep):
     """Run ``step()``; while ``next_delay(attempt, outcome)`` gives a delay, sleep it and run again.
 
     ``attempt`` counts the waits already made (0 after the first step). Returns the outcome
@@ -57,7 +57,7 @@ def _call_retrying(fn, should_wait, sleep):
         err = outcome[1]
         return None if err is None else should_wait(attempt, err)
 
-    value, err = _backoff_loop(step, next_delay, sleep)
+    value, err = backoff_loop(step, next_delay, sleep)
     if err is not None:
         raise err
     return value
@@ -117,4 +117,4 @@ def wait_until(check, timeout, sleep=time.sleep, clock=time.monotonic, first_del
             return None
         return min(first_delay * (2 ** attempt), cap, remaining)
 
-    return _backoff_loop(check, next_delay, sleep)
+    return backoff_loop(check, next_delay, sleep)

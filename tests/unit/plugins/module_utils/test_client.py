@@ -1,138 +1,94 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
+"""ServiceClient over the in-process emulator, and the HTTP transport against real local sockets."""
 
 import json
+import socket
 import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from ansible_collections.alicloud.ram.plugins.module_utils import client as client_utils
-from ansible_collections.alicloud.ram.plugins.module_utils.client import ServiceClient, Timeouts
+from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
+from ansible_collections.alicloud.ram.plugins.module_utils.client import Timeouts
 from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Credentials
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
 from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
+from ansible_collections.alicloud.ram.tests.unit.emulated import ENDPOINT
 
 ram_models = pytest.importorskip('alibabacloud_ram20150501.models')
-tea_exceptions = pytest.importorskip('alibabacloud_tea_openapi.exceptions')
+darabonba_core = pytest.importorskip('darabonba.core')
+TRUST = json.dumps({'Statement': [{'Action': 'sts:AssumeRole', 'Effect': 'Allow', 'Principal': {'Service': ['ecs.aliyuncs.com']}}],
+                    'Version': '1'})
 
 
-class _Body(object):
-    def __init__(self, data):
-        self.data = data
-
-    def to_map(self):
-        return dict(self.data)
-
-
-class _Response(object):
-    def __init__(self, data):
-        self.body = _Body(data)
+@pytest.fixture
+def ram(emulated):
+    creds = Credentials(emulated.config.access_key_id, emulated.config.access_key_secret, None, 'test')
+    client = client_utils.service_client_for('ram', creds, OptionAdapter.from_dict({'ram_endpoint': ENDPOINT, 'retries': 2}), env={})
+    client._sleep = lambda seconds: None
+    return client
 
 
-def not_found():
-    return tea_exceptions.ClientException(status_code=404, code='EntityNotExist.Role', request_id='R1', data={},
-                                          message='code: 404, The role does not exist. request id: R1')
+def test_call_maps_the_action_to_the_sdk_method_and_request_model(ram, emulated):
+    ram.call('CreateRole', {'RoleName': 'web', 'AssumeRolePolicyDocument': TRUST, 'Description': None,
+                            'Tag': [{'Key': 'env', 'Value': 'dev'}]})
+    body = ram.call('GetRole', {'RoleName': 'web'})
+    assert body['Role']['RoleName'] == 'web' and body['RequestId']
+    assert ram.calls == {'CreateRole': 1, 'GetRole': 1}
+    assert emulated.actions() == ['CreateRole', 'GetRole']
 
 
-class FakeRamSdk(object):
-    """Mimics the SDK client's ``<action>_with_options`` methods."""
-
-    def __init__(self, outcomes=None):
-        self.outcomes = list(outcomes or [])
-        self.seen = []
-
-    def _next(self, default):
-        outcome = self.outcomes.pop(0) if self.outcomes else default
-        if isinstance(outcome, Exception):
-            raise outcome
-        return _Response(outcome)
-
-    def get_role_with_options(self, request, runtime):
-        self.seen.append(('GetRole', request, runtime))
-        return self._next({'RequestId': 'R', 'Role': {'RoleName': request.role_name}})
-
-    def create_role_with_options(self, tmp_req, runtime):
-        self.seen.append(('CreateRole', tmp_req, runtime))
-        return self._next({'RequestId': 'R'})
-
-    def get_caller_identity_with_options(self, runtime):
-        self.seen.append(('GetCallerIdentity', None, runtime))
-        return self._next({'AccountId': '1'})
+def test_action_without_request_model(emulated):
+    creds = Credentials(emulated.config.access_key_id, emulated.config.access_key_secret, None, 'test')
+    sts = client_utils.service_client_for('sts', creds, OptionAdapter.from_dict({'sts_endpoint': ENDPOINT}), env={})
+    assert sts.call('GetCallerIdentity')['AccountId'] == emulated.config.account_id
 
 
-def service(sdk, **kwargs):
-    kwargs.setdefault('sleep', lambda s: None)
-    kwargs.setdefault('rand', lambda: 0.0)
-    return ServiceClient('ram', sdk, timeouts=Timeouts(3, 7), models=ram_models, **kwargs)
-
-
-def test_call_maps_action_to_sdk_method_and_request_model():
-    sdk = FakeRamSdk()
-    client = service(sdk)
-    assert client.call('GetRole', {'RoleName': 'web'}) == {'RequestId': 'R', 'Role': {'RoleName': 'web'}}
-    action, request, runtime = sdk.seen[0]
-    assert isinstance(request, ram_models.GetRoleRequest) and request.role_name == 'web'
-    assert (runtime.connect_timeout, runtime.read_timeout, runtime.autoretry) == (3000, 7000, False)
-    assert client.calls == {'GetRole': 1}
-
-
-def test_nested_parameters_reach_the_model():
-    sdk = FakeRamSdk()
-    service(sdk).call('CreateRole', {'RoleName': 'web', 'MaxSessionDuration': 3600, 'Description': None,
-                                     'Tag': [{'Key': 'env', 'Value': 'dev'}]})
-    request = sdk.seen[0][1]
-    assert isinstance(request, ram_models.CreateRoleRequest)
-    assert request.max_session_duration == 3600 and request.description is None
-    assert request.tag[0].key == 'env' and request.tag[0].value == 'dev'
-
-
-def test_action_without_request_model():
-    sdk = FakeRamSdk()
-    assert service(sdk).call('GetCallerIdentity') == {'AccountId': '1'}
-
-
-def test_unknown_action_is_a_programming_error():
+def test_unknown_action_is_a_programming_error(ram):
     with pytest.raises(ValueError):
-        service(FakeRamSdk()).call('NoSuchAction', {})
+        ram.call('NoSuchAction', {})
 
 
-def test_retries_then_success_counts_every_attempt():
-    throttled = tea_exceptions.ClientException(status_code=400, code='Throttling.User', request_id='T', data={},
-                                               message='code: 400, Request was denied due to user flow control. request id: T')
-    sdk = FakeRamSdk([throttled, throttled])
-    sleeps = []
-    client = service(sdk, retries=5, sleep=sleeps.append, rand=lambda: 1.0)
-    assert client.call('GetRole', {'RoleName': 'web'})['Role'] == {'RoleName': 'web'}
-    assert client.calls == {'GetRole': 3} and sleeps == [1.0, 2.0]
+def test_throttling_is_retried_and_reported_to_the_pool(ram, emulated):
+    emulated.script('GetRole', code='Throttling.User', status=400)
+    emulated.script('GetRole', code='Throttling.User', status=400)
+    throttled = []
+    ram.on_throttle = lambda: throttled.append(1)
+    assert ram.call_or_none('GetRole', {'RoleName': 'nobody'}) is None
+    assert ram.calls == {'GetRole': 3} and len(throttled) == 2
 
 
-def test_retry_codes_at_call_site_and_exhaustion():
-    sdk = FakeRamSdk([not_found()] * 3)
-    client = service(sdk, retries=2)
+def test_retry_codes_at_the_call_site_and_exhaustion(ram):
     with pytest.raises(AlicloudApiError) as exc:
-        client.call('GetRole', {'RoleName': 'web'}, retry_codes=('EntityNotExist.Role',))
-    assert exc.value.code == 'EntityNotExist.Role' and client.calls['GetRole'] == 3
+        ram.call('GetRole', {'RoleName': 'nobody'}, retry_codes=('EntityNotExist.Role',))
+    assert exc.value.code == 'EntityNotExist.Role' and ram.calls['GetRole'] == 3
 
 
-def test_call_or_none():
-    client = service(FakeRamSdk([not_found()]), retries=5)
-    assert client.call_or_none('GetRole', {'RoleName': 'x'}) is None
-    assert client.calls == {'GetRole': 1}
-    client = service(FakeRamSdk([not_found()]))
-    assert client.call_or_none('GetRole', {'RoleName': 'x'}, missing_codes=('EntityNotExist',)) is None
-    client = service(FakeRamSdk([not_found()]))
+def test_call_or_none(ram):
+    assert ram.call_or_none('GetRole', {'RoleName': 'x'}) is None
+    assert ram.call_or_none('GetRole', {'RoleName': 'x'}, missing_codes=('EntityNotExist',)) is None
     with pytest.raises(AlicloudApiError):
-        client.call_or_none('GetRole', {'RoleName': 'x'}, missing_codes=('InvalidRamRole.NotFound',))
+        ram.call_or_none('GetRole', {'RoleName': 'x'}, missing_codes=('InvalidRamRole.NotFound',))
+    assert ram.calls == {'GetRole': 3}
 
 
-def test_secrets_are_scrubbed_from_errors():
-    exc = tea_exceptions.ClientException(status_code=400, code='InvalidParameter', request_id='R', data={},
-                                         message='code: 400, echo supersecretvalue request id: R')
-    client = service(FakeRamSdk([exc]), secrets=['supersecretvalue'])
+def test_secrets_are_scrubbed_from_errors(ram, emulated):
+    emulated.script('GetRole', code='InvalidParameter', status=400, message='echo %s' % emulated.config.access_key_secret)
     with pytest.raises(AlicloudApiError) as err:
-        client.call('GetRole', {'RoleName': 'x'})
-    assert 'supersecretvalue' not in str(err.value)
+        ram.call('GetRole', {'RoleName': 'x'})
+    assert emulated.config.access_key_secret not in str(err.value) and '********' in err.value.message
+
+
+def test_runtime_options_carry_timeouts_proxies_and_tls_settings(ram):
+    ram.timeouts = Timeouts(3, 7.5)
+    ram.network = endpoints.Network('http://p:1', 'http://p:2', '127.0.0.1', '/ca.pem', False, {})
+    runtime = ram._runtime()
+    assert (runtime.connect_timeout, runtime.read_timeout, runtime.autoretry) == (3000, 7500, False)
+    assert (runtime.http_proxy, runtime.https_proxy, runtime.no_proxy, runtime.ca, runtime.ignore_ssl) == (
+        'http://p:1', 'http://p:2', '127.0.0.1', '/ca.pem', True)
 
 
 def test_build_sdk_client_configures_endpoint_protocol_and_user_agent():
@@ -161,43 +117,85 @@ def test_unknown_service_and_missing_sdk(monkeypatch):
     assert client_utils.missing_sdks(('ram',)) == ([], None)
 
 
-class _RamHandler(BaseHTTPRequestHandler):
+def test_the_transport_replaces_only_the_sdks_own_http_exit(emulated):
+    # a stand-in installed by someone else (here the emulated cloud) stays in place
+    stand_in = darabonba_core.DaraCore.do_action
+    client_utils.import_sdk('ram')
+    assert darabonba_core.DaraCore.do_action == stand_in
+
+
+# -- the transport against real sockets ---------------------------------------------------------
+
+class _Api(BaseHTTPRequestHandler):
+    """A RAM endpoint with scripted answers: ('json', status, body), ('raw', status, type, bytes),
+    ('trickle', bytes, delay, n): the first n bytes at once, then one byte per delay."""
+
+    protocol_version = 'HTTP/1.1'
     answers = []
+    requests = []
 
     def log_message(self, *args):
         pass
 
-    def do_POST(self):
-        status, body = self.answers.pop(0)
-        data = json.dumps(body).encode()
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        self.requests.append(self.headers.get('x-acs-action'))
+        kind = self.answers.pop(0) if self.answers else ('json', 200, {'RequestId': 'R', 'Role': {'RoleName': 'web'}})
+        try:
+            if kind[0] == 'json':
+                self._raw(kind[1], 'application/json;charset=utf-8', json.dumps(kind[2]).encode())
+            elif kind[0] == 'raw':
+                self._raw(kind[1], kind[2], kind[3])
+            else:
+                data, delay, at_once = kind[1:]
+                self.wfile.write(data[:at_once])
+                for index in range(at_once, len(data)):
+                    self.wfile.write(data[index:index + 1])
+                    self.wfile.flush()
+                    time.sleep(delay)
+        except OSError:
+            pass  # the client hung up
+
+    def _raw(self, status, content_type, data):
         self.send_response(status)
-        self.send_header('Content-Type', 'application/json;charset=utf-8')
+        self.send_header('Content-Type', content_type)
         self.send_header('Content-Length', str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
 
 @pytest.fixture
-def ram_server():
-    server = HTTPServer(('127.0.0.1', 0), _RamHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def api_server():
+    _Api.answers[:] = []
+    _Api.requests[:] = []
+    server = ThreadingHTTPServer(('127.0.0.1', 0), _Api)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
     server.shutdown()
     server.server_close()
 
 
-def test_real_sdk_round_trip_with_error_conversion_and_retry(ram_server):
-    _RamHandler.answers[:] = [
-        (503, {'Code': 'ServiceUnavailable', 'Message': 'try later', 'RequestId': 'R-503'}),
-        (200, {'RequestId': 'R-ok', 'Role': {'RoleName': 'web', 'Arn': 'acs:ram::1:role/web'}}),
-        (404, {'Code': 'EntityNotExist.Role', 'Message': 'The role does not exist: nope.', 'RequestId': 'R-404'}),
-        (403, {'Code': 'NoPermission', 'Message': 'You are not authorized to do this action.', 'RequestId': 'R-403'}),
+def real_ram(server, **options):
+    values = {'ram_endpoint': 'http://127.0.0.1:%d' % server.server_address[1], 'retries': 1, 'connect_timeout': 2, 'read_timeout': 5}
+    values.update(options)
+    client = client_utils.service_client_for('ram', Credentials('ak', 'sk'), OptionAdapter.from_dict(values), env={})
+    client._sleep = lambda seconds: None
+    return client
+
+
+def ok_answer(body=b'{"RequestId": "R", "Role": {"RoleName": "web"}}'):
+    return b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' % (len(body), body)
+
+
+def test_real_round_trip_with_error_conversion_and_retry(api_server):
+    _Api.answers[:] = [
+        ('json', 503, {'Code': 'ServiceUnavailable', 'Message': 'try later', 'RequestId': 'R-503'}),
+        ('json', 200, {'RequestId': 'R-ok', 'Role': {'RoleName': 'web', 'Arn': 'acs:ram::1:role/web'}}),
+        ('json', 404, {'Code': 'EntityNotExist.Role', 'Message': 'The role does not exist: nope.', 'RequestId': 'R-404'}),
+        ('json', 403, {'Code': 'NoPermission', 'Message': 'You are not authorized to do this action.', 'RequestId': 'R-403'}),
     ]
-    options = OptionAdapter.from_dict({'ram_endpoint': 'http://127.0.0.1:%d' % ram_server.server_address[1], 'retries': 2,
-                                       'connect_timeout': 5, 'read_timeout': 5})
-    client = client_utils.service_client_for('ram', Credentials('ak', 'sk'), options, env={})
-    client._sleep = lambda s: None
+    client = real_ram(api_server, retries=2)
     assert client.call('GetRole', {'RoleName': 'web'})['Role']['Arn'] == 'acs:ram::1:role/web'
     assert client.calls == {'GetRole': 2}
     assert client.call_or_none('GetRole', {'RoleName': 'nope'}) is None
@@ -205,3 +203,127 @@ def test_real_sdk_round_trip_with_error_conversion_and_retry(ram_server):
         client.call('GetRole', {'RoleName': 'web'})
     assert (exc.value.code, exc.value.status, exc.value.request_id) == ('NoPermission', 403, 'R-403')
     assert exc.value.message == 'You are not authorized to do this action.'
+
+
+@pytest.mark.parametrize('what', ['body', 'status line and headers'])
+def test_a_trickling_answer_is_cut_off_at_read_timeout_on_every_attempt(api_server, what):
+    answer = ok_answer()
+    at_once = answer.index(b'\r\n\r\n') + 4 if what == 'body' else 0
+    _Api.answers[:] = [('trickle', answer, 0.2, at_once)] * 2
+    client = real_ram(api_server, read_timeout=1, retries=1)
+    started = time.monotonic()
+    with pytest.raises(AlicloudApiError) as exc:
+        client.call('GetRole', {'RoleName': 'web'})
+    elapsed = time.monotonic() - started
+    assert exc.value.code == 'Timeout' and client.calls == {'GetRole': 2}
+    assert 'http://127.0.0.1:%d' % api_server.server_address[1] in exc.value.message and '1s (read_timeout)' in exc.value.message
+    # two attempts of 1 s each; per-read timeouts alone would have waited 20 s per attempt
+    assert 1.9 < elapsed < 4, elapsed
+
+
+def test_a_fast_answer_is_not_disturbed_by_the_deadline(api_server):
+    _Api.answers[:] = [('trickle', ok_answer(), 0.001, 0)]
+    assert real_ram(api_server, read_timeout=3).call('GetRole', {'RoleName': 'web'})['Role'] == {'RoleName': 'web'}
+
+
+def test_an_html_gateway_error_is_labelled_trimmed_and_retried(api_server):
+    page = b'<html><body>' + b'Bad gateway ' * 500000 + b'</body></html>'
+    _Api.answers[:] = [('raw', 502, 'text/html', page)] * 2
+    client = real_ram(api_server, retries=1)
+    with pytest.raises(AlicloudApiError) as exc:
+        client.call('GetRole', {'RoleName': 'web'})
+    err = exc.value
+    assert (err.code, err.status) == ('UnexpectedAnswer', 502) and client.calls == {'GetRole': 2}
+    assert 'HTTP 502 Bad Gateway (text/html, %d bytes)' % len(page) in err.message
+    assert 'ConnectionError' not in err.message and len(err.message) < 1300
+
+
+@pytest.mark.parametrize('status,content_type,body,label', [
+    (403, 'text/plain', b'', 'HTTP 403 Forbidden (text/plain, empty body)'),
+    (404, 'text/html', b'<h1>Not Found</h1>', 'HTTP 404 Not Found (text/html, 18 bytes)'),
+    (200, 'text/html', b'<html>captive portal</html>', 'HTTP 200 OK (text/html, 27 bytes)'),
+])
+def test_answers_that_are_not_the_apis_are_labelled_and_not_retried(api_server, status, content_type, body, label):
+    _Api.answers[:] = [('raw', status, content_type, body)]
+    client = real_ram(api_server, retries=3)
+    with pytest.raises(AlicloudApiError) as exc:
+        client.call('GetRole', {'RoleName': 'web'})
+    assert exc.value.code == 'UnexpectedAnswer' and label in exc.value.message
+    assert client.calls == {'GetRole': 1}
+    # a 404 page from something that is not the API never means "the role does not exist"
+    if status == 404:
+        _Api.answers[:] = [('raw', status, content_type, body)]
+        with pytest.raises(AlicloudApiError):
+            client.call_or_none('GetRole', {'RoleName': 'web'})
+
+
+def test_json_without_an_api_error_code_is_labelled(api_server):
+    _Api.answers[:] = [('json', 502, {'error': 'upstream down'})]
+    with pytest.raises(AlicloudApiError) as exc:
+        real_ram(api_server, retries=0).call('GetRole', {'RoleName': 'web'})
+    assert exc.value.code == 'UnexpectedAnswer' and 'upstream down' in exc.value.message and exc.value.status == 502
+
+
+class _Proxy(BaseHTTPRequestHandler):
+    """A forward HTTP proxy that counts what it forwards."""
+
+    protocol_version = 'HTTP/1.1'
+    forwarded = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        self.forwarded.append(self.path)
+        target = self.path.split('://', 1)[1].split('/', 1)[0]
+        host, port = target.rsplit(':', 1)
+        upstream = socket.create_connection((host, int(port)), timeout=5)
+        headers = ''.join('%s: %s\r\n' % (k, v) for k, v in self.headers.items() if k.lower() not in ('proxy-connection', 'connection'))
+        path = '/' + self.path.split('://', 1)[1].split('/', 1)[1]
+        upstream.sendall(('POST %s HTTP/1.1\r\n%sConnection: close\r\n\r\n' % (path, headers)).encode('latin-1') + body)
+        answer = b''
+        while True:
+            chunk = upstream.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        upstream.close()
+        self.wfile.write(answer)
+        self.close_connection = True
+
+
+@pytest.fixture
+def proxy_server():
+    _Proxy.forwarded[:] = []
+    server = ThreadingHTTPServer(('127.0.0.1', 0), _Proxy)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_proxy_is_used_unless_no_proxy_exempts_the_endpoint(api_server, proxy_server):
+    proxy = 'http://127.0.0.1:%d' % proxy_server.server_address[1]
+    client = real_ram(api_server, http_proxy=proxy)
+    assert client.call('GetRole', {'RoleName': 'web'})['Role'] == {'RoleName': 'web'}
+    assert len(_Proxy.forwarded) == 1 and _Proxy.forwarded[0].startswith('http://127.0.0.1:%d/' % api_server.server_address[1])
+    assert client.describe()['proxy'] == '%s (option http_proxy)' % proxy
+    exempt = real_ram(api_server, http_proxy=proxy, no_proxy='example.com, 127.0.0.1:%d' % api_server.server_address[1])
+    exempt.call('GetRole', {'RoleName': 'web'})
+    assert len(_Proxy.forwarded) == 1 and _Api.requests == ['GetRole', 'GetRole']
+    assert exempt.describe()['proxy'] == 'direct (exempted by option no_proxy)'
+
+
+def test_proxy_and_no_proxy_from_the_environment(api_server, proxy_server):
+    port = api_server.server_address[1]
+    env = {'HTTP_PROXY': 'http://127.0.0.1:%d' % proxy_server.server_address[1], 'NO_PROXY': 'localhost'}
+    options = OptionAdapter.from_dict({'ram_endpoint': 'http://127.0.0.1:%d' % port, 'retries': 0})
+    client = client_utils.service_client_for('ram', Credentials('ak', 'sk'), options, env=env)
+    client.call('GetRole', {'RoleName': 'web'})
+    assert len(_Proxy.forwarded) == 1 and client.describe()['proxy'].endswith('(env HTTP_PROXY)')
+    env['no_proxy'] = '127.0.0.0/8'
+    client = client_utils.service_client_for('ram', Credentials('ak', 'sk'), options, env=env)
+    client.call('GetRole', {'RoleName': 'web'})
+    assert len(_Proxy.forwarded) == 1 and client.describe()['proxy'] == 'direct (exempted by env no_proxy)'
