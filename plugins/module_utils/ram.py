@@ -1,12 +1,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Private to the alicloud.ram collection: not a public API, may change without notice.
-"""RAM helpers: input validation, Marker pagination, small readers, result conversion."""
+"""RAM helpers: name and value checks, and conversion of RAM data to module results."""
 
 import json
 import re
 
-MAX_ITEMS = 1000
+from ansible_collections.alicloud.ram.plugins.module_utils.ram_api import as_list
+
 MIN_SESSION_DURATION = 3600
 MAX_SESSION_DURATION = 43200
 MAX_DESCRIPTION_LENGTH = 1024
@@ -61,69 +62,6 @@ def validate_max_session_duration(value):
     if not MIN_SESSION_DURATION <= value <= MAX_SESSION_DURATION:
         return 'max_session_duration must be between %d and %d seconds, got %d' % (MIN_SESSION_DURATION, MAX_SESSION_DURATION, value)
     return None
-
-
-def dig(body, path):
-    """``body[path[0]][path[1]]...`` or None; tolerates missing keys."""
-    value = body
-    for key in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
-def as_list(value):
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def paginate_marker(client, action, params=None, list_path=('Roles', 'Role'), max_items=MAX_ITEMS):
-    """Yield every item of a RAM list action that pages with Marker / IsTruncated."""
-    marker = None
-    seen_markers = set()
-    while True:
-        page_params = dict(params or {})
-        page_params['MaxItems'] = max_items
-        if marker:
-            page_params['Marker'] = marker
-        body = client.call(action, page_params)
-        yield from as_list(dig(body, list_path))
-        marker = body.get('Marker')
-        if not body.get('IsTruncated') or not marker or marker in seen_markers:
-            return
-        seen_markers.add(marker)
-
-
-def get_role(client, name):
-    """The GetRole ``Role`` dict, or None when the role does not exist."""
-    body = client.call_or_none('GetRole', {'RoleName': name})
-    return None if body is None else (body.get('Role') or None)
-
-
-def list_policies_for_role(client, name):
-    """Policies attached to role ``name`` (RAM dicts: PolicyName, PolicyType, ...)."""
-    return as_list(dig(client.call('ListPoliciesForRole', {'RoleName': name}), ('Policies', 'Policy')))
-
-
-def get_user(client, name):
-    body = client.call_or_none('GetUser', {'UserName': name})
-    return None if body is None else (body.get('User') or None)
-
-
-def list_policies_for_user(client, name):
-    return as_list(dig(client.call('ListPoliciesForUser', {'UserName': name}), ('Policies', 'Policy')))
-
-
-def get_policy(client, name, policy_type='Custom'):
-    """GetPolicy body (``Policy`` and ``DefaultPolicyVersion``), or None when missing."""
-    return client.call_or_none('GetPolicy', {'PolicyName': name, 'PolicyType': policy_type})
-
-
-def list_policy_versions(client, name, policy_type='Custom'):
-    return as_list(dig(client.call('ListPolicyVersions', {'PolicyName': name, 'PolicyType': policy_type}),
-                       ('PolicyVersions', 'PolicyVersion')))
 
 
 def tags_from_ram(tags):
