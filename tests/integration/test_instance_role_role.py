@@ -46,6 +46,10 @@ def _instances_holding(state, name=ROLE_NAME):
     return sorted(i['InstanceId'] for i in state['instances'] if i['RamRoleName'] == name)
 
 
+def _hardened(emu):
+    return sorted(i['InstanceId'] for i in emu.instances() if i['MetadataOptions']['HttpTokens'] == 'required')
+
+
 def test_setup_creates_role_policies_attachments_and_grant(runner, emu, setup_vars):
     res = runner.run_playbook(SETUP, extra_vars=setup_vars)
 
@@ -57,8 +61,11 @@ def test_setup_creates_role_policies_attachments_and_grant(runner, emu, setup_va
     attached = {(p['PolicyName'], p['PolicyType']) for p in role['policies']}
     assert attached == {(SYSTEM_POLICY, 'System'), (CUSTOM_POLICY, 'Custom')}
     assert _instances_holding(state) == sorted(setup_vars['instance_role_instance_ids'])
+    assert _hardened(emu) == sorted(setup_vars['instance_role_instance_ids']), 'the vars file asks for hardened mode'
     assert [p['PolicyType'] for p in _user(state)['policies']] == ['Custom']
     summary = _task(res, 'Show what the role set up')['result']['msg']
+    assert set(summary['metadata_options']) == set(setup_vars['instance_role_instance_ids'])
+    assert {o['http_tokens'] for o in summary['metadata_options'].values()} == {'required'}
     assert summary['arn'] == 'acs:ram::%s:role/%s' % (emu.account_id, ROLE_NAME)
     assert sorted(summary['policies']) == sorted([SYSTEM_POLICY, CUSTOM_POLICY])
     assert summary['users'] == [USER]
@@ -86,6 +93,8 @@ def test_check_mode_on_a_fresh_account_predicts_changes_and_writes_nothing(runne
     attachment = _task(res, 'Attach the role to the listed ECS instances')
     assert attachment['changed'], res
     assert sorted(attachment['result']['changed_instance_ids']) == sorted(setup_vars['instance_role_instance_ids'])
+    metadata = _task(res, 'Enforce the metadata access mode on the role\'s instances')
+    assert sorted(metadata['result']['changed_instance_ids']) == sorted(setup_vars['instance_role_instance_ids'])
     grants = _task(res, 'Allow the RAM users to pass the role to instances')
     assert grants['changed'], res
     grant = grants['result']['results'][0]
@@ -99,6 +108,7 @@ def test_check_mode_on_a_fresh_account_predicts_changes_and_writes_nothing(runne
     state = emu.state()
     assert state['roles'] == [] and state['policies'] == [], state
     assert _user(state)['policies'] == []
+    assert _hardened(emu) == []
 
 
 def test_check_mode_after_setup_reports_no_change(runner, emu, setup_vars):
@@ -123,6 +133,7 @@ def test_teardown_removes_role_attachments_grants_and_created_custom_policies(ru
     assert _user(state)['policies'] == [], 'the PassRole grant must be revoked'
     assert [p['PolicyName'] for p in state['policies']] == [], 'custom policies created by the setup must be deleted'
     assert _task(res, 'Check that the role is gone')['status'] == 'ok'
+    assert _hardened(emu) == sorted(setup_vars['instance_role_instance_ids']), 'the teardown leaves hardened mode in place'
 
 
 def test_second_teardown_changes_nothing(runner, emu, setup_vars):
@@ -152,11 +163,50 @@ def test_teardown_keeps_a_custom_policy_another_role_still_uses(runner, emu, set
     assert [p['PolicyName'] for p in _role(state, 'other-app')['policies']] == [CUSTOM_POLICY]
 
 
+def test_tagged_instances_get_the_role_and_hardened_mode_and_lose_only_the_role_on_teardown(runner, emu, setup_vars):
+    listed = setup_vars['instance_role_instance_ids'][:1]
+    tagged = emu.seed_instances(3, tags={'app': 'demo-app'})
+    emu.seed_instances(2, tags={'app': 'other'})
+    extra = dict(setup_vars, instance_role_instance_ids=listed, instance_role_instance_tags={'app': 'demo-app'})
+
+    res = runner.run_playbook(SETUP, extra_vars=extra)
+
+    wanted = sorted(listed + tagged)
+    assert _instances_holding(emu.state()) == wanted
+    assert _hardened(emu) == wanted
+    assert sorted(_task(res, 'Show what the role set up')['result']['msg']['metadata_options']) == wanted
+    emu.clear_calls()
+
+    again = runner.run_playbook(SETUP, extra_vars=extra)
+
+    assert again.recap['changed'] == 0, again
+    assert emu.write_calls() == [], again
+
+    runner.run_playbook(TEARDOWN, extra_vars=extra)
+
+    assert _instances_holding(emu.state()) == []
+    assert _hardened(emu) == wanted
+
+
+def test_metadata_mode_unset_leaves_the_instances_alone(runner, emu, setup_vars):
+    res = runner.run_tasks([
+        {'name': 'apply the role', 'ansible.builtin.include_role': {'name': 'alicloud.ram.instance_role'},
+         'vars': {'instance_role_name': 'plain-app', 'instance_role_instance_ids': setup_vars['instance_role_instance_ids']}},
+    ])
+
+    assert _task(res, 'Enforce the metadata access mode on the role\'s instances')['status'] == 'skipped'
+    assert _instances_holding(emu.state(), 'plain-app') == sorted(setup_vars['instance_role_instance_ids'])
+    assert _hardened(emu) == []
+    assert not [c for c in emu.calls() if c['action'] == 'ModifyInstanceMetadataOptions']
+
+
 @pytest.mark.parametrize('bad_vars, message', [
     ({'instance_role_name': 'app', 'instance_role_state': 'maybe'}, 'instance_role_state'),
     ({'instance_role_state': 'present'}, 'instance_role_name'),
     ({'instance_role_name': 'app', 'instance_role_instance_ids': 'i-not-a-list', 'instance_role_force': 'perhaps'},
      'instance_role_force'),
+    ({'instance_role_name': 'app', 'instance_role_metadata_http_tokens': 'always'}, 'instance_role_metadata_http_tokens'),
+    ({'instance_role_name': 'app', 'instance_role_instance_tags': ['app=web']}, 'instance_role_instance_tags'),
 ])
 def test_argument_specs_reject_bad_variables_before_any_api_call(runner, emu, bad_vars, message):
     res = runner.run_tasks([

@@ -166,8 +166,10 @@ def test_bad_input_fails_before_any_call(emulated, args, message):
 # -- selection by tags ---------------------------------------------------------------------------
 
 def _tag(emulated, instance_ids, tags):
-    with emulated.state.lock:
-        emulated.state.tag_instances(instance_ids, tags)
+    state = emulated.state
+    with state.lock:
+        for iid in instance_ids:
+            state.tag_instance(state.data['instances'][iid], tags)
 
 
 def test_tag_selection_changes_only_the_tagged_instances_with_one_read(emulated, ids):
