@@ -276,7 +276,7 @@ class InstanceRole(Resource):
         if policies:
             blockers.append('attached policies: %s' % ', '.join(_policy_label(p) for p in policies))
         if holders:
-            blockers.append('attached to instances in %s: %s' % (current['region'], ', '.join(holders)))
+            blockers.append('attached to instances in %s: %s' % (current['region'], instances.short_list(holders)))
         if blockers and not self.params.get('force'):
             role = RoleState(current['role'], policies, current['tags']).as_result()
             raise InputError('role %s was not deleted: it still has %s; detach them first or set force: true'
@@ -350,9 +350,9 @@ class InstanceRole(Resource):
             self.record('detached_instance_ids', instance_id)
         if failures:
             first = failures[0]
-            raise ResourceFailure('role %s was not deleted: detaching it failed for %d instance(s) in %s: %s'
-                                  % (self.name, len(failures), region,
-                                     '; '.join('%s (%s: %s)' % (f['instance_id'], f['code'], f['message']) for f in failures)),
+            raise ResourceFailure('role %s was not deleted: detaching it failed for %d instance(s) in %s: %s (%s: %s)'
+                                  % (self.name, len(failures), region, instances.short_list(f['instance_id'] for f in failures),
+                                     first['code'], first['message']),
                                   error={'code': first['code'], 'message': first['message'], 'request_id': first['request_id']},
                                   failed_instances=failures, **self.result(None, plan))
 

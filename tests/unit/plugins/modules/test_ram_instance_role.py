@@ -171,6 +171,10 @@ def test_plan_delete_without_force_names_what_blocks_it():
     assert 'AliyunOSSReadOnlyAccess (System)' in message and 'i-1, i-2' in message and 'force: true' in message
     assert caught.value.result['instance_ids'] == ['i-1', 'i-2']
     assert caught.value.result['attached_policies'] == [policy('AliyunOSSReadOnlyAccess')]
+    fleet = ['i-%02d' % n for n in range(12)]
+    with pytest.raises(InputError) as caught:
+        planner(state='absent').plan(current(instance_ids=fleet))
+    assert 'i-09 and 2 more' in str(caught.value) and caught.value.result['instance_ids'] == fleet
 
 
 def test_validate_tags_stringifies_values():
@@ -423,6 +427,7 @@ def test_force_delete_reports_instances_it_could_not_detach_and_keeps_the_role(e
     assert sorted(failed + done) == sorted(ids) and len(failed) in (50, 100)
     assert sorted(failed) == holders(emulated)
     assert result['error']['code'] == 'NoPermission' and 'was not deleted' in result['msg']
+    assert 'for %d instance(s)' % len(failed) in result['msg'] and 'and %d more' % (len(failed) - 10) in result['msg']
     assert emulated.write_actions() == ['DetachInstanceRamRole']
     assert result['detached_policies'] == [] and result['role']['role_name'] == 'app'
     assert stored_role(emulated) is not None
