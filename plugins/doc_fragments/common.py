@@ -11,16 +11,19 @@ options:
   access_key_id:
     description:
       - Alibaba Cloud AccessKey ID.
-      - Credentials are taken from the first source that provides them, in this order
-        (1) O(access_key_id) and O(access_key_secret), with O(security_token);
-        (2) the environment variables E(ALIBABA_CLOUD_ACCESS_KEY_ID), E(ALIBABA_CLOUD_ACCESS_KEY_SECRET) and
+      - A credential source set on the task (directly or through C(module_defaults)) comes before the environment.
+        A task names at most one of them, O(access_key_id) with O(access_key_secret) (and O(security_token)),
+        O(profile), or O(ecs_role_name); setting two of them is an error naming both. An explicit O(profile) or
+        O(ecs_role_name) is used even when key variables are set in the environment.
+      - Without one, the first of these that is set is used
+        (1) the environment variables E(ALIBABA_CLOUD_ACCESS_KEY_ID), E(ALIBABA_CLOUD_ACCESS_KEY_SECRET) and
         E(ALIBABA_CLOUD_SECURITY_TOKEN), then the legacy E(ALICLOUD_ACCESS_KEY), E(ALICLOUD_SECRET_KEY) and
         E(ALICLOUD_SECURITY_TOKEN);
-        (3) the profile named by O(profile);
-        (4) the instance RAM role named by O(ecs_role_name);
-        (5) the current profile of C(~/.aliyun/config.json), then the C([default]) section of
+        (2) the profile named by E(ALIBABA_CLOUD_PROFILE);
+        (3) the instance RAM role named by E(ALIBABA_CLOUD_ECS_METADATA);
+        (4) the current profile of C(~/.aliyun/config.json), then the C([default]) section of
         C(~/.alibabacloud/credentials.ini).
-        O(assume_role) (or its environment fallback E(ALICLOUD_ASSUME_ROLE_ARN)) is then applied on top of the credentials found.
+      - O(assume_role) (or its environment fallback E(ALICLOUD_ASSUME_ROLE_ARN)) is then applied on top of the credentials found.
       - Environment variables set to an empty string count as unset.
       - Setting only one of O(access_key_id) and O(access_key_secret) is an error.
     type: str
@@ -40,8 +43,11 @@ options:
   region:
     description:
       - Region ID, for example V(cn-hangzhou).
-      - Falls back to E(ALIBABA_CLOUD_REGION_ID), then E(ALICLOUD_REGION).
+      - Falls back to E(ALIBABA_CLOUD_REGION_ID), then E(ALICLOUD_REGION), then the C(region_id) of the profile the
+        credentials came from (O(profile), E(ALIBABA_CLOUD_PROFILE) or the current profile), then, with
+        credentials of an instance RAM role (O(ecs_role_name)), the region of the instance from the metadata service.
       - RAM and STS are global and default to V(cn-hangzhou); ECS operations need a region.
+      - With C(-vvv) the result's C(region_source) says where the region came from.
     type: str
     aliases: [alicloud_region, region_id]
   profile:
@@ -49,16 +55,19 @@ options:
       - Name of a profile of the Alibaba Cloud CLI file C(~/.aliyun/config.json) (modes C(AK), C(StsToken),
         C(RamRoleArn), C(ChainableRamRoleArn), C(EcsRamRole)) or, when that file has no such profile, of the
         credentials file C(~/.alibabacloud/credentials.ini) (types C(access_key), C(sts), C(ram_role_arn), C(ecs_ram_role)).
-      - Falls back to E(ALIBABA_CLOUD_PROFILE). E(ALIBABA_CLOUD_CREDENTIALS_FILE) sets another credentials file;
+      - Falls back to E(ALIBABA_CLOUD_PROFILE) (after the key variables, see O(access_key_id)).
+        E(ALIBABA_CLOUD_CREDENTIALS_FILE) sets another credentials file;
         E(ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true) skips the CLI file.
+      - The profile's C(region_id), if any, is used when no region is set (see O(region)).
       - An unknown profile name is an error.
     type: str
   ecs_role_name:
     description:
       - Use the temporary credentials of this instance RAM role, read from the ECS metadata service.
         Works only on an ECS instance that holds the role (or against an emulator, see O(metadata_endpoint)).
-      - Falls back to E(ALIBABA_CLOUD_ECS_METADATA). E(ALIBABA_CLOUD_IMDSV1_DISABLED=true) requires hardened
-        (token) access to the metadata service.
+      - Falls back to E(ALIBABA_CLOUD_ECS_METADATA) (after the key variables and E(ALIBABA_CLOUD_PROFILE)).
+        E(ALIBABA_CLOUD_IMDSV1_DISABLED=true) requires hardened (token) access to the metadata service.
+      - The metadata service is reached through the same proxy settings as the API (see O(http_proxy), O(no_proxy)).
       - Not to be confused with the role a module manages.
     type: str
   metadata_endpoint:
@@ -95,7 +104,7 @@ options:
   ram_endpoint:
     description:
       - RAM endpoint, as a host (V(ram.aliyuncs.com)), V(host:port), or a URL (V(http://127.0.0.1:8555));
-        the URL scheme sets the protocol (default HTTPS). A URL must not have a path.
+        the URL scheme sets the protocol (default HTTPS). A URL must not have a path, query or user information.
       - Falls back to E(ALIBABA_CLOUD_RAM_ENDPOINT); by default the SDK's endpoint for the region is used.
     type: str
   ecs_endpoint:
@@ -111,21 +120,61 @@ options:
   retries:
     description:
       - How many times a failed API call is retried (throttling, C(ServiceUnavailable), C(InternalError),
-        HTTP 5xx and connection errors), with jittered exponential backoff capped at 20 seconds.
-      - V(0) disables retries.
+        HTTP 5xx, timeouts and connection errors), with jittered exponential backoff capped at 20 seconds.
+      - V(0) disables retries. Must not be negative.
     type: int
     default: 5
   connect_timeout:
-    description: Connection timeout of each API call, in seconds.
-    type: int
+    description:
+      - Time allowed to open the connection of each API call, in seconds. Must be greater than 0.
+    type: float
     default: 5
   read_timeout:
-    description: Read timeout of each API call, in seconds.
-    type: int
+    description:
+      - Time allowed for each API call as a whole, from sending the request to the last byte of the answer,
+        in seconds. An endpoint that sends its answer slowly (even byte by byte) is cut off after this time.
+        Must be greater than 0.
+      - A call that times out is retried like a connection error, so a task waits at most about
+        O(read_timeout) times (O(retries) + 1), plus the backoff, for one call.
+    type: float
     default: 10
+  http_proxy:
+    description:
+      - Proxy for API calls to V(http://) endpoints, for example V(http://proxy.example.com:3128).
+        May carry user information (V(http://user:password@proxy:3128)); it is never shown.
+      - Falls back to E(http_proxy), then E(HTTP_PROXY).
+      - With C(-vvv) the result's C(connections) names the proxy used for each service.
+    type: str
+  https_proxy:
+    description:
+      - Proxy for API calls to V(https://) endpoints (the default protocol), in the same form as O(http_proxy).
+      - Falls back to E(https_proxy), then E(HTTPS_PROXY).
+    type: str
+  no_proxy:
+    description:
+      - Endpoints reached directly, never through O(http_proxy) or O(https_proxy). Comma separated entries, each
+        a host name or domain suffix (V(example.com) and V(.example.com) both match V(example.com) and
+        V(api.example.com)), an IP address or CIDR block (V(10.0.0.0/8)), optionally with V(:port) to exempt
+        only that port; V(*) exempts everything.
+      - Falls back to E(no_proxy), then E(NO_PROXY).
+    type: str
+  ca_bundle:
+    description:
+      - PEM file of the certificate authorities trusted for HTTPS endpoints (and an HTTPS metadata endpoint),
+        instead of the system's bundle; for example the CA of a TLS-inspecting proxy or of a private endpoint.
+      - Falls back to E(ALIBABA_CLOUD_CA_BUNDLE). A path that is not a file is an error.
+    type: path
+  validate_certs:
+    description:
+      - Whether to verify the certificates of HTTPS endpoints. Set to V(false) only for tests against
+        endpoints with self-signed certificates; prefer O(ca_bundle).
+    type: bool
+    default: true
 notes:
   - Set the authentication options once for every module of the collection with
     C(module_defaults) and the action group C(group/alicloud.ram.alicloud).
   - Secrets (O(access_key_secret), O(security_token) and any temporary credentials) never appear in results,
-    diffs, warnings or error messages.
+    diffs, warnings or error messages; neither do passwords or tokens in URLs (user information, query)
+    nor metadata session tokens. Answers of an endpoint that are not the API's (an HTML error page of a proxy)
+    are reported with their HTTP status and content type, cut to 1,000 characters.
 '''

@@ -66,7 +66,8 @@ options:
     default: 21600
   timeout:
     description:
-      - Timeout of each request to the metadata service, in seconds.
+      - Time allowed for each request to the metadata service as a whole (connecting, sending, and reading the
+        complete answer), in seconds; a service that answers slowly, even byte by byte, is cut off after it.
       - Outside an ECS instance the default endpoint does not answer at all, so every attempt waits this long.
     type: float
     default: 2.0
@@ -85,7 +86,12 @@ notes:
   - Ansible's own debug mode (E(ANSIBLE_DEBUG=1)) logs module arguments despite C(no_log); do not enable it where these
     credentials are passed to modules.
   - The metadata service throttles frequent access; let the cache and C(set_fact) keep requests low.
-  - Errors name the role and the HTTP status, never a credential. Typical causes are no RAM role attached to the
+  - "Requests honour the proxy environment of the controller: E(http_proxy) / E(HTTP_PROXY) (and E(https_proxy) /
+    E(HTTPS_PROXY) for an V(https://) endpoint), with the exemptions of E(no_proxy) / E(NO_PROXY). The real metadata
+    service refuses requests relayed by a proxy, so on a controller with a proxy add C(100.100.100.200) to E(NO_PROXY).
+    E(ALIBABA_CLOUD_CA_BUNDLE) names the CA bundle for an V(https://) endpoint. With C(-vvv) the lookup shows
+    the endpoint and the proxy it uses."
+  - Errors name the role and the HTTP status, never a credential, session token, or password in a URL. Typical causes are no RAM role attached to the
     instance, a role name that is not the attached role, a refused session token, or an unreachable endpoint
     (the controller is not an ECS instance).
 seealso:

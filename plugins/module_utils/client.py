@@ -293,7 +293,7 @@ class ServiceClient(object):
         self._models = models
         self._runtime_class = runtime_class
         # looked up at each call, so tests can skip the backoff waits
-        self._sleep = sleep or (lambda seconds: time.sleep(seconds))
+        self._sleep = sleep or (lambda seconds: time.sleep(seconds))  # pylint: disable=unnecessary-lambda
         self._rand = rand
         self._methods = None
 
