@@ -8,7 +8,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 export PYTHON
 
 RUN_STEPS := $(PYTHON) tests/tools/run_steps.py
-TEST_STEPS := venv layout sanity lint build docs-lint units emulator-tests integration
+TEST_STEPS := venv layout sanity lint build docs-lint docs units emulator-tests integration
 
 .DEFAULT_GOAL := help
 
@@ -17,7 +17,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: test
-test: ## sanity, lint, build + ansible-doc, docs lint, unit, emulator and integration tests
+test: ## sanity, lint, build + ansible-doc, docs lint and site, unit, emulator and integration tests
 	@$(RUN_STEPS) $(TEST_STEPS)
 
 .PHONY: venv
@@ -51,6 +51,10 @@ build: ## ansible-galaxy collection build into build/
 .PHONY: docs-lint
 docs-lint: ## antsibull-docs lint-collection-docs --plugin-docs
 	@$(RUN_STEPS) venv layout docs-lint
+
+.PHONY: docs
+docs: ## build the collection documentation site (antsibull-docs + Sphinx) into build/docs/
+	@$(RUN_STEPS) venv layout docs
 
 .PHONY: changelog
 changelog: ## antsibull-changelog lint, then release (updates CHANGELOG.rst)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One build/test step per call:  tests/tools/steps.sh <step>
 #
-# Steps: venv layout sanity lint build docs-lint changelog-lint changelog-release
+# Steps: venv layout sanity lint build docs-lint docs changelog-lint changelog-release
 #        units emulator-tests integration
 # Exit status 77 means "skipped" (nothing to test); run_steps.py reports it as such.
 # Tree-based steps expect `layout` to have run first (run_steps.py does that).
@@ -101,6 +101,56 @@ step_docs_lint() {
     need_tree
     cd "$TREE"
     ANSIBLE_COLLECTIONS_PATH=$WORKDIR run antsibull-docs lint-collection-docs --plugin-docs .
+}
+
+# The collection documentation site as antsibull-docs builds it, into $DOCS_OUTPUT (default
+# build/docs): sphinx-init writes a Sphinx project into scratch space (conf.py extended by
+# tests/tools/docsite_conf.py: offline, MyST), `antsibull-docs collection` renders the laid-out
+# collection into RST, the Markdown guides docs/NAME.md take the place of their summaries
+# docs/docsite/rst/NAME.rst, and sphinx-build fails on any warning.
+step_docs() {
+    need_tree
+    local site=$WORKDIR/docsite out=${DOCS_OUTPUT:-$REPO_ROOT/build/docs} guide name
+    for guide in "$TREE"/docs/*.md; do
+        name=$(basename "$guide" .md)
+        [[ -f $TREE/docs/docsite/rst/$name.rst ]] \
+            || die "docs/$name.md is not in the documentation site: add docs/docsite/rst/$name.rst and list it in docs/docsite/extra-docs.yml"
+    done
+    export ANSIBLE_COLLECTIONS_PATH=$WORKDIR
+    rm -rf "$site"
+    mkdir -p "$site"
+    run antsibull-docs sphinx-init --use-current --squash-hierarchy --fail-on-error --dest-dir "$site" \
+        --project alicloud.ram --copyright 'alicloud.ram contributors' \
+        --title 'alicloud.ram collection documentation' --html-short-title alicloud.ram alicloud.ram >/dev/null
+    printf '\nfrom docsite_conf import *  # noqa: E402,F401,F403  (tests/tools/docsite_conf.py)\n' >>"$site/conf.py"
+    # The collection is not on Galaxy: plugin pages show how to build and install it instead.
+    cat >"$site/antsibull-docs.cfg" <<'CFG'
+breadcrumbs = true
+indexes = true
+use_html_blobs = false
+add_antsibull_docs_version = true
+collection_url = {
+  * = "https://github.com/alicloud-ram/alicloud.ram"
+}
+collection_install = {
+  * = "ansible-galaxy collection build && ansible-galaxy collection install {namespace}-{name}-*.tar.gz"
+}
+CFG
+    mkdir -p "$site/rst"
+    chmod og-w "$site/rst"  # antsibull-docs refuses a directory others may write to
+    run antsibull-docs --config-file "$site/antsibull-docs.cfg" collection --cleanup everything --fail-on-error \
+        --use-current --squash-hierarchy --dest-dir "$site/rst" alicloud.ram
+    for guide in "$site"/rst/docsite/*.rst; do
+        name=$(basename "$guide" .rst)
+        if [[ -f $TREE/docs/$name.md ]]; then
+            rm "$guide"
+            cp "$TREE/docs/$name.md" "$site/rst/docsite/$name.md"
+        fi
+    done
+    rm -rf "$out"
+    PYTHONPATH=$REPO_ROOT/tests/tools${PYTHONPATH:+:$PYTHONPATH} \
+        run sphinx-build -b html -c "$site" -W --keep-going -q "$site/rst" "$out"
+    printf 'documentation site: %s/index.html\n' "$out"
 }
 
 step_changelog_lint() {
