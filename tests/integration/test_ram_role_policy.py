@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_ram20150501.client import Client as RamClient
@@ -273,3 +274,120 @@ def test_missing_role_check_mode_predicts_and_absent_is_ok(runner, emu):
     assert res.by_name('absent deletes unused custom')['changed'] is True and cleaned['deleted_policies'] == ['left-over']
     assert [c['action'] for c in emu.write_calls()] == ['DeletePolicy']
     assert emu.state()['policies'] == []
+
+
+def test_attach_denied_after_create_fails_changed_with_created_policies(runner, emu):
+    create_role(emu)
+    emu.set_faults(deny_actions=['AttachPolicyToRole'])
+    wanted = [{'name': 'app-denied', 'document': doc('oss:GetObject')}]
+    res = runner.run_tasks([task('denied', ignore_errors=True, role_name=ROLE, policies=wanted)])
+    item = res.by_name('denied')
+    out = item['result']
+    assert item['status'] == 'failed' and out['changed'] is True
+    assert out['created_policies'] == ['app-denied'] and out['attached'] == [] and out['updated_policies'] == []
+    assert out['role_name'] == ROLE and out['attached_policies'] == []
+    assert out['error']['code'] == 'NoPermission' and 'attach Custom policy app-denied to role app-role failed: NoPermission' in out['msg']
+    assert [c['action'] for c in emu.write_calls() if c['status'] == 200] == ['CreatePolicy']
+
+    # allowed again: the next run attaches without creating the policy a second time
+    emu.set_faults(deny_actions=[])
+    emu.clear_calls()
+    again = runner.run_tasks([task('again', role_name=ROLE, policies=wanted)]).module_result(0)
+    assert again['changed'] is True and again['created_policies'] == [] and again['attached'] == [pol('app-denied', 'Custom')]
+    assert [c['action'] for c in emu.write_calls()] == ['AttachPolicyToRole']
+
+
+def test_lost_create_reply_is_ok_changed_and_a_rerun_makes_no_write(runner, emu):
+    create_role(emu)
+    emu.set_faults(lose_reply_actions=['CreatePolicy'])
+    wanted = [{'name': 'app-lost', 'document': doc('oss:GetObject')}]
+    out = runner.run_tasks([task('lost reply', role_name=ROLE, policies=wanted)]).module_result(0)
+    assert out['changed'] is True and out['created_policies'] == ['app-lost'] and out['attached'] == [pol('app-lost', 'Custom')]
+    creates = [c for c in emu.calls() if c['action'] == 'CreatePolicy']
+    assert len(creates) == 2 and creates[1]['code'] == 'EntityAlreadyExists.Policy'
+    assert versions(emu, 'app-lost')[0] == ['v1']
+    emu.clear_calls()
+    again = runner.run_tasks([task('again', role_name=ROLE, policies=wanted)]).module_result(0)
+    assert again['changed'] is False and emu.write_calls() == []
+
+
+# the whole grammar is covered by the unit tests; these go through a real playbook run
+MALFORMED = {
+    'duplicate Effect': '{"Version": "1", "Statement": [{"Effect": "Allow", "Effect": "Deny", "Action": "oss:*", "Resource": "*"}]}',
+    'no Resource': {'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': 'oss:*'}]},
+    'unknown statement key': {'Version': '1', 'Statement': [{'Sid': 'x', 'Effect': 'Allow', 'Action': 'oss:*', 'Resource': '*'}]},
+    'bad condition': {'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': 'oss:*', 'Resource': '*', 'Condition': 'always'}]},
+}
+MALFORMED_MESSAGES = {
+    'duplicate Effect': 'names the key "Effect" twice',
+    'no Resource': 'Resource (or NotResource) is required',
+    'unknown statement key': 'unknown key Sid',
+    'bad condition': 'Condition must be an object',
+}
+
+
+def test_malformed_documents_are_refused_without_a_write_and_check_mode_fails_alike(runner, emu):
+    create_role(emu, attached=(ECS,))
+    tasks = [task(name, ignore_errors=True, role_name=ROLE, policies=[OSS, {'name': 'app-bad', 'document': document}])
+             for name, document in MALFORMED.items()]
+    checked = runner.run_tasks(tasks, check=True)
+    real = runner.run_tasks(tasks)
+    for name, fragment in MALFORMED_MESSAGES.items():
+        for res in (checked, real):
+            item = res.by_name(name)
+            assert item['status'] == 'failed' and item['changed'] is False, (name, item)
+            assert fragment in item['result']['msg'] and 'policies[1] (app-bad)' in item['result']['msg'], (name, item['result']['msg'])
+        assert checked.by_name(name)['result']['msg'] == real.by_name(name)['result']['msg']
+    assert emu.write_calls() == [] and attached_in_state(emu) == [('System', ECS)] and emu.state()['policies'] == []
+
+
+def test_purge_without_policies_is_refused(runner, emu):
+    create_role(emu, attached=(ECS, OSS))
+    res = runner.run_tasks([task('purge all', ignore_errors=True, role_name=ROLE, purge_policies=True),
+                            task('purge empty', ignore_errors=True, role_name=ROLE, purge_policies=True, policies=[])])
+    for name in ('purge all', 'purge empty'):
+        item = res.by_name(name)
+        assert item['status'] == 'failed' and 'would detach every policy' in item['result']['msg'], item
+    assert emu.write_calls() == [] and attached_in_state(emu) == [('System', ECS), ('System', OSS)]
+    # what the message advises: list them with state=absent
+    out = runner.run_tasks([task('detach', role_name=ROLE, state='absent', policies=[ECS, OSS])]).module_result(0)
+    assert out['detached'] == [pol(ECS, 'System'), pol(OSS, 'System')] and attached_in_state(emu) == []
+
+
+WRITERS = 3
+
+
+def test_three_concurrent_runs_updating_one_custom_policy_all_succeed(runner, emu, tmp_path):
+    create_role(emu)
+    create_custom(emu, 'app-contended', doc('seed:1'), roles=(ROLE,))
+    client = ram_client(emu)
+    for n in range(2, 6):
+        client.create_policy_version(ram_models.CreatePolicyVersionRequest(
+            policy_name='app-contended', policy_document=json.dumps(doc('seed:%d' % n)), set_as_default=True))
+    emu.clear_calls()
+    # latency widens each writer's window between its read and its write, so the three overlap
+    emu.set_faults(latency_ms=200)
+    inventory = tmp_path / 'writers.ini'
+    hosts = ['writer%d ansible_connection=local ansible_python_interpreter=%s doc_index=%d' % (n, sys.executable, n) for n in range(WRITERS)]
+    inventory.write_text('[writers]\n%s\n' % '\n'.join(hosts))
+    documents = [json.dumps(doc('writer:%d' % n)) for n in range(WRITERS)]
+    play = {'name': 'contention', 'hosts': 'writers', 'gather_facts': False, 'module_defaults': runner.module_defaults(),
+            'vars': {'documents': documents},
+            'tasks': [task('update', role_name=ROLE, policies=[{'name': 'app-contended', 'document': '{{ documents[doc_index | int] }}'}])]}
+    playbook = tmp_path / 'contention.yml'
+    playbook.write_text(json.dumps([play], indent=2))
+
+    res = runner.run_playbook(playbook, extra_args=('-i', str(inventory), '-f', str(WRITERS)))
+
+    codes = sorted(c['code'] for c in emu.calls() if c['code'])
+    print('\ncontention: refusals absorbed by re-planning: %s' % codes)
+    outcomes = [r for r in res.results if r['task'] == 'update']
+    assert len(outcomes) == WRITERS and all(r['status'] == 'changed' for r in outcomes), outcomes
+    assert all(r['result']['updated_policies'] == ['app-contended'] for r in outcomes)
+    ids, default, stored = versions(emu, 'app-contended')
+    assert len(ids) <= 5, ids
+    written = [n for n in range(WRITERS) if any(same_doc(d, doc('writer:%d' % n)) for d in stored.values())]
+    assert written == list(range(WRITERS)), stored
+    assert any(same_doc(stored[default], doc('writer:%d' % n)) for n in range(WRITERS))
+    assert all(c['code'] in (None, 'LimitExceeded.Policy.Version', 'EntityNotExist.Policy.Version',
+                             'DeleteConflict.Policy.Version.Default') for c in emu.calls()), codes
