@@ -70,6 +70,14 @@ demo: venv ## run the end-to-end demo against the local emulator
 		exit 1; \
 	fi
 
+.PHONY: emulator
+emulator: ## start the local emulator in the background; prints the export lines to eval
+	@tests/tools/emulator.sh start
+
+.PHONY: emulator-stop
+emulator-stop: ## stop the emulator started by make emulator
+	@tests/tools/emulator.sh stop
+
 .PHONY: bench
 bench: venv ## run tests/benchmarks/run.py
 	@if [[ -f tests/benchmarks/run.py ]]; then \
