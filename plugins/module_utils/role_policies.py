@@ -217,10 +217,14 @@ class RolePolicies(Resource):
 
     def plan(self, current):
         plan = {'custom': [], 'attach': [], 'detach': [], 'delete': []}
-        if self.present:
-            self._plan_present(current, plan)
-        else:
-            self._plan_absent(current, plan)
+        try:
+            if self.present:
+                self._plan_present(current, plan)
+            else:
+                self._plan_absent(current, plan)
+        except InputError as err:
+            err.result.update(self.result(current, None))
+            raise
         plan['attach'].sort(key=lambda entry: (entry[0]['policy_type'], entry[0]['policy_name'].lower()))
         plan['detach'] = sort_attachments(plan['detach'])
         plan['delete'].sort(key=str.lower)

@@ -199,6 +199,7 @@ def test_missing_policies_fail_before_any_write(emulated, cloud, item, message, 
     cloud.role(attached=[(ECS, 'System')])
     result = run(emulated, check_mode=check_mode, policies=[{'name': 'fresh', 'document': doc('x:*')}, item], purge_policies=True)
     assert result['failed'] and message in result['msg'] and result['changed'] is False
+    assert result['role_name'] == ROLE and result['attached_policies'] == [pol(ECS, 'System')] and result['detached'] == []
     assert emulated.write_actions() == [] and ram_api.get_policy(emulated_ram(emulated), 'fresh') is None
 
 
