@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import threading
 import time
 
@@ -74,8 +75,9 @@ def test_attach_three_check_mode_policy_then_second_run_makes_no_write_call(runn
     assert result['diff'] == {'before': {i: None for i in ids}, 'after': {i: 'app-role' for i in ids}}
     assert roles_of(emu, ids) == {i: 'app-role' for i in ids}
     counts = emu.call_counts()
-    assert counts == {'DescribeInstanceRamRole': 1, 'DescribeInstances': 1, 'GetRole': 1, 'AttachInstanceRamRole': 1}
-    # check mode made the same reads, and nothing else
+    assert counts == {'DescribeInstanceRamRole': 1, 'GetRole': 1, 'AttachInstanceRamRole': 1}
+    # check mode made the same reads, plus DescribeInstances for the instances it predicts an attach for (a real
+    # run learns of a classic-network instance from the attach answer)
     assert check_counts == {'DescribeInstanceRamRole': 1, 'DescribeInstances': 1, 'GetRole': 1}
     attach = calls_of(emu, 'AttachInstanceRamRole')
     assert ids_in(attach[0]) == ids and json.loads(attach[0]['params']['Policy']) == policy
@@ -103,9 +105,10 @@ def test_250_instances_are_batched_within_api_limits(runner, emu):
     describe = calls_of(emu, 'DescribeInstanceRamRole')
     assert describe and all(len(ids_in(c)) <= 50 for c in describe)
     assert len(describe) == math.ceil(250 / 50)
-    assert all(len(ids_in(c)) <= 100 for c in calls_of(emu, 'DescribeInstances'))
-    assert len(calls_of(emu, 'DescribeInstances')) == 3
+    # the role read lists every instance: no DescribeInstances at all
+    assert emu.call_counts() == {'DescribeInstanceRamRole': 5, 'GetRole': 1, 'AttachInstanceRamRole': 3}
     assert set(roles_of(emu, ids).values()) == {'fleet-role'}
+    assert 1 <= result['concurrency'] <= 3
 
 
 def test_other_role_fails_without_force_and_is_replaced_with_force(runner, emu):
@@ -218,19 +221,20 @@ def test_role_problems_and_bad_input_fail_before_any_write(runner, emu):
         dict(task('missing', role_name='no-such-role', instance_ids=ids), ignore_errors=True),
         dict(task('not ecs', role_name='ram-only', instance_ids=ids), ignore_errors=True),
         dict(task('bad name', role_name='bad/name', instance_ids=ids), ignore_errors=True),
-        dict(task('empty', role_name='app-role', instance_ids=[]), ignore_errors=True),
+        dict(task('neither ids nor tags', role_name='app-role'), ignore_errors=True),
         dict(task('bad policy', role_name='app-role', instance_ids=ids, policy='{"Statement": '), ignore_errors=True),
         dict(task('concurrency', role_name='app-role', instance_ids=ids, concurrency=17), ignore_errors=True),
+        dict(task('bad tags', role_name='app-role', instance_tags={'k%d' % n: 'v' for n in range(21)}), ignore_errors=True),
     ])
     assert res.module_result('missing')['error']['code'] == 'EntityNotExist.Role'
     assert res.module_result('not ecs')['error']['code'] == 'InvalidRamRole.NotEcsRole'
-    for name in ('bad name', 'empty', 'bad policy', 'concurrency'):
+    assert 'instance_ids' in res.module_result('neither ids nor tags')['msg']
+    for name in ('bad name', 'bad policy', 'concurrency', 'bad tags'):
         assert res.by_name(name)['status'] == 'failed', name
         assert res.module_result(name)['msg'].startswith('invalid input'), name
     assert emu.write_calls() == []
-    calls = emu.call_counts()
-    # the four invalid inputs made no call at all
-    assert calls.get('DescribeInstanceRamRole') == 2
+    # the invalid inputs made no call at all
+    assert emu.call_counts() == {'DescribeInstanceRamRole': 2, 'GetRole': 2}
 
 
 def test_check_mode_predicts_the_attach_of_a_role_that_does_not_exist_yet(runner, emu):
@@ -248,3 +252,70 @@ def test_check_mode_predicts_the_attach_of_a_role_that_does_not_exist_yet(runner
     assert res.module_result('real run fails')['error']['code'] == 'EntityNotExist.Role'
     assert emu.write_calls() == []
     assert roles_of(emu, ids) == {i: None for i in ids}
+
+
+def test_tag_selection_across_pages_and_empty_selections(runner, emu):
+    create_role(emu, 'web-role')
+    web = emu.seed_instances(120, tags={'app': 'web', 'tier': 'front'})
+    api = emu.seed_instances(3, tags={'app': 'api'})
+    extra = emu.seed_instances(1)
+    emu.clear_calls()
+    args = dict(role_name='web-role', instance_tags={'app': 'web'}, instance_ids=extra)
+    first = runner.run_tasks([task('by tags', **args)]).module_result('by tags')
+    assert first['changed'] is True and first['changed_instance_ids'] == extra + web
+    # two DescribeInstances pages for the tags; the role pages list every instance, so nothing else is described
+    assert emu.call_counts() == {'DescribeInstances': 2, 'DescribeInstanceRamRole': 3, 'GetRole': 1, 'AttachInstanceRamRole': 2}
+    tag_calls = calls_of(emu, 'DescribeInstances')
+    assert all(c['params'].get('Tag.1.Key') == 'app' and c['params'].get('Tag.1.Value') == 'web' for c in tag_calls), tag_calls
+    assert roles_of(emu, web + extra + api) == dict([(i, 'web-role') for i in web + extra] + [(i, None) for i in api])
+
+    emu.clear_calls()
+    res = runner.run_tasks([
+        task('again', **args),
+        task('no match', role_name='web-role', instance_tags={'app': 'nothing-has-this'}),
+        task('no ids', role_name='web-role', instance_ids=[]),
+    ])
+    assert [res.by_name(n)['changed'] for n in ('again', 'no match', 'no ids')] == [False, False, False]
+    assert res.module_result('no match')['attachments'] == {} and res.module_result('no ids')['changed_instance_ids'] == []
+    assert emu.write_calls() == []
+    assert emu.call_counts() == {'DescribeInstances': 3, 'DescribeInstanceRamRole': 3}
+
+
+def test_lost_attach_reply_counts_as_done_and_changed(runner, emu):
+    create_role(emu, 'app-role')
+    ids = emu.seed_instances(3)
+    # the attach is carried out and its answer lost; the retry meets "already holds this role" per instance
+    emu.set_faults(lose_reply_actions=['AttachInstanceRamRole'], attach_same_role='failure')
+    emu.clear_calls()
+    result = runner.run_tasks([task('attach', role_name='app-role', instance_ids=ids)]).module_result('attach')
+    assert result['changed'] is True and result['changed_instance_ids'] == ids and result['failed_instances'] == []
+    attach = calls_of(emu, 'AttachInstanceRamRole')
+    assert len(attach) == 2 and attach[0].get('lost_reply'), attach
+    # the failed instances of the retry are read back once
+    assert emu.call_counts() == {'DescribeInstanceRamRole': 2, 'GetRole': 1, 'AttachInstanceRamRole': 2}
+    assert roles_of(emu, ids) == {i: 'app-role' for i in ids}
+
+
+def test_two_identical_runs_at_once_both_end_ok(runner, emu, tmp_path):
+    create_role(emu, 'race-role')
+    ids = emu.seed_instances(5)
+    # the service answers "already holds this role" as a per-instance failure; latency makes both runs read
+    # before either writes
+    emu.set_faults(attach_same_role='failure', latency_ms=300)
+    emu.clear_calls()
+    inventory = tmp_path / 'two.ini'
+    inventory.write_text('[racers]\n' + ''.join('racer%d ansible_connection=local ansible_python_interpreter=%s\n' % (n, sys.executable)
+                                 for n in range(2)))
+    playbook = tmp_path / 'race.yml'
+    playbook.write_text(json.dumps([{'name': 'race', 'hosts': 'racers', 'gather_facts': False,
+                                     'module_defaults': runner.module_defaults(),
+                                     'tasks': [task('attach', role_name='race-role', instance_ids=ids)]}]))
+    res = runner.run_playbook(playbook, extra_args=('-i', str(inventory), '-f', '2'))
+    results = [r for r in res.results if r['task'] == 'attach']
+    assert sorted(r['status'] for r in results) == ['changed', 'ok'], results
+    attach = calls_of(emu, 'AttachInstanceRamRole')
+    assert len(attach) == 2, attach
+    # one run attached; the other met "already holds" for every instance, read it back and changed nothing
+    for item in results:
+        assert item['result']['attachments'] == {i: 'race-role' for i in ids} and item['result']['failed_instances'] == []
+    assert roles_of(emu, ids) == {i: 'race-role' for i in ids}
