@@ -304,8 +304,8 @@ def test_two_identical_runs_at_once_both_end_ok(runner, emu, tmp_path):
     emu.set_faults(attach_same_role='failure', latency_ms=300)
     emu.clear_calls()
     inventory = tmp_path / 'two.ini'
-    inventory.write_text('[racers]\n' + ''.join('racer%d ansible_connection=local ansible_python_interpreter=%s\n' % (n, sys.executable)
-                                 for n in range(2)))
+    hosts = ''.join('racer%d ansible_connection=local ansible_python_interpreter=%s\n' % (n, sys.executable) for n in range(2))
+    inventory.write_text('[racers]\n' + hosts)
     playbook = tmp_path / 'race.yml'
     playbook.write_text(json.dumps([{'name': 'race', 'hosts': 'racers', 'gather_facts': False,
                                      'module_defaults': runner.module_defaults(),
