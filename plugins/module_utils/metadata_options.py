@@ -57,13 +57,14 @@ def plan_changes(order, settings, wanted):
 
 def validate_instance_ids(values):
     """``(ids, error)``: the ids without duplicates (first occurrence order), or an error message."""
-    ids = []
+    ids, seen = [], set()
     for value in values or ():
         if not isinstance(value, str) or not value.strip():
             return None, 'instance_ids must be non-empty strings, got %r' % (value,)
         if any(ch.isspace() for ch in value):
             return None, "instance id '%s' contains whitespace" % value
-        if value not in ids:
+        if value not in seen:
+            seen.add(value)
             ids.append(value)
     return ids, None
 
