@@ -1,6 +1,6 @@
 # Copyright: alicloud.ram contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""ecs_instance_role_info against the emulator: by ids, by role name across pages, unknown ids."""
+"""ecs_instance_role_info against the emulator: by ids, by tags and by role name across pages, unknown ids, call counts."""
 
 from __future__ import annotations
 
@@ -27,11 +27,11 @@ def describe_calls(emu):
     return [c for c in emu.calls() if c['action'] == 'DescribeInstanceRamRole']
 
 
-def test_info_by_ids_by_role_across_pages_and_unknown_ids(runner, emu):
+def test_info_by_ids_by_tags_by_role_across_pages_and_unknown_ids(runner, emu):
     create_role(emu, 'fleet-role')
     create_role(emu, 'other-role')
     create_role(emu, 'unused-role')
-    fleet = emu.seed_instances(120)
+    fleet = emu.seed_instances(120, tags={'app': 'web'})
     others = emu.seed_instances(2)
     bare = emu.seed_instances(1)
     runner.run_tasks([
@@ -47,6 +47,8 @@ def test_info_by_ids_by_role_across_pages_and_unknown_ids(runner, emu):
         {'name': 'no such role', INFO: {'role_name': 'no-such-role'}},
         {'name': 'unused role', INFO: {'role_name': 'unused-role'}},
         {'name': 'neither', INFO: {}, 'ignore_errors': True},
+        {'name': 'by tags', INFO: {'instance_tags': {'app': 'web'}, 'instance_ids': bare}},
+        {'name': 'tags match nothing', INFO: {'instance_tags': {'app': 'nothing-has-this'}}},
     ], check=True)
     by_role = res.module_result('by role')
     assert by_role['changed'] is False
@@ -63,7 +65,10 @@ def test_info_by_ids_by_role_across_pages_and_unknown_ids(runner, emu):
     assert res.module_result('no such role')['attachments'] == []
     assert res.module_result('unused role')['attachments'] == []
     assert res.by_name('neither')['status'] == 'failed'
-    assert 'instance_ids' in res.module_result('neither')['msg']
+    assert 'instance_ids' in res.module_result('neither')['msg'] and 'instance_tags' in res.module_result('neither')['msg']
+    by_tags = res.module_result('by tags')
+    assert [a['instance_id'] for a in by_tags['attachments']] == fleet and by_tags['unknown_instance_ids'] == []
+    assert res.module_result('tags match nothing')['attachments'] == []
 
     assert emu.write_calls() == []
     calls = describe_calls(emu)
@@ -72,3 +77,6 @@ def test_info_by_ids_by_role_across_pages_and_unknown_ids(runner, emu):
     by_role_calls = [c for c in calls if 'InstanceIds' not in c['params'] and c['params'].get('RamRoleName') == 'FLEET-ROLE']
     assert len(by_role_calls) == math.ceil(120 / 50)
     assert [int(c['params']['PageNumber']) for c in by_role_calls] == [1, 2, 3]
+    # by role 3 pages; by ids: the page naming the unknown id is refused (1 DescribeInstances, 1 more read); ids and
+    # role 1; the two roles without holders 1 each; by tags 2 DescribeInstances pages and 3 role pages; no match 1
+    assert emu.call_counts() == {'DescribeInstanceRamRole': 11, 'DescribeInstances': 4}
