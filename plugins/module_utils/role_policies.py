@@ -185,7 +185,8 @@ class RolePolicies(Resource):
             if not self.check_mode:
                 raise self._refuse("role '%s' does not exist (EntityNotExist.Role); create it first, for example with "
                                    "alicloud.ram.ram_instance_role" % self.role_name,
-                                   error={'code': 'EntityNotExist.Role', 'message': 'The role does not exist.', 'request_id': None})
+                                   error={'code': 'EntityNotExist.Role', 'message': 'The role does not exist.', 'request_id': None,
+                                          'status': 404})
             # an earlier task of the play may create it: predict for an empty role
             self.warn('role %s does not exist yet; predicting as if an earlier task creates it' % self.role_name)
         current = {'attached': [policy_item(p['PolicyName'], p.get('PolicyType')) for p in listed or () if p.get('PolicyName')],
