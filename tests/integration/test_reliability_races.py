@@ -48,6 +48,7 @@ def write_playbook(runner, tmp_path, ids, state='present'):
 
 def test_parallel_workers_converge_one_role_policies_attachments_and_grant(runner, emu, tmp_path):
     emu.create_user(USER)
+    emu.set_faults(attach_same_role='failure')
     ids = [i['InstanceId'] for i in emu.instances() if i['InstanceNetworkType'] == 'vpc'] + emu.seed_instances(5)
     playbook, inventory = write_playbook(runner, tmp_path, ids)
 
@@ -59,7 +60,9 @@ def test_parallel_workers_converge_one_role_policies_attachments_and_grant(runne
     for call in emu.calls():
         if call['code']:
             codes[call['code']] = codes.get(call['code'], 0) + 1
-    print('\nRELIABILITY races: workers=%d failed_tasks=%d absorbed_conflicts=%s' % (len(hosts), len(failed), codes))
+    attach_calls = sum(1 for c in emu.calls() if c['action'] == 'AttachInstanceRamRole')
+    print('\nRELIABILITY races: workers=%d failed_tasks=%d absorbed_conflicts=%s attach_calls=%d' % (
+        len(hosts), len(failed), codes, attach_calls))
     assert len(hosts) == RACERS, res
     assert failed == [], failed
     assert all(counts['failed'] == 0 and counts['unreachable'] == 0 for counts in res.recap_by_host.values()), res
@@ -76,6 +79,11 @@ def test_parallel_workers_converge_one_role_policies_attachments_and_grant(runne
     assert [(p['PolicyType'], p['PolicyName']) for p in user['policies']] == [('Custom', 'PassRole-%s' % ROLE)]
     creates = [c for c in emu.calls() if c['action'] == 'CreateRole' and c['status'] == 200]
     assert len(creates) == 1, creates
+    attach_tasks = [r for r in res.results if r['action'] == 'alicloud.ram.ecs_instance_role_attachment']
+    assert len(attach_tasks) == RACERS and all(r['result']['failed_instances'] == [] for r in attach_tasks), attach_tasks
+    # every instance was attached by exactly one worker: the others did not count it as their change
+    changed_ids = sorted(i for r in attach_tasks for i in r['result']['changed_instance_ids'])
+    assert changed_ids == sorted(ids), changed_ids
 
     # and all of them tearing it down at once; latency widens the window between each worker's read and
     # its write, so workers that start a fraction of a second apart still overlap
