@@ -23,20 +23,12 @@ SETTINGS = collections.OrderedDict((
 ))
 MIN_CONCURRENCY = 1
 MAX_CONCURRENCY = 16
-LISTED_IDS = 10
 CODE_NOT_FOUND = 'InvalidInstanceId.NotFound'
 
 # ``changes``: instance id -> {setting: wanted value} for the instances that differ, in selection order.
 Plan = collections.namedtuple('Plan', ['changes', 'unknown'])
 # ``order``: the selected instances that exist; ``settings``: instance id -> current settings.
 Current = collections.namedtuple('Current', ['order', 'settings', 'unknown'])
-
-
-def short_list(items, limit=LISTED_IDS):
-    """``a, b, c and 7 more``: keeps one-line messages short for fleet-size runs."""
-    items = list(items)
-    text = ', '.join(str(i) for i in items[:limit])
-    return text + (' and %d more' % (len(items) - limit) if len(items) > limit else '')
 
 
 def current_settings(instance):
@@ -53,32 +45,6 @@ def plan_changes(order, settings, wanted):
         if differing:
             changes[iid] = differing
     return changes
-
-
-def validate_instance_ids(values):
-    """``(ids, error)``: the ids without duplicates (first occurrence order), or an error message."""
-    ids, seen = [], set()
-    for value in values or ():
-        if not isinstance(value, str) or not value.strip():
-            return None, 'instance_ids must be non-empty strings, got %r' % (value,)
-        if any(ch.isspace() for ch in value):
-            return None, "instance id '%s' contains whitespace" % value
-        if value not in seen:
-            seen.add(value)
-            ids.append(value)
-    return ids, None
-
-
-def validate_instance_tags(tags):
-    """An error message for an unusable ``instance_tags`` dict, or None."""
-    if not tags:
-        return None
-    if len(tags) > ecs_api.MAX_TAG_FILTERS:
-        return 'instance_tags may hold at most %d tags, got %d' % (ecs_api.MAX_TAG_FILTERS, len(tags))
-    for key in tags:
-        if not isinstance(key, str) or not key.strip():
-            return 'instance_tags keys must be non-empty strings, got %r' % (key,)
-    return None
 
 
 class MetadataOptions(Resource):
@@ -101,10 +67,10 @@ class MetadataOptions(Resource):
         errors = []
         if params.get('instance_ids') is None and params.get('instance_tags') is None:
             errors.append('give instance_ids, instance_tags or both')
-        self.instance_ids, error = validate_instance_ids(params.get('instance_ids'))
+        self.instance_ids, error = instances.validate_instance_ids(params.get('instance_ids'))
         errors.append(error)
         self.tags = dict(params.get('instance_tags') or {})
-        errors.append(validate_instance_tags(self.tags))
+        errors.append(instances.validate_instance_tags(self.tags))
         self.wanted = collections.OrderedDict((name, params[name]) for name in SETTINGS if params.get(name) is not None)
         if not self.wanted:
             errors.append('give at least one setting to enforce: %s' % ', '.join(SETTINGS))
@@ -118,19 +84,15 @@ class MetadataOptions(Resource):
         self.pool = WorkerPool(lambda n: self.module.clients('ecs', n), start=concurrency)
 
     def read(self):
-        found = collections.OrderedDict()
-        if self.tags:
-            # the tag pages carry MetadataOptions already: no second read for these instances
-            for instance in instances.instances_by_tags(self.module.client('ecs'), self.region, self.tags):
-                found.setdefault(instance.get('InstanceId'), instance)
-            found.pop(None, None)
-        to_describe = [i for i in self.instance_ids if i not in found]
-        found.update(instances.describe_by_ids(self.pool, self.region, to_describe))
-        listed = set(self.instance_ids)
-        order = [i for i in self.instance_ids if i in found] + [i for i in found if i not in listed]
+        # the tag pages carry MetadataOptions already: only the listed ids they miss are described
+        selection = instances.select_instances(self.module.client('ecs') if self.tags else None, self.region,
+                                               self.instance_ids, self.tags)
+        found = dict(selection.described)
+        found.update(instances.describe_by_ids(self.pool, self.region, [i for i in selection.ids if i not in found]))
+        order = [i for i in selection.ids if i in found]
         settings = dict((iid, current_settings(found[iid])) for iid in order)
         # kept for the result of a failure raised inside apply()
-        self.current = Current(order, settings, [i for i in self.instance_ids if i not in found])
+        self.current = Current(order, settings, [i for i in selection.ids if i not in found])
         return self.current
 
     def plan(self, current):
@@ -141,7 +103,7 @@ class MetadataOptions(Resource):
             failed = [instances.failure(i, CODE_NOT_FOUND, 'The instance does not exist in region %s.' % self.region)
                       for i in plan.unknown]
             raise ResourceFailure('%d instance(s) not found in %s, nothing was changed: %s' % (
-                len(plan.unknown), self.region, short_list(plan.unknown)),
+                len(plan.unknown), self.region, instances.short_list(plan.unknown)),
                 error={'code': CODE_NOT_FOUND, 'message': failed[0]['message'], 'request_id': None, 'status': None},
                 instances={}, failed_instances=failed)
         items = list(plan.changes.items())
@@ -161,7 +123,7 @@ class MetadataOptions(Resource):
             error['message'] = redact(error['message'], secrets)
             raise ResourceFailure('change the metadata options of %d instance(s) in %s: %d failed: %s' % (
                 len(items), self.region, len(self.failed),
-                short_list('%s (%s)' % (f['instance_id'], f['code']) for f in self.failed)),
+                instances.short_list('%s (%s)' % (f['instance_id'], f['code']) for f in self.failed)),
                 error=error, **self.result(self.current, plan))
 
     def _modify(self, ecs, item):
