@@ -11,7 +11,8 @@ without throttling, up to ``maximum``. ``peak`` is the most calls that were in f
 
 Throttling is reported by the clients themselves: every client the pool hands to a worker gets
 the pool's :meth:`WorkerPool.throttled` as its ``on_throttle`` callback, which the client calls
-before it backs off from a throttled attempt.
+before it backs off from a throttled attempt. A call that still fails with a throttling code once
+its retries are used up counts as throttled too.
 """
 
 import collections
@@ -101,6 +102,8 @@ class WorkerPool(object):
                 self._succeeded()
             except AlicloudApiError as err:
                 outcomes[index] = Outcome(None, err)
+                if 'Throttling' in (err.code or ''):
+                    self.throttled()
                 if stop_on_error:
                     stop.set()
             finally:

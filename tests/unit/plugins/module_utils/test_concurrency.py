@@ -161,6 +161,18 @@ def test_clients_report_throttling_to_the_pool_that_uses_them():
     assert pool.limit == 1
 
 
+def test_a_call_that_stays_throttled_halves_the_limit():
+    pool = WorkerPool(clients, start=4)
+
+    def call(client, item):
+        raise AlicloudApiError('Throttling.User' if item == 0 else 'Other.Code', 'no')
+
+    pool.map(call, range(1))
+    assert pool.limit == 2
+    pool.map(call, range(1, 3))
+    assert pool.limit == 2
+
+
 @pytest.mark.parametrize('start, maximum, limit', [(0, None, 1), (20, 16, 16), (5, None, 5)])
 def test_limits_are_kept_in_range(start, maximum, limit):
     assert WorkerPool(clients, start=start, maximum=maximum).limit == limit
