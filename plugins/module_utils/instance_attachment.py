@@ -369,7 +369,7 @@ class InstanceRoleInfo(_InstanceReader):
         self._start(concurrency)
 
     def read(self):
-        if self.params.get('instance_ids') is None and not self.tags:
+        if self.params.get('instance_ids') is None and not self.tags and self.role_name:
             holders = instances.role_holders(self.module.client('ecs'), self.region, self.role_name)
             return [{'instance_id': i, 'role_name': r} for i, r in holders.items()], []
         ids, reading = self._select_and_read()

@@ -13,6 +13,7 @@ from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Cr
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
 from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
 from ansible_collections.alicloud.ram.tests.unit.emulated import ENDPOINT, REGION
+from ansible_collections.alicloud.ram.tests.unit.plugins.modules.test_ecs_instance_role_attachment import counts as actions, hold, seed
 
 ECS_TRUST = json.dumps({'Statement': [{'Action': 'sts:AssumeRole', 'Effect': 'Allow', 'Principal': {'Service': ['ecs.aliyuncs.com']}}],
                         'Version': '1'})
@@ -37,24 +38,6 @@ def ram_client(emulated):
 @pytest.fixture
 def pool(emulated):
     return WorkerPool(lambda count: [client_for(emulated, 'ecs') for _n in range(count)], start=3)
-
-
-def seed(emulated, count, network='vpc', tags=None):
-    with emulated.state.lock:
-        return emulated.state.add_instances(REGION, count, network, tags)
-
-
-def hold(emulated, role, ids):
-    with emulated.state.lock:
-        for iid in ids:
-            emulated.state.data['instances'][iid]['role'] = role.lower()
-
-
-def actions(emulated):
-    found = {}
-    for action in emulated.actions():
-        found[action] = found.get(action, 0) + 1
-    return found
 
 
 # -- RAM names and result shapes ---------------------------------------------------------------------

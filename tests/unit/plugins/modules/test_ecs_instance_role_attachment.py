@@ -322,6 +322,22 @@ def test_wait_polls_until_the_roles_show(cloud):
     assert not result.get('failed') and cloud.actions()[-1] == 'DescribeInstanceRamRole'
 
 
+def test_throttled_calls_halve_the_pool(cloud, monkeypatch):
+    throttles = []
+
+    class WatchedPool(ia.WorkerPool):
+        def throttled(self):
+            throttles.append(self.limit)
+            super(WatchedPool, self).throttled()
+
+    monkeypatch.setattr(ia, 'WorkerPool', WatchedPool)
+    ids = seed(cloud, 120)
+    cloud.script('DescribeInstanceRamRole', code='Throttling.User', status=400)
+    result = attach(cloud, role_name='app', instance_ids=ids)
+    assert not result.get('failed') and len(result['changed_instance_ids']) == 120
+    assert throttles == [4] and 1 <= result['concurrency'] <= 4
+
+
 # -- info -------------------------------------------------------------------------------------------
 
 
@@ -346,4 +362,5 @@ def test_info_by_ids_by_role_by_tags(cloud):
     assert counts(cloud) == {'DescribeInstances': 1, 'DescribeInstanceRamRole': 2}
     assert info(cloud, role_name='no-such-role')['attachments'] == []
     assert info(cloud, instance_tags={'app': 'none'})['attachments'] == [] and counts(cloud) == {'DescribeInstances': 1}
+    assert info(cloud, instance_tags={})['attachments'] == [] and counts(cloud) == {}
     assert cloud.write_actions() == []
