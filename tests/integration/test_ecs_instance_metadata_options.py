@@ -98,6 +98,18 @@ def test_a_failing_instance_is_reported_and_fails_the_task(runner, emu):
     assert set(http_tokens_of(emu, ids).values()) == {'optional'}
 
 
+def test_a_lost_reply_on_a_modify_is_retried_and_counts_as_done(runner, emu):
+    ids = emu.seed_instances(1)
+    emu.set_faults(lose_reply_actions=[MODIFY])
+    emu.clear_calls()
+
+    res = runner.run_tasks([task('harden', instance_ids=ids, http_tokens='required')])
+
+    assert res.module_result('harden')['changed_instance_ids'] == ids
+    assert len(calls_of(emu, MODIFY)) == 2, 'the first answer was lost, the retry went through'
+    assert http_tokens_of(emu, ids) == {ids[0]: 'required'}
+
+
 def test_unknown_instances_fail_before_any_write(runner, emu):
     ids = emu.seed_instances(2)
     unknown = 'i-doesnotexist000000'
