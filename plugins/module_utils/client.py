@@ -12,6 +12,7 @@ import importlib
 import inspect
 import json
 import random
+import re
 import threading
 import time
 import traceback
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
 from ansible_collections.alicloud.ram.plugins.module_utils.common_args import DEFAULT_RETRIES
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, TransportFailure, describe_answer
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import TIMEOUT_ERROR_CODE, UNEXPECTED_ANSWER_CODE
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import TIMEOUT_ERROR_CODE, TRANSPORT_ERROR_CODE, UNEXPECTED_ANSWER_CODE
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import from_sdk_exception, is_not_found, may_have_taken_effect, redact
 from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_with_retries
 
@@ -183,6 +184,33 @@ def _base_url(url):
     return '%s://%s' % (parts.scheme, parts.netloc)
 
 
+def _reason(exc):
+    """The innermost cause of a requests / urllib3 error, without urllib3's connection-class prefix."""
+    cause = exc
+    while True:
+        inner = getattr(cause, 'reason', None) or getattr(cause, 'original_error', None)
+        if not isinstance(inner, BaseException) and cause.args and isinstance(cause.args[0], BaseException):
+            inner = cause.args[0]
+        if not isinstance(inner, BaseException) or inner is cause:
+            break
+        cause = inner
+    return re.sub(r'^\w*Connection(?:Pool)?\(host=[^)]*\): ', '', ' '.join(str(cause).split()))
+
+
+def _transport_error(exc, url, proxy, requests):
+    """The collection's error for a request that got no answer."""
+    exceptions = requests.exceptions
+    if isinstance(exc, exceptions.ProxyError):
+        text = 'cannot reach the API endpoint %s through the proxy %s: %s' % (_base_url(url), proxy, _reason(exc))
+    elif isinstance(exc, exceptions.SSLError):
+        text = 'TLS with %s failed: %s' % (_base_url(url), _reason(exc))
+    elif isinstance(exc, exceptions.ConnectTimeout):
+        text = 'cannot reach the API endpoint %s: no connection within the connect_timeout' % _base_url(url)
+    else:
+        text = 'cannot reach the API endpoint %s: %s' % (_base_url(url), _reason(exc))
+    return TransportFailure(TRANSPORT_ERROR_CODE, text)
+
+
 def _is_api_answer(status, content_type, body):
     """Whether the SDK can read this answer: JSON (or, for errors, the XML it parses itself)."""
     if status >= 400 and content_type == _XML_ERROR_TYPE:
@@ -200,7 +228,6 @@ def send(request, runtime_option=None):
     """Send one SDK request (``DaraCore.do_action``'s contract); see the comment above."""
     requests = _import('requests')
     core = _import('darabonba.core')
-    retry_error = _import('darabonba.exceptions').RetryError
     runtime = runtime_option or {}
     url = core.DaraCore.compose_url(request)
     prepared = requests.PreparedRequest()
@@ -223,7 +250,7 @@ def send(request, runtime_option=None):
             raise TransportFailure(TIMEOUT_ERROR_CODE, 'no complete answer from %s within %gs (read_timeout)' % (
                 _base_url(url), read_timeout)) from None
         if isinstance(exc, (IOError, requests.RequestException)):
-            raise retry_error(str(exc)) from None
+            raise _transport_error(exc, url, proxy, requests) from None
         raise
     finally:
         _current_call.deadline = None

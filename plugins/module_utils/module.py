@@ -15,6 +15,8 @@ from ansible_collections.alicloud.ram.plugins.module_utils.options import Option
 
 SECRET_OPTIONS = ('access_key_secret', 'security_token')
 TIMEOUT_OPTIONS = ('connect_timeout', 'read_timeout')
+# options holding URLs, which may carry a password (user information) or a token (query)
+URL_OPTIONS = ('ram_endpoint', 'ecs_endpoint', 'sts_endpoint', 'metadata_endpoint', 'http_proxy', 'https_proxy')
 
 
 class AlicloudModule(AnsibleModule):
@@ -136,6 +138,14 @@ class AlicloudModule(AnsibleModule):
 
     # -- results ---------------------------------------------------------------------------
 
+    def _invocation(self):
+        """The module arguments shown at -vvv, with URL options through the one redaction path."""
+        params = dict(getattr(self, 'params', None) or {})
+        for name in URL_OPTIONS:
+            if isinstance(params.get(name), str):
+                params[name] = redact(params[name], self.secrets())
+        return {'module_args': params}
+
     def _with_connection_details(self, kwargs):
         # module.debug() reaches only the target's log with ANSIBLE_DEBUG; at -vvv the result is
         # printed, so where credentials and region came from and where the calls went (never a key
@@ -153,6 +163,7 @@ class AlicloudModule(AnsibleModule):
         return kwargs
 
     def exit_json(self, **kwargs):
+        kwargs.setdefault('invocation', self._invocation())
         super(AlicloudModule, self).exit_json(**self._with_connection_details(kwargs))
 
     def fail_json(self, msg, **kwargs):
@@ -160,6 +171,7 @@ class AlicloudModule(AnsibleModule):
         error = kwargs.get('error')
         if isinstance(error, dict) and error.get('message'):
             kwargs['error'] = dict(error, message=redact(error['message'], self.secrets()))
+        kwargs.setdefault('invocation', self._invocation())
         super(AlicloudModule, self).fail_json(redact(msg, self.secrets()), **self._with_connection_details(kwargs))
 
     def warn(self, warning, **kwargs):

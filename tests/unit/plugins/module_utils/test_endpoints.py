@@ -72,3 +72,112 @@ def test_metadata_endpoint():
     assert endpoints.resolve_metadata_endpoint(opts(), {}) == 'http://100.100.100.200'
     assert endpoints.resolve_metadata_endpoint(opts(), {'ALIBABA_CLOUD_METADATA_ENDPOINT': '127.0.0.1:8555'}) == 'http://127.0.0.1:8555'
     assert endpoints.resolve_metadata_endpoint(opts(metadata_endpoint='http://127.0.0.1:9/'), {}) == 'http://127.0.0.1:9'
+
+
+@pytest.mark.parametrize('value', ['cn-hangzhou\n', 'cn-hangzhou\nevil', '-cn', 'cn_hangzhou', 'CN-HANGZHOU', ''])
+def test_region_is_checked_as_a_whole_string(value):
+    with pytest.raises(EndpointError):
+        endpoints.check_region(value)
+
+
+@pytest.mark.parametrize('value', ['ram.aliyuncs.com\nx', 'http://127.0.0.1:1\n/x', 'host:1:2', 'host:'])
+def test_endpoint_is_checked_as_a_whole_string(value):
+    with pytest.raises(EndpointError):
+        endpoints.parse_endpoint(value, 'ram_endpoint')
+
+
+@pytest.mark.parametrize('host,port,no_proxy,expected', [
+    ('127.0.0.1', 8555, '127.0.0.1', True),
+    ('127.0.0.1', 8555, '127.0.0.1:8555', True),
+    ('127.0.0.1', 8555, '127.0.0.1:9999', False),
+    ('127.0.0.1', 8555, 'localhost, 127.0.0.0/8', True),
+    ('10.1.2.3', 443, '10.0.0.0/8', True),
+    ('11.1.2.3', 443, '10.0.0.0/8', False),
+    ('ram.aliyuncs.com', 443, 'aliyuncs.com', True),
+    ('ram.aliyuncs.com', 443, '.aliyuncs.com', True),
+    ('ram.aliyuncs.com', 443, '*.aliyuncs.com', True),
+    ('aliyuncs.com', 443, '.aliyuncs.com', True),
+    ('notaliyuncs.com', 443, 'aliyuncs.com', False),
+    ('RAM.Aliyuncs.COM', 443, 'ram.aliyuncs.com:443', True),
+    ('ram.aliyuncs.com', 443, 'ram.aliyuncs.com:80', False),
+    ('ram.aliyuncs.com', 443, '*', True),
+    ('ram.aliyuncs.com', 443, 'example.com other.org', False),
+    ('::1', 80, '[::1]:80', True),
+    ('::1', 80, '::1', True),
+    ('100.100.100.200', 80, '100.100.100.200', True),
+    ('127.0.0.1', 80, '', False),
+])
+def test_no_proxy_matching(host, port, no_proxy, expected):
+    assert endpoints.bypasses_proxy(host, port, no_proxy) is expected
+
+
+def test_network_settings_options_before_environment_in_both_cases(tmp_path):
+    env = {'HTTP_PROXY': 'http://upper:1', 'http_proxy': 'http://lower:1', 'HTTPS_PROXY': 'proxy.example.com:3128', 'NO_PROXY': 'a.example'}
+    network = endpoints.resolve_network(opts(), env)
+    assert (network.http_proxy, network.https_proxy, network.no_proxy) == ('http://lower:1', 'http://proxy.example.com:3128', 'a.example')
+    assert network.sources == {'http_proxy': 'env http_proxy', 'https_proxy': 'env HTTPS_PROXY', 'no_proxy': 'env NO_PROXY'}
+    assert network.validate_certs is True and network.ca_bundle is None
+    bundle = tmp_path / 'ca.pem'
+    bundle.write_text('-----BEGIN CERTIFICATE-----\n')
+    network = endpoints.resolve_network(opts(http_proxy='http://option:2', no_proxy='b.example', validate_certs=False), dict(
+        env, ALIBABA_CLOUD_CA_BUNDLE=str(bundle)))
+    assert (network.http_proxy, network.no_proxy, network.ca_bundle, network.validate_certs) == ('http://option:2', 'b.example', str(bundle), False)
+    assert network.sources['http_proxy'] == 'option http_proxy' and network.sources['no_proxy'] == 'option no_proxy'
+
+
+@pytest.mark.parametrize('options,env,text', [
+    ({'http_proxy': 'socks5://p:1080'}, {}, 'option http_proxy: the proxy URL must start with http:// or https://'),
+    ({}, {'HTTPS_PROXY': 'http://p:99999'}, 'env HTTPS_PROXY: the proxy port is out of range'),
+    ({}, {'HTTPS_PROXY': 'http://p:1/path'}, 'env HTTPS_PROXY is not a proxy URL'),
+    ({'ca_bundle': '/nonexistent.pem'}, {}, 'ca_bundle: /nonexistent.pem is not a file'),
+    ({}, {'ALIBABA_CLOUD_CA_BUNDLE': '/nonexistent.pem'}, 'ALIBABA_CLOUD_CA_BUNDLE: /nonexistent.pem is not a file'),
+])
+def test_unusable_network_settings(options, env, text):
+    with pytest.raises(EndpointError) as exc:
+        endpoints.resolve_network(opts(**options), env)
+    assert text in str(exc.value)
+
+
+def test_proxy_for_picks_by_scheme_and_says_why():
+    network = endpoints.Network('http://p:1', 'http://p:2', 'internal.example', None, True,
+                                {'http_proxy': 'env HTTP_PROXY', 'https_proxy': 'option https_proxy', 'no_proxy': 'env NO_PROXY'})
+    assert endpoints.proxy_for('http://ram.aliyuncs.com', network) == ('http://p:1', 'env HTTP_PROXY')
+    assert endpoints.proxy_for('https://ram.aliyuncs.com', network) == ('http://p:2', 'option https_proxy')
+    assert endpoints.proxy_for('https://api.internal.example:8443', network) == (None, 'exempted by env NO_PROXY')
+    assert endpoints.proxy_for('https://ram.aliyuncs.com', endpoints.NO_NETWORK_SETTINGS) == (None, 'no proxy set')
+
+
+class _FakeTimer(object):
+    """A timer fired by hand."""
+
+    def __init__(self, seconds, callback):
+        self.seconds, self.callback, self.started, self.cancelled, self.daemon = seconds, callback, False, False, False
+
+    def start(self):
+        self.started = True
+
+    def cancel(self):
+        self.cancelled = True
+
+
+def test_deadline_arms_on_the_first_watch_and_shuts_every_watched_socket():
+    import socket
+    timers = []
+    deadline = endpoints.Deadline(2.5, timer=lambda seconds, callback: timers.append(_FakeTimer(seconds, callback)) or timers[-1])
+    left, right = socket.socketpair()
+    late_left, late_right = socket.socketpair()
+    try:
+        assert timers == []
+        deadline.watch(left)
+        deadline.watch(left)
+        assert len(timers) == 1 and timers[0].started and timers[0].seconds == 2.5 and not deadline.expired
+        timers[0].callback()
+        assert deadline.expired and left.recv(1) == b''
+        # a connection that shows up after the deadline is shut at once
+        deadline.watch(late_left)
+        assert late_left.recv(1) == b''
+        deadline.cancel()
+        assert timers[0].cancelled
+    finally:
+        for sock in (left, right, late_left, late_right):
+            sock.close()

@@ -275,3 +275,61 @@ def test_on_retry_sees_each_attempt_number():
         retries.call_with_retries(always_busy, 2, sleep=lambda s: None, rand=lambda: 1.0,
                                   on_retry=lambda err, attempt, delay: seen.append((attempt, delay)))
     assert seen == [(1, 1.0), (2, 2.0)]
+
+
+@pytest.mark.parametrize('text,expected', [
+    ('ftp://admin:PASSWORD@host/path', 'ftp://********@host/path'),
+    ('cannot reach http://user@proxy:3128 now', 'cannot reach http://********@proxy:3128 now'),
+    ("endpoint 'http://host/?token=T0k3n&x=1' bad", "endpoint 'http://host/?********' bad"),
+    ('https://h:8443/a/b?sig=abc#frag', 'https://h:8443/a/b?********#frag'),
+    ('proxy admin:S3cret@proxy.example.com:3128', 'proxy ********@proxy.example.com:3128'),
+    ('X-aliyun-ecs-metadata-token: AAAA-bbbb, next', 'X-aliyun-ecs-metadata-token: ********, next'),
+    ('X-aliyun-ecs-metadata-token-ttl-seconds: 21600', 'X-aliyun-ecs-metadata-token-ttl-seconds: 21600'),
+    ('acs:ram::123456:role/web and web@role.123.onaliyunservice.com', 'acs:ram::123456:role/web and web@role.123.onaliyunservice.com'),
+    ('http://127.0.0.1:8555 answered HTTP 502', 'http://127.0.0.1:8555 answered HTTP 502'),
+])
+def test_redact_removes_url_user_information_queries_and_session_tokens(text, expected):
+    assert errors.redact(text) == expected
+
+
+def test_remembered_secrets_are_redacted_everywhere_afterwards():
+    errors.remember_secrets('a-remembered-secret-value', None, 'short')
+    assert errors.redact('x a-remembered-secret-value y short') == 'x ******** y short'
+
+
+def test_trim_says_how_much_was_left_out():
+    assert errors.trim('abc', 5) == 'abc'
+    assert errors.trim('x' * 1500) == 'x' * 1000 + '... (500 more characters)'
+
+
+def test_transport_failures_keep_their_code_and_status_and_are_redacted():
+    exc = errors.TransportFailure('UnexpectedAnswer', 'http://u:pw@h answered HTTP 502 ' + 'y' * 3000, status=502)
+    wrapped = darabonba_exceptions.UnretryableException(RetryPolicyContext(retries_attempted=1, exception=exc))
+    err = errors.from_sdk_exception(wrapped, 'GetRole')
+    assert (err.code, err.status, err.action) == ('UnexpectedAnswer', 502, 'GetRole')
+    assert err.message.startswith('http://********@h answered HTTP 502 yyy') and err.message.endswith('more characters)')
+    assert retries.is_retryable(err) and not errors.is_not_found(AlicloudApiError('UnexpectedAnswer', 'm', status=404))
+    timeout = errors.from_sdk_exception(errors.TransportFailure('Timeout', 'no complete answer'), 'GetRole')
+    assert retries.is_retryable(timeout) and errors.may_have_taken_effect(timeout)
+
+
+def test_a_body_the_sdk_could_not_parse_is_labelled_not_a_connection_error():
+    inner = RuntimeError('Failed to parse the value as json format, Value: "<html>%s</html>".' % ('z' * 5000))
+    err = errors.from_sdk_exception(darabonba_exceptions.UnretryableException(RetryPolicyContext(retries_attempted=1, exception=inner)))
+    assert err.code == 'UnexpectedAnswer' and err.message.startswith("the answer is not the API's JSON: <html>zzz")
+    assert len(err.message) < 1100
+
+
+def test_json_error_without_a_code_is_labelled_with_its_status():
+    exc = tea_exceptions.ServerException(status_code=502, code='None', request_id='None', data={'error': 'bad gateway'},
+                                         message='code: 502, None request id: None')
+    err = errors.from_sdk_exception(exc, 'GetRole')
+    assert (err.code, err.status, err.request_id) == ('UnexpectedAnswer', 502, None)
+    assert err.message == "HTTP 502 answer without an API error code: {'error': 'bad gateway'}"
+
+
+def test_describe_answer():
+    assert errors.describe_answer(403, 'Forbidden', '', b'') == "HTTP 403 Forbidden (no content type, empty body) instead of the API's JSON answer"
+    text = errors.describe_answer(502, 'Bad Gateway', 'text/html', b'<h1>\n  down </h1>' + b'x' * 2000)
+    assert text.startswith("HTTP 502 Bad Gateway (text/html, 2017 bytes) instead of the API's JSON answer: <h1> down </h1>xxx")
+    assert text.endswith('(1015 more characters)')

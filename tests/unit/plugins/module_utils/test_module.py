@@ -138,7 +138,19 @@ def test_fail_api_is_one_line_with_error_dict_and_no_secret(emulated):
     assert result['error'] == {'code': 'NoPermission', 'message': 'denied for ******** at http://********@h/?********',
                                'request_id': 'R7', 'status': 403}
     assert result['role_name'] == 'web'
-    assert 'sk-secret-value' not in json.dumps(result) and 'pw@' not in json.dumps(result)
+    # module_args carry no_log values, which Ansible masks itself
+    shown = json.dumps(dict((k, v) for k, v in result.items() if k != 'invocation'))
+    assert 'sk-secret-value' not in shown and 'pw@' not in shown
+
+
+def test_url_options_in_the_module_arguments_shown_at_vvv_are_redacted(emulated):
+    module = make(emulator_args(emulated, http_proxy='http://user:ProxyPass@proxy:3128'))
+    module.params['metadata_endpoint'] = 'http://admin:MdPass@127.0.0.1:9/?token=T0k3n'
+    result = failure(lambda: module.fail_json(msg='stop'))
+    args = result['invocation']['module_args']
+    assert args['http_proxy'] == 'http://********@proxy:3128'
+    assert args['metadata_endpoint'] == 'http://********@127.0.0.1:9/?********'
+    assert args['ram_endpoint'] == ENDPOINT and args['region'] == 'cn-hangzhou'
 
 
 def test_warnings_and_debug_lines_are_redacted(emulated, monkeypatch):
