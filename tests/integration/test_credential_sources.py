@@ -139,3 +139,59 @@ def test_every_credential_source_signs_its_calls(runner, emu, tmp_path):
         _assert_quiet(run, secret, sts_secret, sts_token)
     for source in ('cli-ak', 'ecs_role_name instance-probe', 'env (legacy ALICLOUD_*)'):
         assert source in res.stdout + env_run.stdout + legacy_run.stdout
+
+
+def test_task_sources_come_before_the_environment_and_give_the_region(runner, emu, tmp_path):
+    """Key variables in the environment (as an AWX credential injects them) do not override a task's profile or
+    ecs_role_name; a task naming two sources fails naming both; the region comes from the chosen profile or,
+    for an instance role, from the metadata service."""
+    ecs_trust = _trust({'Service': ['ecs.aliyuncs.com']})
+    for source in ('profile-over-env', 'role-over-env', 'two-sources'):
+        _create_role(emu, 'probe-%s' % source, ecs_trust)
+    deployer_arn = _create_role(emu, 'deployer', _trust({'RAM': ['acs:ram::%s:root' % emu.account_id]}))
+    _create_role(emu, 'instance-probe', ecs_trust)
+    beijing = emu.seed_instances(2, region='cn-beijing')
+    emu.set_metadata(instance_id=beijing[0], role_name='instance-probe')
+    sts_id, sts_secret, sts_token = _assume(emu, deployer_arn)
+    home = tmp_path / 'home'
+    (home / '.aliyun').mkdir(parents=True)
+    config = home / '.aliyun' / 'config.json'
+    config.write_text(json.dumps({'profiles': [
+        {'name': 'cli-sts', 'mode': 'StsToken', 'access_key_id': sts_id, 'access_key_secret': sts_secret, 'sts_token': sts_token},
+        {'name': 'regional', 'mode': 'AK', 'access_key_id': emu.access_key_id, 'access_key_secret': emu.access_key_secret,
+         'region_id': 'cn-beijing'},
+    ]}))
+    emu.clear_calls()
+    defaults = _connection_defaults(runner)
+    del defaults['group/alicloud.ram.alicloud']['region']
+    two_sources = _probe('two-sources', profile='cli-sts', access_key_id=emu.access_key_id,
+                         access_key_secret=emu.access_key_secret)
+    res = runner.run_tasks([
+        _probe('profile-over-env', profile='cli-sts'),
+        _probe('role-over-env', ecs_role_name='instance-probe'),
+        dict(two_sources, ignore_errors=True),
+        {'name': 'region-from-profile', 'alicloud.ram.ecs_instance_role_info': {'instance_ids': beijing, 'profile': 'regional'}},
+        {'name': 'region-from-metadata', 'alicloud.ram.ecs_instance_role_info': {'instance_ids': beijing,
+                                                                                  'ecs_role_name': 'instance-probe'}},
+    ], module_defaults=defaults, env={'HOME': str(home), 'ALIBABA_CLOUD_REGION_ID': None}, verbosity=3)
+
+    assert set(k for k, _s in _signers(emu, 'profile-over-env')) == {sts_id}
+    role_signers = set(k for k, _s in _signers(emu, 'role-over-env'))
+    assert role_signers and all(k.startswith('STS.') and k != sts_id for k in role_signers)
+    assert res.by_name('profile-over-env')['result']['credentials_source'] == 'profile cli-sts (%s)' % config
+    assert res.by_name('role-over-env')['result']['credentials_source'] == 'ecs_role_name instance-probe'
+
+    failed = res.by_name('two-sources')
+    assert failed['status'] == 'failed' and _signers(emu, 'two-sources') == []
+    assert 'this task sets access_key_id and profile' in failed['result']['msg']
+
+    regional = res.by_name('region-from-profile')['result']
+    assert regional['region_source'] == 'profile regional (%s) region_id' % config
+    held = [{'instance_id': beijing[0], 'role_name': 'instance-probe'}]
+    assert regional['attachments'] == held
+    from_metadata = res.by_name('region-from-metadata')['result']
+    assert from_metadata['region_source'] == 'metadata service %s (region-id)' % emu.url
+    assert from_metadata['attachments'] == held
+    regions = set(c['params'].get('RegionId') for c in emu.calls() if c['service'] == 'ecs')
+    assert regions == {'cn-beijing'}, regions
+    _assert_quiet(res, emu.access_key_secret, sts_secret, sts_token)
