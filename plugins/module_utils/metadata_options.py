@@ -105,7 +105,7 @@ class MetadataOptions(Resource):
             raise ResourceFailure('%d instance(s) not found in %s, nothing was changed: %s' % (
                 len(plan.unknown), self.region, instances.short_list(plan.unknown)),
                 error={'code': CODE_NOT_FOUND, 'message': failed[0]['message'], 'request_id': None, 'status': None},
-                instances={}, failed_instances=failed)
+                instances={}, failed_instances=failed, concurrency=self.pool.peak)
         items = list(plan.changes.items())
         # check mode walks the same recording path with every write predicted to succeed
         outcomes = [Outcome(True, None)] * len(items) if self.check_mode else self.pool.map(self._modify, items)
@@ -141,7 +141,7 @@ class MetadataOptions(Resource):
         return after
 
     def result(self, current, plan):
-        return {'instances': self._after(current, plan), 'failed_instances': list(self.failed)}
+        return {'instances': self._after(current, plan), 'failed_instances': list(self.failed), 'concurrency': self.pool.peak}
 
     def diff(self, current, plan):
         after = self._after(current, plan)

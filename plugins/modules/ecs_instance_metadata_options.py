@@ -163,6 +163,11 @@ failed_instances:
       description: Request ID of the API call that reported the failure, when there was one.
       type: str
       sample: 473469C7-AA6F-4DC5-B3DB-A3DC0DE3C83E
+concurrency:
+  description: The most API calls that were in flight at once on the worker pool (reads and writes).
+  returned: always
+  type: int
+  sample: 4
 error:
   description: Code, message, request ID and HTTP status of the (first) failure.
   returned: on failure

@@ -53,6 +53,7 @@ def test_hardening_writes_once_per_instance_and_reports_the_settings(emulated, i
     assert result['instances'] == dict((i, HARDENED) for i in ids)
     assert _writes(emulated) == [MODIFY] * 3
     assert emulated.actions().count('DescribeInstances') == 1
+    assert 1 <= result['concurrency'] <= 4, 'at most the default of 4 calls in flight'
 
 
 def test_second_run_makes_no_write_call_and_reads_the_hardened_state(emulated, ids):
@@ -111,6 +112,7 @@ def test_a_failing_instance_fails_the_task_and_the_others_are_still_changed(emul
     assert result['changed_instance_ids'] == ids[1:]
     assert result['instances'][ids[0]] == NORMAL and result['instances'][ids[1]] == HARDENED
     assert result['error']['code'] == 'IncorrectInstanceStatus'
+    assert result['concurrency'] == 1
     assert 'IncorrectInstanceStatus' in result['msg'] and ids[0] in result['msg']
     assert '\n' not in result['msg']
 
