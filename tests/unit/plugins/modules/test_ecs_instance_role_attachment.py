@@ -3,6 +3,7 @@
 """ecs_instance_role_attachment and ecs_instance_role_info on the in-process emulator (the ``emulated`` fixture)."""
 
 import json
+import time
 
 import pytest
 
@@ -22,6 +23,7 @@ RAM_ONLY_TRUST = json.dumps({'Statement': [{'Action': 'sts:AssumeRole', 'Effect'
                                             'Principal': {'RAM': ['acs:ram::1234567890123456:root']}}], 'Version': '1'})
 RESULT_KEYS = ('changed', 'attachments', 'changed_instance_ids', 'failed_instances')
 WRITES = ('AttachInstanceRamRole', 'DetachInstanceRamRole')
+REAL_SLEEP = time.sleep  # the emulated fixture skips sleeps; the role-visibility tests need short real ones
 
 
 @pytest.fixture
@@ -314,6 +316,31 @@ def test_detach_already_done_by_someone_else_is_not_our_change(cloud, monkeypatc
     result = attach(cloud, role_name='app', instance_ids=ids, state='absent')
     assert not result.get('failed') and result['changed_instance_ids'] == ids[1:]
     assert result['attachments'] == dict((i, None) for i in ids)
+
+
+@pytest.fixture
+def short_waits(monkeypatch):
+    """Backoff waits of at most 20 ms, so a role-visibility window of a fraction of a second is waited out for real."""
+    monkeypatch.setattr(time, 'sleep', lambda seconds: REAL_SLEEP(min(seconds, 0.02)))
+
+
+def test_a_role_ecs_does_not_see_yet_is_attached_once_it_does(cloud, short_waits):
+    ids = seed(cloud, 2)
+    with cloud.state.lock:
+        cloud.state.data['roles']['app']['created'] = time.time()
+    cloud.state.faults.update({'role_visibility_delay': 0.15})
+    result = attach(cloud, role_name='app', instance_ids=ids)
+    assert not result.get('failed') and result['changed_instance_ids'] == ids
+    assert cloud.actions().count('AttachInstanceRamRole') >= 2
+
+
+def test_the_role_visibility_window_is_bounded(cloud, short_waits, monkeypatch):
+    monkeypatch.setattr(instances, 'ROLE_VISIBILITY_TIMEOUT', 0.1)
+    cloud.state.faults.update({'role_visibility_delay': 600})
+    ids = seed(cloud, 1)
+    result = attach(cloud, role_name='app', instance_ids=ids)
+    assert result['failed'] and result['changed'] is False
+    assert [f['code'] for f in result['failed_instances']] == ['InvalidRamRole.NotFound']
 
 
 def test_wait_polls_until_the_roles_show(cloud):
