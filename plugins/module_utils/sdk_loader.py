@@ -37,17 +37,27 @@ already. A stand-in tells apart the two ways those names are touched:
   before calling into the module they come from, which loads it.
 
 So the async API still works (its first call imports aiohttp), and the synchronous path never
-pays for it. ``tests/unit/plugins/module_utils/test_sdk_loader.py`` proves both in fresh
-interpreters; ``tests/benchmarks`` measures the saving (docs/benchmarks.md).
+pays for it.
+
+The same process also loads the SDKs' generated ``models`` packages (:data:`LAZY_MODELS`) as
+:class:`LazyModels`: their ``__init__`` imports every model module of the API (about 1,150 for
+ECS, 210 for RAM), where a module run needs a handful. :class:`LazyModelsFinder` finds the real
+package, reads its ``__init__.py`` (:func:`model_index`: only ``from .module import Name``
+lines and the ``__all__`` list of those names, else the package loads as usual) and imports a
+model module when one of its names is first read.
+
+``tests/unit/plugins/module_utils/test_sdk_loader.py`` proves all this in fresh interpreters;
+``tests/benchmarks`` measures the saving (docs/benchmarks.md).
 """
 
 import importlib
 import os
+import re
 import sys
 import threading
 import types
 
-from importlib.machinery import ModuleSpec
+from importlib.machinery import ModuleSpec, PathFinder
 
 MODULES_PACKAGE = 'ansible_collections.alicloud.ram.plugins.modules.'
 # who imports these, and why the collection does not need them: see the module docstring
@@ -65,6 +75,9 @@ DEFERRED = (
 # top-level packages whose import-time use of a deferred name gets a placeholder
 SDK_PACKAGES = frozenset(('darabonba', 'Tea', 'alibabacloud_credentials', 'alibabacloud_tea_openapi'))
 SWITCH_ENV = 'ALICLOUD_RAM_DEFER_SDK_IMPORTS'
+# the SDKs' generated ``models`` packages: their __init__ imports every model module of the API
+LAZY_MODELS = frozenset(('alibabacloud_ram20150501.models', 'alibabacloud_ecs20140526.models', 'alibabacloud_sts20150401.models'))
+_MODEL_IMPORT = re.compile(r'from (\.\w+) import (\w+)$')
 
 _lock = threading.RLock()
 
@@ -157,6 +170,70 @@ class StandIn(types.ModuleType):
             setattr(real, name, value)
 
 
+def model_index(path):
+    """``{name: relative module}`` of a generated ``models/__init__.py``, or None when it holds
+    anything but ``from .module import Name`` lines and an ``__all__`` list of those names."""
+    index, listing = {}, False
+    with open(path, encoding='utf-8') as handle:
+        for line in handle:
+            line = line.strip()
+            if listing:
+                if line == ']':
+                    listing = False
+                elif line.rstrip(',') not in index:
+                    return None
+            elif line == '__all__ = [':
+                listing = True
+            elif line and not line.startswith('#') and line != 'from __future__ import annotations':
+                match = _MODEL_IMPORT.match(line)
+                if match is None:
+                    return None
+                index[match.group(2)] = match.group(1)
+    return index if index and not listing else None
+
+
+class LazyModels(types.ModuleType):
+    """An SDK's ``models`` package whose classes are imported one model module at a time, on first use."""
+
+    def __getattr__(self, name):
+        relative = self.__dict__.get('_index', {}).get(name)
+        if relative is None:
+            raise AttributeError('module %r has no attribute %r' % (self.__name__, name))
+        value = getattr(importlib.import_module(relative, self.__name__), name)
+        self.__dict__[name] = value
+        return value
+
+    def __dir__(self):
+        return sorted(set(self.__dict__) | set(self.__dict__.get('_index', {})))
+
+
+class _LazyModelsLoader(object):
+    def __init__(self, index):
+        self.index = index
+
+    def create_module(self, spec):
+        module = LazyModels(spec.name)
+        module.__dict__['_index'] = self.index
+        return module
+
+    def exec_module(self, module):
+        """Nothing to run: the package's own __init__ would import every model module."""
+
+
+class LazyModelsFinder(object):
+    """Meta path finder for :data:`LAZY_MODELS`: the real package, loaded as :class:`LazyModels`."""
+
+    def find_spec(self, name, path=None, target=None):  # pylint: disable=unused-argument
+        if name not in LAZY_MODELS:
+            return None
+        spec = PathFinder.find_spec(name, path)
+        index = model_index(spec.origin) if spec is not None and (spec.origin or '').endswith('__init__.py') else None
+        if index is None:
+            return None
+        spec.loader = _LazyModelsLoader(index)
+        return spec
+
+
 def in_module_process():
     """Whether this process runs one of the collection's modules (AnsiballZ runs it as ``__main__``)."""
     spec = getattr(sys.modules.get('__main__'), '__spec__', None)
@@ -175,8 +252,17 @@ def defer(names=DEFERRED):
 
 
 def prepare(environ=None):
-    """Defer :data:`DEFERRED` when this process runs a module of the collection (see the module docstring)."""
+    """Defer :data:`DEFERRED` and load :data:`LAZY_MODELS` lazily when this process runs a module of
+    the collection (see the module docstring); return the names deferred."""
     environ = os.environ if environ is None else environ
     if environ.get(SWITCH_ENV, '1').strip().lower() in ('0', 'false', 'no', 'off') or not in_module_process():
         return []
+    lazy_models()
     return defer()
+
+
+def lazy_models():
+    """Load the SDKs' ``models`` packages as :class:`LazyModels` from now on (once)."""
+    with _lock:
+        if not any(isinstance(finder, LazyModelsFinder) for finder in sys.meta_path):
+            sys.meta_path.insert(0, LazyModelsFinder())

@@ -7,6 +7,7 @@ this test process nor the other tests see a stand-in. The module runs of the end
 go through the real transport to an emulator listening on a local socket.
 """
 
+import importlib
 import json
 import os
 import subprocess
@@ -45,6 +46,8 @@ report = {
     'aiohttp_client_loaded': 'aiohttp.client' in sys.modules,
     'ssl_contexts': sum(1 for o in gc.get_objects() if isinstance(o, ssl.SSLContext)),
     'actions': [c['action'] for c in server.app.state.calls],
+    'models': dict((n, [type(sys.modules[n]).__name__, sum(1 for m in sys.modules if m.startswith(n + '._'))])
+                   for n in sdk_loader.LAZY_MODELS if n in sys.modules),
 }
 '''
 RUN_MODULE = '''
@@ -107,6 +110,8 @@ def test_a_module_run_never_imports_the_deferred_packages_nor_creates_an_ssl_con
     assert report['deferred'] == list(sdk_loader.DEFERRED)
     assert report['real'] == [] and not report['aiohttp_client_loaded'], report
     assert report['ssl_contexts'] == 0
+    assert report['models']['alibabacloud_ram20150501.models'][0] == 'LazyModels'
+    assert 0 < report['models']['alibabacloud_ram20150501.models'][1] <= 12, report['models']   # of about 210 model modules
 
 
 def test_a_fleet_module_run_on_the_worker_pool_never_imports_them_either():
@@ -114,6 +119,8 @@ def test_a_fleet_module_run_on_the_worker_pool_never_imports_them_either():
     report = _module_run('ecs_instance_role_info', ids)
     assert report['exit'] == 0 and report['actions'] == ['DescribeInstanceRamRole'], report
     assert report['result']['unknown_instance_ids'] == [] and report['result']['attachments'] == []
+    assert report['models']['alibabacloud_ecs20140526.models'][0] == 'LazyModels'
+    assert 0 < report['models']['alibabacloud_ecs20140526.models'][1] <= 6, report['models']   # of about 1,150 model modules
     assert report['real'] == [] and report['ssl_contexts'] == 0, report
 
 
@@ -121,6 +128,8 @@ def test_the_switch_turns_deferral_off():
     report = _module_run('ram_instance_role', repr({'name': 'app'}), env={sdk_loader.SWITCH_ENV: '0'})
     assert report['exit'] == 0 and report['deferred'] == []
     assert 'aiohttp' in report['real'] and report['aiohttp_client_loaded']
+    assert report['models']['alibabacloud_ram20150501.models'][0] == 'module'
+    assert report['models']['alibabacloud_ram20150501.models'][1] > 200
 
 
 def test_the_sdk_async_api_loads_aiohttp_on_first_use_and_works():
@@ -208,3 +217,46 @@ def test_first_use_from_many_threads_imports_the_real_module_once():
                           'forwarded': str(standin.Fraction(1, 3))}))
     ''')
     assert report == {'distinct': 1, 'count': 8, 'real': True, 'forwarded': '1/3'}
+
+
+@pytest.mark.parametrize('package, name', [('alibabacloud_ram20150501', 'GetRoleRequest'),
+                                           ('alibabacloud_ecs20140526', 'DescribeInstanceRamRoleResponseBodyInstanceRamRoleSets'),
+                                           ('alibabacloud_sts20150401', 'AssumeRoleResponseBody')])
+def test_the_installed_sdks_models_packages_can_load_lazily(package, name):
+    spec = importlib.util.find_spec(package + '.models')
+    index = sdk_loader.model_index(spec.origin)
+    assert index is not None and len(index) > 10
+    module = importlib.import_module(package + '.models' + index[name], package + '.models')
+    assert getattr(module, name).__name__ == name
+
+
+def test_a_models_package_with_other_code_loads_as_usual(tmp_path):
+    path = tmp_path / '__init__.py'
+    path.write_text('from __future__ import annotations\n\nfrom ._a import A\n__all__ = [\n    A\n]\n')
+    assert sdk_loader.model_index(str(path)) == {'A': '._a'}
+    path.write_text('from ._a import A\nA.default = 1\n')
+    assert sdk_loader.model_index(str(path)) is None
+    path.write_text('from ._a import A\n__all__ = [\n    B\n]\n')
+    assert sdk_loader.model_index(str(path)) is None
+
+
+def test_lazy_models_import_a_model_module_on_first_use():
+    report = _run(AS_MODULE_PROCESS, '''
+        import json, sys
+        from ansible_collections.alicloud.ram.plugins.module_utils import sdk_loader
+        sdk_loader.prepare()
+        from alibabacloud_ecs20140526 import models
+        before = sorted(m for m in sys.modules if m.startswith('alibabacloud_ecs20140526.models.'))
+        request = models.DescribeInstanceRamRoleRequest(region_id='cn-hangzhou', instance_ids='["i-1"]')
+        try:
+            models.NoSuchModel
+            missing = 'found'
+        except AttributeError:
+            missing = 'AttributeError'
+        print(json.dumps({'type': type(models).__name__, 'before': before, 'request': request.to_map(), 'missing': missing,
+                          'after': sorted(m for m in sys.modules if m.startswith('alibabacloud_ecs20140526.models.')),
+                          'listed': 'TagResourcesRequestTag' in dir(models)}))
+    ''')
+    assert report == {'type': 'LazyModels', 'before': [], 'request': {'RegionId': 'cn-hangzhou', 'InstanceIds': '["i-1"]'},
+                      'missing': 'AttributeError', 'after': ['alibabacloud_ecs20140526.models._describe_instance_ram_role_request'],
+                      'listed': True}
