@@ -94,7 +94,8 @@ class Clock(object):
 
 @pytest.fixture
 def env(monkeypatch):
-    for name in ('ALIBABA_CLOUD_METADATA_ENDPOINT', 'ALIBABA_CLOUD_IMDS_MODE', 'ALIBABA_CLOUD_IMDSV1_DISABLED'):
+    for name in ('ALIBABA_CLOUD_METADATA_ENDPOINT', 'ALIBABA_CLOUD_IMDS_MODE', 'ALIBABA_CLOUD_IMDSV1_DISABLED', 'ALIBABA_CLOUD_CA_BUNDLE',
+                 'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy'):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -426,3 +427,24 @@ def test_failures_are_not_cached(setup):
 
 def test_the_process_cache_is_the_default():
     assert plugin._credential_cache() is metadata.process_cache()  # pylint: disable=protected-access
+
+
+def test_the_proxy_environment_reaches_the_metadata_client(setup, env):
+    env.setenv('HTTP_PROXY', 'http://user:Pr0xyPw@proxy.example:3128')
+    env.setenv('no_proxy', 'md.example')
+    run = setup(FakeMetadataService())
+    run(['web'])
+    client = setup.built[-1]
+    assert (client.network.http_proxy, client.network.no_proxy) == ('http://user:Pr0xyPw@proxy.example:3128', 'md.example')
+    assert client.describe() == 'http://md.example, direct (exempted by env no_proxy)'
+    env.delenv('no_proxy')
+    run(['web'], metadata_endpoint='http://md2.example')
+    assert setup.built[-1].describe() == 'http://md2.example, through proxy http://********@proxy.example:3128 (env HTTP_PROXY)'
+
+
+@pytest.mark.parametrize('endpoint', ['http://admin:Secr3tPw@md.example', 'http://md.example/?token=Secr3tPw'])
+def test_endpoint_passwords_and_tokens_never_reach_the_error(setup, endpoint):
+    run = setup(FakeMetadataService())
+    with pytest.raises(AnsibleError) as exc:
+        run(['web'], metadata_endpoint=endpoint)
+    assert 'Secr3tPw' not in str(exc.value) and 'metadata_endpoint' in str(exc.value)

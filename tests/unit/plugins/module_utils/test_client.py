@@ -3,7 +3,6 @@
 """ServiceClient over the in-process emulator, and the HTTP transport against real local sockets."""
 
 import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +15,7 @@ from ansible_collections.alicloud.ram.plugins.module_utils.client import Timeout
 from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Credentials
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
 from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
+from ansible_collections.alicloud.ram.tests.integration.network_helpers import CountingProxy
 from ansible_collections.alicloud.ram.tests.unit.emulated import ENDPOINT
 
 ram_models = pytest.importorskip('alibabacloud_ram20150501.models')
@@ -264,66 +264,31 @@ def test_json_without_an_api_error_code_is_labelled(api_server):
     assert exc.value.code == 'UnexpectedAnswer' and 'upstream down' in exc.value.message and exc.value.status == 502
 
 
-class _Proxy(BaseHTTPRequestHandler):
-    """A forward HTTP proxy that counts what it forwards."""
-
-    protocol_version = 'HTTP/1.1'
-    forwarded = []
-
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):  # noqa: N802
-        body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
-        self.forwarded.append(self.path)
-        target = self.path.split('://', 1)[1].split('/', 1)[0]
-        host, port = target.rsplit(':', 1)
-        upstream = socket.create_connection((host, int(port)), timeout=5)
-        headers = ''.join('%s: %s\r\n' % (k, v) for k, v in self.headers.items() if k.lower() not in ('proxy-connection', 'connection'))
-        path = '/' + self.path.split('://', 1)[1].split('/', 1)[1]
-        upstream.sendall(('POST %s HTTP/1.1\r\n%sConnection: close\r\n\r\n' % (path, headers)).encode('latin-1') + body)
-        answer = b''
-        while True:
-            chunk = upstream.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
-        upstream.close()
-        self.wfile.write(answer)
-        self.close_connection = True
-
-
 @pytest.fixture
 def proxy_server():
-    _Proxy.forwarded[:] = []
-    server = ThreadingHTTPServer(('127.0.0.1', 0), _Proxy)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with CountingProxy() as proxy:
+        yield proxy
 
 
 def test_the_proxy_is_used_unless_no_proxy_exempts_the_endpoint(api_server, proxy_server):
-    proxy = 'http://127.0.0.1:%d' % proxy_server.server_address[1]
-    client = real_ram(api_server, http_proxy=proxy)
+    client = real_ram(api_server, http_proxy=proxy_server.url)
     assert client.call('GetRole', {'RoleName': 'web'})['Role'] == {'RoleName': 'web'}
-    assert len(_Proxy.forwarded) == 1 and _Proxy.forwarded[0].startswith('http://127.0.0.1:%d/' % api_server.server_address[1])
-    assert client.describe()['proxy'] == '%s (option http_proxy)' % proxy
-    exempt = real_ram(api_server, http_proxy=proxy, no_proxy='example.com, 127.0.0.1:%d' % api_server.server_address[1])
+    assert proxy_server.seen == ['POST http://127.0.0.1:%d/?RoleName=web' % api_server.server_address[1]]
+    assert client.describe()['proxy'] == '%s (option http_proxy)' % proxy_server.url
+    exempt = real_ram(api_server, http_proxy=proxy_server.url, no_proxy='example.com, 127.0.0.1:%d' % api_server.server_address[1])
     exempt.call('GetRole', {'RoleName': 'web'})
-    assert len(_Proxy.forwarded) == 1 and _Api.requests == ['GetRole', 'GetRole']
+    assert len(proxy_server.seen) == 1 and _Api.requests == ['GetRole', 'GetRole']
     assert exempt.describe()['proxy'] == 'direct (exempted by option no_proxy)'
 
 
 def test_proxy_and_no_proxy_from_the_environment(api_server, proxy_server):
     port = api_server.server_address[1]
-    env = {'HTTP_PROXY': 'http://127.0.0.1:%d' % proxy_server.server_address[1], 'NO_PROXY': 'localhost'}
+    env = {'HTTP_PROXY': proxy_server.url, 'NO_PROXY': 'localhost'}
     options = OptionAdapter.from_dict({'ram_endpoint': 'http://127.0.0.1:%d' % port, 'retries': 0})
     client = client_utils.service_client_for('ram', Credentials('ak', 'sk'), options, env=env)
     client.call('GetRole', {'RoleName': 'web'})
-    assert len(_Proxy.forwarded) == 1 and client.describe()['proxy'].endswith('(env HTTP_PROXY)')
+    assert len(proxy_server.seen) == 1 and client.describe()['proxy'].endswith('(env HTTP_PROXY)')
     env['no_proxy'] = '127.0.0.0/8'
     client = client_utils.service_client_for('ram', Credentials('ak', 'sk'), options, env=env)
     client.call('GetRole', {'RoleName': 'web'})
-    assert len(_Proxy.forwarded) == 1 and client.describe()['proxy'] == 'direct (exempted by env no_proxy)'
+    assert len(proxy_server.seen) == 1 and client.describe()['proxy'] == 'direct (exempted by env no_proxy)'

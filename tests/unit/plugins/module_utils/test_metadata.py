@@ -3,13 +3,22 @@
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+import time
 from urllib.error import URLError
 
 import pytest
 
-from ansible_collections.alicloud.ram.plugins.module_utils import metadata
+from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, metadata
+from ansible_collections.alicloud.ram.plugins.module_utils.client import service_client_for
+from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Credentials
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import redact
 from ansible_collections.alicloud.ram.plugins.module_utils.metadata import CredentialCache, MetadataClient, MetadataError
+from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
+from ansible_collections.alicloud.ram.tests.emulator import control
+from ansible_collections.alicloud.ram.tests.emulator.faults import Faults
+from ansible_collections.alicloud.ram.tests.emulator.server import make_server
+from ansible_collections.alicloud.ram.tests.emulator.state import Config
+from ansible_collections.alicloud.ram.tests.integration.network_helpers import CountingProxy
 
 NOW = 1700000000  # 2023-11-14T22:13:20Z
 CREDS = {'AccessKeyId': 'STS.abc', 'AccessKeySecret': 'very-secret-value', 'SecurityToken': 'token-value-123',
@@ -200,53 +209,65 @@ def test_process_cache_is_shared():
     assert metadata.process_cache() is metadata.process_cache()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):  # keep test output quiet
-        pass
-
-    def do_PUT(self):
-        if self.path == metadata.TOKEN_PATH and self.headers.get(metadata.TOKEN_TTL_HEADER):
-            self._answer(200, b'real-token')
-        else:
-            self._answer(400, b'')
-
-    def do_GET(self):
-        if self.headers.get(metadata.TOKEN_HEADER) != 'real-token':
-            self._answer(403, b'')
-        elif self.path == ROLE_PATH:
-            self._answer(200, b'web')
-        elif self.path == ROLE_PATH + 'web':
-            self._answer(200, json.dumps(dict(CREDS, Expiration='2999-01-01T00:00:00Z')).encode())
-        else:
-            self._answer(404, b'')
-
-    def _answer(self, status, body):
-        self.send_response(status)
-        self.send_header('Content-Length', str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 @pytest.fixture
-def http_metadata():
-    server = HTTPServer(('127.0.0.1', 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield 'http://127.0.0.1:%d' % server.server_address[1]
+def emulator():
+    """The emulator as a real HTTP server; its metadata instance holds role ``web``."""
+    server = make_server(Config(), Faults(), quiet=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = 'http://127.0.0.1:%d' % server.server_address[1]
+    admin = Credentials(server.app.state.config.access_key_id, server.app.state.config.access_key_secret, None, 'test')
+    ram = service_client_for('ram', admin, OptionAdapter.from_dict({'ram_endpoint': url}), env={})
+    ram.call('CreateRole', {'RoleName': 'web', 'AssumeRolePolicyDocument': json.dumps({'Version': '1', 'Statement': [
+        {'Effect': 'Allow', 'Action': 'sts:AssumeRole', 'Principal': {'Service': ['ecs.aliyuncs.com']}}]})})
+    control.handle(server.app, 'POST', 'metadata', {}, {'role_name': 'web'})
+    server.url = url
+    yield server
     server.shutdown()
     server.server_close()
 
 
-def test_real_http_round_trip_in_hardened_mode(http_metadata):
-    md = MetadataClient(endpoint=http_metadata, mode='hardened', timeout=5)
+def test_real_http_round_trip_in_hardened_mode(emulator):
+    md = MetadataClient(endpoint=emulator.url, mode='hardened', timeout=5)
     assert md.role_name() == 'web'
-    assert md.role_credentials('web')['security_token'] == 'token-value-123'
+    assert md.role_credentials('web')['security_token']
+    assert md.region_id() == 'cn-hangzhou'
     with pytest.raises(MetadataError) as exc:
         md.role_credentials('nope')
     assert exc.value.status == 404
 
 
-def test_real_http_plain_mode_is_refused_by_hardened_server(http_metadata):
+def test_real_http_plain_mode_is_refused_by_a_hardened_only_instance(emulator):
+    control.handle(emulator.app, 'POST', 'metadata', {}, {'hardened_only': True})
     with pytest.raises(MetadataError) as exc:
-        MetadataClient(endpoint=http_metadata, mode='plain', timeout=5).role_name()
+        MetadataClient(endpoint=emulator.url, mode='plain', timeout=5).role_name()
     assert exc.value.status == 403
+
+
+def test_each_request_is_bounded_as_a_whole_by_the_timeout(emulator):
+    emulator.app.state.faults.update({'trickle_ms': 200})   # the answer would take about 30 s
+    md = MetadataClient(endpoint=emulator.url, mode='plain', timeout=0.6, retries=1, backoff=0.01)
+    started = time.monotonic()
+    with pytest.raises(MetadataError) as exc:
+        md.role_name()
+    elapsed = time.monotonic() - started
+    assert exc.value.msg.startswith('the metadata service at %s sent no complete answer within 0.6s (timeout)' % emulator.url)
+    assert md.requests == 2 and elapsed < 2.5, elapsed
+
+
+def test_requests_go_through_the_proxy_unless_no_proxy_exempts_the_endpoint(emulator):
+    with CountingProxy() as proxy:
+        network = endpoints.Network(proxy.url, None, None, None, True, {'http_proxy': 'env HTTP_PROXY'})
+        md = MetadataClient(endpoint=emulator.url, mode='hardened', timeout=5, network=network)
+        assert md.role_name() == 'web'
+        assert [line.split()[0] for line in proxy.seen] == ['PUT', 'GET']
+        assert md.describe() == '%s, through proxy %s (env HTTP_PROXY)' % (emulator.url, proxy.url)
+        exempt = endpoints.Network(proxy.url, None, '127.0.0.1', None, True, {'no_proxy': 'env NO_PROXY'})
+        md = MetadataClient(endpoint=emulator.url, mode='hardened', timeout=5, network=exempt)
+        assert md.role_name() == 'web' and len(proxy.seen) == 2
+        assert md.describe() == '%s, direct (exempted by env NO_PROXY)' % emulator.url
+
+
+def test_the_session_token_is_redacted_from_every_later_message(emulator):
+    md = MetadataClient(endpoint=emulator.url, mode='hardened', timeout=5)
+    md.role_name()
+    assert redact('token %s leaked' % md._token) == 'token ******** leaked'
