@@ -77,11 +77,6 @@ def tags_from_ram(tags):
     return result
 
 
-def tags_to_ram(tags):
-    """dict -> the JSON list RAM expects for its ``Tag`` parameter."""
-    return [{'Key': key, 'Value': '' if value is None else str(value)} for key, value in sorted((tags or {}).items())]
-
-
 def policy_item(name, policy_type):
     """One policy in a module result: ``name``/``type`` and ``policy_name``/``policy_type`` (same values)."""
     return {'name': name, 'type': policy_type, 'policy_name': name, 'policy_type': policy_type}

@@ -77,7 +77,7 @@ def test_role_to_result():
 
 
 def test_tags_round_trip():
-    assert ram.tags_to_ram({'b': 2, 'a': None}) == [{'Key': 'a', 'Value': ''}, {'Key': 'b', 'Value': '2'}]
+    assert ram_api.tags_param({'b': 2, 'a': None}) == [{'Key': 'a', 'Value': ''}, {'Key': 'b', 'Value': '2'}]
     assert ram.tags_from_ram([{'Key': 'a', 'Value': 'x'}]) == {'a': 'x'}
 
 
