@@ -19,7 +19,7 @@ import traceback
 
 from urllib.parse import urlsplit
 
-from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
+from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, sdk_loader
 from ansible_collections.alicloud.ram.plugins.module_utils.common_args import DEFAULT_RETRIES
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, TransportFailure, describe_answer
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import TIMEOUT_ERROR_CODE, TRANSPORT_ERROR_CODE, UNEXPECTED_ANSWER_CODE
@@ -60,6 +60,7 @@ def _import(name):
 
 def missing_sdks(services):
     """``(pip names, traceback)`` of the packages the given services need but cannot import."""
+    sdk_loader.prepare()
     missing, tb = [], None
     for package in CORE_PACKAGES + tuple(SERVICES[s] for s in services if s in SERVICES):
         try:
