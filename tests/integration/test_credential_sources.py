@@ -171,8 +171,8 @@ def test_task_sources_come_before_the_environment_and_give_the_region(runner, em
         _probe('role-over-env', ecs_role_name='instance-probe'),
         dict(two_sources, ignore_errors=True),
         {'name': 'region-from-profile', 'alicloud.ram.ecs_instance_role_info': {'instance_ids': beijing, 'profile': 'regional'}},
-        {'name': 'region-from-metadata', 'alicloud.ram.ecs_instance_role_info': {'instance_ids': beijing,
-                                                                                  'ecs_role_name': 'instance-probe'}},
+        {'name': 'region-from-metadata',
+         'alicloud.ram.ecs_instance_role_info': {'instance_ids': beijing, 'ecs_role_name': 'instance-probe'}},
     ], module_defaults=defaults, env={'HOME': str(home), 'ALIBABA_CLOUD_REGION_ID': None}, verbosity=3)
 
     assert set(k for k, _s in _signers(emu, 'profile-over-env')) == {sts_id}

@@ -30,7 +30,7 @@ def _info(name, environment=None, **args):
 def proxies():
     """``proxies(n)``: n counting proxies, closed after the test."""
     with contextlib.ExitStack() as stack:
-        yield lambda count: [stack.enter_context(CountingProxy()) for _ in range(count)]
+        yield lambda count: [stack.enter_context(CountingProxy()) for _index in range(count)]
 
 
 def test_proxy_settings_and_no_proxy_exemptions(runner, emu, proxies):
