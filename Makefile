@@ -8,7 +8,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 export PYTHON
 
 RUN_STEPS := $(PYTHON) tests/tools/run_steps.py
-TEST_STEPS := venv layout sanity lint build docs-lint docs units emulator-tests integration
+TEST_STEPS := venv layout sanity lint build docs-lint docs units emulator-tests integration core-versions
 
 .DEFAULT_GOAL := help
 
@@ -17,7 +17,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: test
-test: ## sanity, lint, build + ansible-doc, docs lint and site, unit, emulator and integration tests
+test: ## sanity, lint, build + ansible-doc, docs, unit, emulator, integration tests; playbooks on the oldest/newest ansible-core
 	@$(RUN_STEPS) $(TEST_STEPS)
 
 .PHONY: venv
@@ -69,6 +69,10 @@ demo: venv ## run the end-to-end demo against the local emulator
 		echo "demo not available yet"; \
 		exit 1; \
 	fi
+
+.PHONY: matrix
+matrix: ## sanity and the example playbooks on every supported ansible-core release (2.17 to 2.21)
+	@$(RUN_STEPS) matrix
 
 .PHONY: emulator
 emulator: ## start the local emulator in the background; prints the export lines to eval

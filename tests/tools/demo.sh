@@ -14,8 +14,12 @@
 #
 # Settings (environment): DEMO_INSTANCES (VPC instances seeded by the emulator, default 3),
 # DEMO_REGION (default cn-hangzhou), DEMO_USER (RAM user granted the role, default app-deployer),
-# DEMO_KEEP=1 keeps the scratch directory (logs, collection, emulator output).
+# DEMO_KEEP=1 keeps the scratch directory (logs, collection, emulator output),
+# DEMO_MODULE_PYTHON (the Python the modules run on, default the virtualenv's).
+# With VENV set (make matrix does that), that virtualenv's ansible-core and SDKs are used as they
+# are; otherwise the project's .venv is created or updated first.
 set -euo pipefail
+CALLER_VENV=${VENV:-}
 # shellcheck source=tests/tools/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -24,6 +28,7 @@ INSTANCES=${DEMO_INSTANCES:-3}
 REGION=${DEMO_REGION:-cn-hangzhou}
 DEMO_USER=${DEMO_USER:-app-deployer}
 PY=$VENV/bin/python
+MODULE_PYTHON=${DEMO_MODULE_PYTHON:-$PY}
 EMULATOR_PID=
 EMULATOR_URL=
 DEMO_DIR=
@@ -102,7 +107,10 @@ recap_changed() {
 start=$SECONDS
 
 say "== Preparing: virtualenv, collection build and install, emulator"
-"$REPO_ROOT/tests/tools/venv.sh"
+if [[ -z $CALLER_VENV ]]; then
+    "$REPO_ROOT/tests/tools/venv.sh"
+fi
+say "$(ansible --version | head -n 1) on Python $("$PY" -c 'import platform; print(platform.python_version())'), modules on $MODULE_PYTHON"
 DEMO_DIR=$(mktemp -d "${TMPDIR:-/tmp}/alicloud.ram-demo.XXXXXX")
 
 # Only the emulator's settings, never the caller's cloud credentials or Ansible configuration.
@@ -138,7 +146,7 @@ export ALIBABA_CLOUD_RAM_ENDPOINT=$EMULATOR_URL
 export ALIBABA_CLOUD_ECS_ENDPOINT=$EMULATOR_URL
 export ALIBABA_CLOUD_STS_ENDPOINT=$EMULATOR_URL
 export ALIBABA_CLOUD_METADATA_ENDPOINT=$EMULATOR_URL
-printf 'localhost ansible_connection=local ansible_python_interpreter=%s\n' "$PY" >"$DEMO_DIR/inventory.ini"
+printf 'localhost ansible_connection=local ansible_python_interpreter=%s\n' "$MODULE_PYTHON" >"$DEMO_DIR/inventory.ini"
 
 instance_ids=$(control GET "instances?region=$REGION" \
     | json_eval 'json.dumps([i["InstanceId"] for i in data["instances"] if i["InstanceNetworkType"] == "vpc"])')

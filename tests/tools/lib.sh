@@ -28,3 +28,27 @@ die() {
     printf 'ERROR: %s\n' "$*" >&2
     exit 1
 }
+
+# ansible-test bootstraps pip in the virtualenvs it creates by running
+# ~/.ansible/test/cache/get_pip_<pip version>.py, normally downloaded; put the offline stand-in
+# tests/tools/get_pip.py there for the pip version that the ansible-test of Python $1 pins.
+install_get_pip() {
+    local version cache
+    version=$("$1" - <<'PY'
+import re
+from pathlib import Path
+
+import ansible_test
+
+source = Path(ansible_test.__file__).parent / '_internal' / 'python_requirements.py'
+match = re.search(r"default_packages = dict\(\s*pip='([0-9.]+)'", source.read_text())
+print(match.group(1) if match else '24.2')
+PY
+)
+    cache=$HOME/.ansible/test/cache/get_pip_${version//./_}.py
+    if ! cmp -s "$REPO_ROOT/tests/tools/get_pip.py" "$cache"; then
+        mkdir -p "$(dirname "$cache")"
+        cp "$REPO_ROOT/tests/tools/get_pip.py" "$cache"
+        log "installed offline get-pip stand-in as $cache"
+    fi
+}

@@ -2,7 +2,7 @@
 # One build/test step per call:  tests/tools/steps.sh <step>
 #
 # Steps: venv layout sanity lint build docs-lint docs changelog-lint changelog-release
-#        units emulator-tests integration
+#        units emulator-tests integration core-versions matrix
 # Exit status 77 means "skipped" (nothing to test); run_steps.py reports it as such.
 # Tree-based steps expect `layout` to have run first (run_steps.py does that).
 set -euo pipefail
@@ -151,6 +151,16 @@ CFG
     PYTHONPATH=$REPO_ROOT/tests/tools${PYTHONPATH:+:$PYTHONPATH} \
         run sphinx-build -b html -c "$site" -W --keep-going -q "$site/rst" "$out"
     printf 'documentation site: %s/index.html\n' "$out"
+}
+
+# Sanity and the example playbooks on every supported ansible-core release (tests/tools/matrix.sh).
+step_matrix() {
+    run "$REPO_ROOT/tests/tools/matrix.sh"
+}
+
+# Within CI's budget: the playbooks on the oldest and the newest release, sanity on the newest.
+step_core_versions() {
+    run "$REPO_ROOT/tests/tools/matrix.sh" --ci
 }
 
 step_changelog_lint() {

@@ -52,29 +52,6 @@ ensure_shellcheck() {
     return 0
 }
 
-ensure_get_pip() {
-    # ansible-test runs ~/.ansible/test/cache/get_pip_<pip version>.py to bootstrap pip in
-    # the virtualenvs it creates; the version is the one the installed ansible-test pins.
-    local version cache
-    version=$("$VENV/bin/python" - <<'PY'
-import re
-from pathlib import Path
-
-import ansible_test
-
-source = Path(ansible_test.__file__).parent / '_internal' / 'python_requirements.py'
-match = re.search(r"default_packages = dict\(\s*pip='([0-9.]+)'", source.read_text())
-print(match.group(1) if match else '24.2')
-PY
-)
-    cache=$HOME/.ansible/test/cache/get_pip_${version//./_}.py
-    if ! cmp -s "$REPO_ROOT/tests/tools/get_pip.py" "$cache"; then
-        mkdir -p "$(dirname "$cache")"
-        cp "$REPO_ROOT/tests/tools/get_pip.py" "$cache"
-        log "installed offline get-pip stand-in as $cache"
-    fi
-}
-
 ensure_venv
 ensure_shellcheck
-ensure_get_pip
+install_get_pip "$VENV/bin/python"
