@@ -8,7 +8,8 @@ HOME (so the collection is installed where a newcomer's would be, not into the r
 of the caller's Ansible or Alibaba Cloud variables. They build and install the collection, start
 their own emulator with ``make emulator``, create the user, write and run the playbook twice,
 read the credentials with the lookup and stop the emulator. The numbers the README promises
-(``changed=`` of both runs) are read from the README and checked against the runs.
+(``changed=`` of both runs) are read from the README and checked against the runs. Then the
+Install section's ``ansible-doc`` lines run against the collection the quick start installed.
 """
 
 from __future__ import annotations
@@ -112,3 +113,15 @@ def test_quick_start_runs_as_written(tmp_path):
     assert 'stopped the emulator' in output
     assert (home / '.ansible' / 'collections' / 'ansible_collections' / 'alicloud' / 'ram' / 'MANIFEST.json').is_file()
     assert 'EmulatorAdminSecretDoNotUse0001' not in output
+
+    # The Install section's ansible-doc lines work on the collection the quick start installed.
+    docs = [block for block in shell_blocks(section_text(markdown, '## Install')) if 'ansible-doc' in block]
+    assert len(docs) == 1
+    proc = subprocess.run(['bash', '--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', 'source .venv/bin/activate\n' + docs[0]],
+                          cwd=clone, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    for shown in ('alicloud.ram.ram_instance_role', 'alicloud.ram.ecs_instance_metadata_options',
+                  'alicloud.ram.metadata_credentials', 'alicloud.ram.instance_role'):
+        assert shown in proc.stdout
+    assert 'not found' not in proc.stdout
