@@ -2,9 +2,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark 2: attach a role to a fleet with 50 ms of injected latency per API call.
 
-- ecs_instance_role_attachment on 1,000 and 10,000 instances (default concurrency 4), wall time
-  of the task and of the whole ansible-playbook run, calls per action;
-- the same 10,000 (quick: the small fleet) with concurrency 1, 4 and 8;
+- ecs_instance_role_attachment at default settings on 1,000, 5,000 and 10,000 new instances:
+  task and playbook time, calls per action against the minimum, then a no-change rerun (only
+  the DescribeInstanceRamRole pages); the 10,000 run goes under measure_interpreter.py for the
+  module process's CPU time and peak RSS, and its time is split into phases (controller, module
+  start-up, API calls, result) from the task timer, the process record and the emulator's log;
+- the same 10,000 (quick: the small fleet) with concurrency 1 and 8;
 - a naive loop (official SDK, one DescribeInstanceRamRole and one AttachInstanceRamRole per
   instance, sequential) measured on a sample in the same run and extrapolated linearly.
 Every run checks that no call was throttled or failed and that every instance holds the role.
@@ -15,17 +18,21 @@ from __future__ import annotations
 import json
 import time
 
-from common import ATTACH_LIMIT, DESCRIBE_INSTANCES_LIMIT, DESCRIBE_LIMIT, REGION, loadavg_1m, pages, table, task_seconds
+from common import ATTACH_LIMIT, DESCRIBE_LIMIT, REGION, MeasuredInterpreter, labelled, loadavg_1m, pages, table, task_seconds
 
 NAME = 'fleet'
 MODULE = 'alicloud.ram.ecs_instance_role_attachment'
 ROLE = 'bench-fleet-role'
 LATENCY_MS = 50
-SIZES = (1000, 10000)
-CONCURRENCY = (1, 4, 8)
-NAIVE_SAMPLE = 200
+DEFAULT_CONCURRENCY = 4
+SIZES = (1000, 5000, 10000)
+CONCURRENCY = (1, 8)
+NAIVE_SAMPLE = 100
 QUICK_SIZES = (250,)
 QUICK_NAIVE_SAMPLE = 10
+TIME_TARGET_SECONDS = 10.0
+RSS_TARGET_MIB = 100.0
+OTHER_CALLS_ALLOWED = 6     # 5,000 instances: at most ceil(N/50) + ceil(N/100) + this many calls
 
 
 def _prepare(bench, n):
@@ -37,8 +44,8 @@ def _prepare(bench, n):
     return ids
 
 
-def _check_calls(bench):
-    calls = bench.emu.calls()
+def check_calls(calls):
+    """Throttled, failed and injected calls of an emulator call log."""
     return {
         'throttled': sum(1 for c in calls if 'Throttling' in str(c.get('code') or '')),
         'errors': sum(1 for c in calls if c.get('code')),
@@ -46,39 +53,77 @@ def _check_calls(bench):
     }
 
 
-def module_run(bench, n, concurrency=None, log=print):
-    """Attach ROLE to ``n`` new instances with the module; figures of the run."""
-    ids = _prepare(bench, n)
-    args = {'role_name': ROLE, 'instance_ids': '{{ bench_fleet_ids }}'}
-    if concurrency is not None:
-        args['concurrency'] = concurrency
+def minimum_calls(n, first=True):
+    """The least calls for ``n`` instances that hold no role (first run) or hold it already (rerun)."""
+    if not first:
+        return {'DescribeInstanceRamRole': pages(n, DESCRIBE_LIMIT)}
+    return {'DescribeInstanceRamRole': pages(n, DESCRIBE_LIMIT), 'GetRole': 1, 'AttachInstanceRamRole': pages(n, ATTACH_LIMIT)}
+
+
+def phases(timing, process, calls):
+    """Where the task's time went: controller before the module, module start-up, API calls, after."""
+    starts = [c['time'] for c in calls]
+    if not (timing.get('start') and process and starts):
+        return None
+    return {
+        'controller_before_module_s': round(process['start'] - timing['start'], 2),
+        'module_start_to_first_call_s': round(min(starts) - process['start'], 2),
+        'api_calls_s': round(max(starts) + LATENCY_MS / 1000.0 - min(starts), 2),
+        'last_call_to_module_exit_s': round(process['end'] - max(starts) - LATENCY_MS / 1000.0, 2),
+        'module_exit_to_task_result_s': round(timing['end'] - process['end'], 2),
+    }
+
+
+def _attach(bench, ids, args, label, interpreter=None):
+    bench.emu.clear_calls()
+    task = labelled({'name': 'attach', MODULE: args}, label, interpreter)
     load = loadavg_1m()
-    result, wall, timings = bench.run_tasks([{'name': 'attach', MODULE: args}], extra_vars={'bench_fleet_ids': ids})
+    result, wall, timings = bench.run_tasks([task], extra_vars={'bench_fleet_ids': ids},
+                                            env=interpreter.env() if interpreter is not None else None)
+    calls = bench.emu.calls()
     counts = bench.counts()
-    checks = _check_calls(bench)
-    holding = sum(1 for i in bench.emu.instances(REGION) if (i.get('RamRoleName') or '').lower() == ROLE.lower())
     out = result.module_result('attach')
     figures = {
-        'instances': n,
-        'concurrency': concurrency if concurrency is not None else 4,
+        'instances': len(ids),
         'task_seconds': round(task_seconds(timings, 'attach'), 2),
         'playbook_seconds': round(wall, 2),
         'counts': counts,
         'total_calls': sum(counts.values()),
-        'minimum_calls': {
-            'DescribeInstanceRamRole': pages(n, DESCRIBE_LIMIT),
-            'DescribeInstances': pages(n, DESCRIBE_INSTANCES_LIMIT),
-            'GetRole': 1,
-            'AttachInstanceRamRole': pages(n, ATTACH_LIMIT),
-        },
+        'write_calls': sum(1 for c in calls if c['write']),
         'changed_instances': len(out.get('changed_instance_ids') or []),
-        'instances_holding_role': holding,
+        'module_concurrency': out.get('concurrency'),
         'loadavg_1m': load,
     }
-    figures.update(checks)
-    log('[fleet] N=%d concurrency=%s: task %.2f s, playbook %.2f s, %d calls %s, throttled=%d errors=%d, load %.2f' % (
-        n, figures['concurrency'], figures['task_seconds'], wall, figures['total_calls'], json.dumps(counts, sort_keys=True),
-        checks['throttled'], checks['errors'], load))
+    figures.update(check_calls(calls))
+    if interpreter is not None:
+        (process,) = interpreter.take()
+        figures['module_process'] = process
+        figures['phases'] = phases(timings[-1], process, calls)
+    return figures
+
+
+def module_run(bench, n, concurrency=None, log=print, rerun=True, measure=False):
+    """Attach ROLE to ``n`` new instances with the module (then rerun it); figures of the runs."""
+    ids = _prepare(bench, n)
+    args = {'role_name': ROLE, 'instance_ids': '{{ bench_fleet_ids }}'}
+    if concurrency is not None:
+        args['concurrency'] = concurrency
+    interpreter = MeasuredInterpreter(bench.workdir) if measure else None
+    figures = _attach(bench, ids, args, 'first', interpreter)
+    figures.update(concurrency=concurrency or DEFAULT_CONCURRENCY, minimum_calls=minimum_calls(n))
+    figures['instances_holding_role'] = sum(1 for i in bench.emu.instances(REGION) if (i.get('RamRoleName') or '').lower() == ROLE.lower())
+    log('[fleet] N=%d concurrency=%s: task %.2f s, playbook %.2f s, %d calls %s, throttled=%d errors=%d, load %.2f%s' % (
+        n, figures['concurrency'], figures['task_seconds'], figures['playbook_seconds'], figures['total_calls'],
+        json.dumps(figures['counts'], sort_keys=True), figures['throttled'], figures['errors'], figures['loadavg_1m'],
+        ', module process %.2f s CPU, peak RSS %.1f MiB' % (figures['module_process']['cpu_seconds'], figures['module_process']['max_rss_mib'])
+        if measure else ''))
+    if rerun:
+        again = _attach(bench, ids, args, 'rerun')
+        again['minimum_calls'] = minimum_calls(n, first=False)
+        figures['rerun'] = again
+        log('[fleet] N=%d rerun: task %.2f s, %d calls %s, %d writes' % (
+            n, again['task_seconds'], again['total_calls'], json.dumps(again['counts'], sort_keys=True), again['write_calls']))
+    bench.emu.set_faults(latency_ms=0)
     return figures
 
 
@@ -99,6 +144,7 @@ def naive_loop(bench, sample, fleet_sizes, log=print):
             ecs.attach_instance_ram_role(ecs_models.AttachInstanceRamRoleRequest(
                 region_id=REGION, ram_role_name=ROLE, instance_ids=json.dumps([iid])))
     seconds = time.monotonic() - start
+    bench.emu.set_faults(latency_ms=0)
     counts = bench.counts()
     per_instance = seconds / sample
     figures = {
@@ -109,48 +155,65 @@ def naive_loop(bench, sample, fleet_sizes, log=print):
         'extrapolated': dict((str(n), {'seconds': round(per_instance * n, 1), 'calls': 2 * n}) for n in fleet_sizes),
         'loadavg_1m': load,
     }
-    figures.update(_check_calls(bench))
+    figures.update(check_calls(bench.emu.calls()))
     log('[fleet] naive loop: %d instances in %.2f s (%.1f ms each, %s)' % (sample, seconds, per_instance * 1000, json.dumps(counts)))
     return figures
+
+
+def _log_tables(runs, by_concurrency, naive, log):
+    rows = []
+    for f in runs:
+        naive_seconds = naive['extrapolated'][str(f['instances'])]['seconds']
+        rows.append((f['instances'], f['task_seconds'], f['playbook_seconds'], f['total_calls'], sum(f['minimum_calls'].values()),
+                     f['write_calls'], f['rerun']['task_seconds'], f['rerun']['total_calls'], 2 * f['instances'], naive_seconds,
+                     '%.0fx' % (naive_seconds / f['task_seconds']), f['throttled']))
+    log('\n[fleet] %d ms per call, default concurrency; naive loop measured on %d instances and extrapolated linearly' % (
+        LATENCY_MS, naive['sample']))
+    log(table(('instances', 'task s', 'playbook s', 'calls', 'minimum', 'writes', 'rerun s', 'rerun calls', 'naive calls',
+               'naive s (extrapolated)', 'speed-up', 'throttled'), rows))
+    measured = runs[-1]
+    if measured.get('phases'):
+        process = measured['module_process']
+        log('\n[fleet] %d instances, where the task time went (s): %s; module process %.2f s CPU, peak RSS %.1f MiB' % (
+            measured['instances'], json.dumps(measured['phases']), process['cpu_seconds'], process['max_rss_mib']))
+    if by_concurrency:
+        base = by_concurrency[0]['task_seconds']
+        rows = [(f['concurrency'], f['task_seconds'], '%.2f' % (base / f['task_seconds']), f['total_calls'], f['throttled'],
+                 f['errors']) for f in by_concurrency]
+        log('\n[fleet] concurrency on %d instances (ratio = concurrency-1 time / this time)' % measured['instances'])
+        log(table(('concurrency', 'task s', 'ratio vs 1', 'calls', 'throttled', 'errors'), rows))
 
 
 def run(bench, quick=False, log=print):
     sizes = QUICK_SIZES if quick else SIZES
     sample = QUICK_NAIVE_SAMPLE if quick else NAIVE_SAMPLE
-    largest = sizes[-1]
-    runs = [module_run(bench, n, log=log) for n in sizes]
+    runs = [module_run(bench, n, log=log, measure=n == sizes[-1]) for n in sizes]
+    largest = runs[-1]
     by_concurrency = []
     for concurrency in (() if quick else CONCURRENCY):
-        if concurrency == 4:
-            figures = dict(runs[-1])  # the default run of the largest fleet above
-        else:
-            figures = module_run(bench, largest, concurrency=concurrency, log=log)
-        by_concurrency.append(figures)
+        by_concurrency.append(module_run(bench, sizes[-1], concurrency=concurrency, log=log, rerun=False))
+    by_concurrency = sorted(by_concurrency + ([largest] if by_concurrency else []), key=lambda f: f['concurrency'])
     naive = naive_loop(bench, sample, sizes, log=log)
-    bench.emu.set_faults(latency_ms=0)
-
-    rows = []
-    for figures in runs:
-        naive_seconds = naive['extrapolated'][str(figures['instances'])]['seconds']
-        rows.append((figures['instances'], 4, figures['task_seconds'], figures['playbook_seconds'], figures['total_calls'],
-                     2 * figures['instances'], naive_seconds, '%.0fx' % (naive_seconds / figures['task_seconds']),
-                     figures['throttled']))
-    log('\n[fleet] %d ms per call; naive loop measured on %d instances and extrapolated linearly' % (LATENCY_MS, sample))
-    log(table(('instances', 'concurrency', 'task s', 'playbook s', 'calls', 'naive calls', 'naive s (extrapolated)',
-               'speed-up', 'throttled'), rows))
-    if by_concurrency:
-        base = by_concurrency[0]['task_seconds']
-        rows = [(f['concurrency'], f['task_seconds'], '%.2f' % (base / f['task_seconds']), f['total_calls'], f['throttled'],
-                 f['errors']) for f in by_concurrency]
-        log('\n[fleet] concurrency on %d instances (ratio = concurrency-1 time / this time)' % largest)
-        log(table(('concurrency', 'task s', 'ratio vs 1', 'calls', 'throttled', 'errors'), rows))
-    all_runs = runs + by_concurrency
-    return {
-        'calls_at_minimum': all(f['counts'] == f['minimum_calls'] for f in all_runs),
+    _log_tables(runs, by_concurrency, naive, log)
+    every = runs + [f['rerun'] for f in runs] + by_concurrency
+    by_size = dict((f['instances'], f) for f in runs)
+    data = {
         'latency_ms': LATENCY_MS,
         'runs': runs,
         'concurrency': by_concurrency,
         'naive': naive,
-        'no_throttling': all(f['throttled'] == 0 and f['errors'] == 0 for f in all_runs + [naive]),
-        'all_attached': all(f['instances_holding_role'] == f['instances'] for f in all_runs),
+        'calls_at_minimum': all(f['counts'] == f['minimum_calls'] for f in runs + by_concurrency),
+        'rerun_reads_only': all(f['rerun']['counts'] == f['rerun']['minimum_calls'] for f in runs),
+        'no_throttling': all(f['throttled'] == 0 and f['errors'] == 0 for f in every + [naive]),
+        'all_attached': all(f['instances_holding_role'] == f['instances'] for f in runs + by_concurrency),
+        'max_rss_mib': largest['module_process']['max_rss_mib'],
+        'module_cpu_seconds': largest['module_process']['cpu_seconds'],
     }
+    if 10000 in by_size:
+        f = by_size[10000]
+        data['time_10000'] = f['task_seconds']
+        data['calls_10000'] = f['total_calls'] == 301 and f['write_calls'] == pages(10000, ATTACH_LIMIT)
+        data['rss_10000_met'] = f['module_process']['max_rss_mib'] <= RSS_TARGET_MIB
+    if 5000 in by_size:
+        data['calls_5000'] = by_size[5000]['total_calls'] <= pages(5000, DESCRIBE_LIMIT) + pages(5000, ATTACH_LIMIT) + OTHER_CALLS_ALLOWED
+    return data

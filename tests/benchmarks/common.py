@@ -18,7 +18,11 @@ HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
 INTEGRATION_DIR = REPO_ROOT / 'tests' / 'integration'
 TIMER_DIR = HERE / 'callback_plugins'
+PROBE_DIR = HERE / 'probe'
 TIMINGS_FILE_ENV = 'ALICLOUD_RAM_BENCH_TIMINGS'
+PROCESS_LOG_ENV = 'ALICLOUD_RAM_BENCH_PROCESS_LOG'
+LABEL_ENV = 'ALICLOUD_RAM_BENCH_LABEL'
+DEFERRAL_SWITCH = {'ALICLOUD_RAM_DEFER_SDK_IMPORTS': '0'}   # a module process imports the SDK as it comes (sdk_loader)
 for _path in (str(REPO_ROOT), str(INTEGRATION_DIR)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
@@ -59,14 +63,14 @@ def _galaxy(*args):
         raise RuntimeError('%s failed (rc=%s):\n%s' % (' '.join(command), proc.returncode, proc.stdout))
 
 
-def install_collection(workdir):
-    """Build the collection from the checkout and install the tarball; return the collections path."""
+def install_collection(workdir, source=REPO_ROOT):
+    """Build the collection from ``source`` (the checkout) and install the tarball; return the collections path."""
     workdir = Path(workdir)
     build_dir = workdir / 'build'
     installed = workdir / 'collections'
     build_dir.mkdir(parents=True, exist_ok=True)
     installed.mkdir(parents=True, exist_ok=True)
-    _galaxy('build', str(REPO_ROOT), '--output-path', str(build_dir), '--force')
+    _galaxy('build', str(source), '--output-path', str(build_dir), '--force')
     tarballs = sorted(build_dir.glob('alicloud-ram-*.tar.gz'))
     if len(tarballs) != 1:
         raise RuntimeError('expected one collection tarball in %s, found %s' % (build_dir, tarballs))
@@ -75,23 +79,60 @@ def install_collection(workdir):
 
 
 def read_timings(path):
+    """The JSON lines of ``path`` (none when it does not exist)."""
     if not os.path.exists(path):
         return []
     with open(path, encoding='utf-8') as handle:
         return [json.loads(line) for line in handle if line.strip()]
 
 
+class MeasuredInterpreter(object):
+    """An ``ansible_python_interpreter`` that records the CPU time and peak RSS of each module process.
+
+    Tasks that set ``vars: {ansible_python_interpreter: <path>}`` run their module under
+    ``measure_interpreter.py``; a run gets :meth:`env` in its environment and the records come
+    back from :meth:`take` (in task order; ``label`` from the task's ``ALICLOUD_RAM_BENCH_LABEL``).
+    """
+
+    def __init__(self, workdir, python=sys.executable):
+        workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        stamp = '%d-%d' % (os.getpid(), int(time.time() * 1e6))
+        self.path = workdir / ('python-measured-%s' % stamp)
+        self.log = workdir / ('processes-%s.jsonl' % stamp)
+        self.path.write_text('#!/bin/sh\nexec %s -S -E %s %s "$@"\n' % (sys.executable, HERE / 'measure_interpreter.py', python))
+        self.path.chmod(0o755)
+
+    def env(self):
+        return {PROCESS_LOG_ENV: str(self.log)}
+
+    def take(self):
+        records = read_timings(self.log)
+        if self.log.exists():
+            self.log.unlink()
+        return records
+
+
+def labelled(task, label, interpreter=None, environment=None):
+    """``task`` with a label for :class:`MeasuredInterpreter` records (and that interpreter, if given)."""
+    task = dict(task)
+    task['environment'] = dict(environment or {}, **{LABEL_ENV: label})
+    if interpreter is not None:
+        task['vars'] = {'ansible_python_interpreter': str(interpreter.path)}
+    return task
+
+
 class Bench(object):
     """One benchmark session: the installed collection, one emulator and a playbook runner."""
 
-    def __init__(self, workdir=None, collection_path=None, emulator=None):
+    def __init__(self, workdir=None, collection_path=None, emulator=None, source=REPO_ROOT):
         """``collection_path`` / ``emulator``: reuse an installed collection and a running emulator
-        (the integration-test fixtures do); otherwise the collection is built and installed into
-        ``workdir`` and an emulator is started (and stopped by :meth:`close`)."""
+        (the integration-test fixtures do); otherwise the collection is built from ``source`` and
+        installed into ``workdir`` and an emulator is started (and stopped by :meth:`close`)."""
         from tests.emulator.process import start_emulator  # pylint: disable=import-outside-toplevel
 
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix='alicloud-ram-bench-'))
-        self.collection_path = collection_path or install_collection(self.workdir)
+        self.collection_path = collection_path or install_collection(self.workdir, source)
         self._own_emulator = emulator is None
         # No seeded instances: every benchmark seeds exactly what it needs through the control API.
         self.emu = emulator or start_emulator('--instances', '0', '--classic-instances', '0', cwd=str(REPO_ROOT))
@@ -173,6 +214,7 @@ def task_seconds(timings, name):
 
 
 def median(values):
+    """The median of ``values`` (None for none)."""
     values = sorted(values)
     if not values:
         return None

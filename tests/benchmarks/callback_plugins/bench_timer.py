@@ -4,7 +4,8 @@
 
 Enabled by tests/benchmarks/common.py with ``ANSIBLE_CALLBACK_PLUGINS=<this directory>`` and
 ``ANSIBLE_CALLBACKS_ENABLED=bench_timer``; the file to append to is named by
-``ALICLOUD_RAM_BENCH_TIMINGS``. Each line: ``{"task": ..., "action": ..., "status": ..., "seconds": ...}``.
+``ALICLOUD_RAM_BENCH_TIMINGS``. Each line: ``{"task": ..., "action": ..., "status": ..., "seconds": ..., "start": ..., "end": ...}``
+(``start``/``end``: wall-clock ``time.time()``, to line tasks up with other records).
 A task's time runs from its start until its (last) host result, so it includes forking the
 worker, templating, shipping the module and the module's own run.
 """
@@ -43,12 +44,13 @@ class CallbackModule(CallbackBase):
         self._path = os.environ.get(TIMINGS_FILE_ENV)
         self._task = None
         self._start = None
+        self._wall_start = None
 
     def _flush(self, status):
         if not self._path or self._task is None:
             return
         entry = {'task': self._task.get_name(), 'action': self._task.action, 'status': status,
-                 'seconds': round(time.monotonic() - self._start, 6)}
+                 'seconds': round(time.monotonic() - self._start, 6), 'start': self._wall_start, 'end': time.time()}
         with open(self._path, 'a', encoding='utf-8') as handle:
             handle.write(json.dumps(entry) + '\n')
         self._task = None
@@ -56,6 +58,7 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_task_start(self, task, is_conditional):
         self._task = task
         self._start = time.monotonic()
+        self._wall_start = time.time()
 
     def v2_runner_on_ok(self, result):
         self._flush('ok')

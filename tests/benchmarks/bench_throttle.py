@@ -1,0 +1,129 @@
+# Copyright: alicloud.ram contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark: the worker pool's adaptive concurrency under injected throttling.
+
+ecs_instance_role_attachment on N new instances, 50 ms latency per call, the emulator throttling
+a share of the calls at random (``throttle_rate`` 0.2 and 0.5, a fixed seed; ``retries: 10`` so
+that every call gets through). Three pools per rate:
+
+- adaptive: the default (concurrency 4; the limit halves on each throttled attempt and grows
+  back by one after that many calls in a row went through);
+- fixed 4: the same module with the limit held at 4 (probe/sitecustomize.py turns
+  ``WorkerPool.throttled`` into a no-op in the module process: a comparison, not a setting);
+- concurrency 1.
+
+Per run: task time, the module's ``concurrency`` result (the most calls in flight at once), calls
+in flight estimated from the emulator's log (a call is in flight from its start for the 50 ms
+latency: mean over the time the calls spanned), attempts, throttled attempts, and whether every
+instance holds the role. The emulator throttles by chance per call, whatever the load: fewer
+calls in flight do not mean fewer throttled calls here, as they would with a real rate limit.
+"""
+
+from __future__ import annotations
+
+import json
+
+from common import PROBE_DIR, REGION, labelled, loadavg_1m, table, task_seconds
+from bench_fleet import LATENCY_MS, ROLE, check_calls, minimum_calls  # pylint: disable=import-error
+
+NAME = 'throttle'
+MODULE = 'alicloud.ram.ecs_instance_role_attachment'
+INSTANCES = 1000
+QUICK_INSTANCES = 100
+RATES = (0.2, 0.5)
+QUICK_RATES = (0.5,)
+RETRIES = 10
+SEED = 20
+POOLS = (
+    ('adaptive (default 4)', None, {}),
+    ('fixed 4', 4, {'PYTHONPATH': str(PROBE_DIR), 'ALICLOUD_RAM_BENCH_FIXED_POOL': '1'}),
+    ('concurrency 1', 1, {}),
+)
+
+
+def in_flight(calls, latency=LATENCY_MS / 1000.0):
+    """``(mean, max)`` calls in flight, each call taken as in flight for ``latency`` from its start."""
+    starts = sorted(c['time'] for c in calls)
+    if not starts:
+        return 0.0, 0
+    edges = sorted([(t, 1) for t in starts] + [(t + latency, -1) for t in starts])
+    current = peak = 0
+    area, last = 0.0, edges[0][0]
+    for moment, step in edges:
+        area += current * (moment - last)
+        current += step
+        peak = max(peak, current)
+        last = moment
+    return area / (edges[-1][0] - edges[0][0]), peak
+
+
+def pool_run(bench, n, rate, label, concurrency, environment, log=print):
+    bench.emu.reset()
+    ids = bench.seed(n)
+    bench.create_role(ROLE)
+    bench.emu.set_faults(latency_ms=LATENCY_MS, throttle_rate=rate, seed=SEED)
+    bench.emu.clear_calls()
+    args = {'role_name': ROLE, 'instance_ids': '{{ ids }}', 'retries': RETRIES}
+    if concurrency is not None:
+        args['concurrency'] = concurrency
+    load = loadavg_1m()
+    result, _wall, timings = bench.run_tasks([labelled({'name': 'attach', MODULE: args}, label, environment=environment)],
+                                             extra_vars={'ids': ids})
+    bench.emu.set_faults(latency_ms=0, throttle_rate=0.0)
+    calls = bench.emu.calls()
+    mean, peak = in_flight(calls)
+    done = {}
+    for call in calls:
+        if not call.get('code'):
+            done[call['action']] = done.get(call['action'], 0) + 1
+    out = result.module_result('attach')
+    figures = {
+        'pool': label,
+        'throttle_rate': rate,
+        'instances': n,
+        'task_seconds': round(task_seconds(timings, 'attach'), 2),
+        'module_concurrency': out.get('concurrency'),
+        'in_flight_mean': round(mean, 2),
+        'in_flight_max': peak,
+        'attempts': len(calls),
+        'calls_done': done,
+        'calls_at_minimum': done == minimum_calls(n),
+        'all_attached': sum(1 for i in bench.emu.instances(REGION) if (i.get('RamRoleName') or '').lower() == ROLE.lower()) == n,
+        'loadavg_1m': load,
+    }
+    figures.update(check_calls(calls))
+    log('[throttle] rate %.1f %s: task %.2f s, concurrency result %s, in flight mean %.2f max %d, %d attempts, %d throttled, done %s' % (
+        rate, label, figures['task_seconds'], figures['module_concurrency'], mean, peak, len(calls), figures['throttled'],
+        json.dumps(done, sort_keys=True)))
+    return figures
+
+
+def _backs_off(runs):
+    """Whether, at every rate, the adaptive pool kept fewer calls in flight than the fixed 4 (None: nothing was throttled)."""
+    adaptive = dict((f['throttle_rate'], f) for f in runs if f['pool'] == POOLS[0][0])
+    fixed = dict((f['throttle_rate'], f) for f in runs if f['pool'] == POOLS[1][0])
+    if not any(f['throttled'] for f in adaptive.values()):
+        return None
+    return all(adaptive[rate]['in_flight_mean'] < fixed[rate]['in_flight_mean'] for rate in adaptive)
+
+
+def run(bench, quick=False, log=print):
+    n = QUICK_INSTANCES if quick else INSTANCES
+    runs = []
+    for rate in (QUICK_RATES if quick else RATES):
+        for label, concurrency, environment in POOLS:
+            runs.append(pool_run(bench, n, rate, label, concurrency, environment, log=log))
+    log('\n[throttle] %d instances, %d ms per call, retries %d, emulator seed %d' % (n, LATENCY_MS, RETRIES, SEED))
+    log(table(('throttle rate', 'pool', 'task s', 'concurrency result', 'in flight (mean)', 'in flight (max)', 'attempts',
+               'throttled', 'every instance attached'),
+              [(f['throttle_rate'], f['pool'], f['task_seconds'], f['module_concurrency'], f['in_flight_mean'], f['in_flight_max'],
+                f['attempts'], f['throttled'], f['all_attached']) for f in runs]))
+    return {
+        'instances': n,
+        'latency_ms': LATENCY_MS,
+        'retries': RETRIES,
+        'seed': SEED,
+        'runs': runs,
+        'all_attached': all(f['all_attached'] and f['calls_at_minimum'] for f in runs),
+        'adaptive_backs_off': _backs_off(runs),
+    }
