@@ -11,7 +11,7 @@ after a write reports ``changed`` and the role as the writes left it.
 
 import time
 
-from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, instances, ram_api
+from ansible_collections.alicloud.ram.plugins.module_utils import instances, ram_api
 from ansible_collections.alicloud.ram.plugins.module_utils.concurrency import WorkerPool
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
 from ansible_collections.alicloud.ram.plugins.module_utils.policy import (
@@ -218,9 +218,8 @@ class InstanceRole(Resource):
         return current
 
     def _holders(self):
-        try:
-            region = endpoints.resolve_region('ecs', self.module.options)
-        except endpoints.EndpointError:
+        region = self.module.region('ecs', required=False)
+        if region is None:
             self.warn('no region is configured, so role %s was not checked for ECS instances that still hold it; '
                       'set region to check (and, with force, detach) them' % self.name)
             return None, None
