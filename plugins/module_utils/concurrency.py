@@ -24,6 +24,17 @@ from ansible_collections.alicloud.ram.plugins.module_utils.errors import Aliclou
 
 Outcome = collections.namedtuple('Outcome', ['value', 'error'])
 
+# The bounds of the modules' ``concurrency`` option (calls in flight at once).
+MIN_CONCURRENCY = 1
+MAX_CONCURRENCY = 16
+
+
+def concurrency_error(value):
+    """An error message when ``value`` is not a usable ``concurrency`` option, else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and MIN_CONCURRENCY <= value <= MAX_CONCURRENCY:
+        return None
+    return 'concurrency must be between %d and %d, got %s' % (MIN_CONCURRENCY, MAX_CONCURRENCY, value)
+
 
 class WorkerPool(object):
     """``clients(n)`` returns n service clients (SDK clients are not shared across threads)."""

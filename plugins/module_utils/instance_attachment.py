@@ -25,8 +25,6 @@ from ansible_collections.alicloud.ram.plugins.module_utils.resource import Input
 from ansible_collections.alicloud.ram.plugins.module_utils.retries import wait_until
 
 MAX_POLICY_CHARS = 1024
-MIN_CONCURRENCY = 1
-MAX_CONCURRENCY = 16
 
 CODE_OTHER_ROLE = 'InstanceHasOtherRole'
 MSG_NOT_FOUND = 'The instance does not exist in region %s.'
@@ -55,18 +53,6 @@ def extra_policy_json(value):
     if len(text) > MAX_POLICY_CHARS:
         return None, 'policy is %d characters long once compacted; the limit is %d' % (len(text), MAX_POLICY_CHARS)
     return text, None
-
-
-def validate_selection(params, errors):
-    """The ids, tags and concurrency shared by both modules; problems go to ``errors``."""
-    ids, error = instances.validate_instance_ids(params.get('instance_ids'))
-    errors.append(error)
-    tags = dict(params.get('instance_tags') or {})
-    errors.append(instances.validate_instance_tags(tags))
-    concurrency = params.get('concurrency')
-    if concurrency is None or not MIN_CONCURRENCY <= concurrency <= MAX_CONCURRENCY:
-        errors.append('concurrency must be between %d and %d, got %s' % (MIN_CONCURRENCY, MAX_CONCURRENCY, concurrency))
-    return ids or [], tags, concurrency
 
 
 def raise_input_errors(errors):
@@ -174,7 +160,7 @@ class InstanceRoleAttachment(_InstanceReader):
     def validate(self):
         params = self.params
         errors = []
-        self.instance_ids, self.tags, concurrency = validate_selection(params, errors)
+        self.instance_ids, self.tags, concurrency = instances.validate_selection(params, errors)
         errors.append(validate_role_name(params.get('role_name')))
         self.policy, error = extra_policy_json(params.get('policy'))
         errors.append(error)
@@ -361,7 +347,7 @@ class InstanceRoleInfo(_InstanceReader):
 
     def validate(self):
         errors = []
-        self.instance_ids, self.tags, concurrency = validate_selection(self.params, errors)
+        self.instance_ids, self.tags, concurrency = instances.validate_selection(self.params, errors)
         self.role_name = self.params.get('role_name')
         if self.role_name is not None:
             errors.append(validate_role_name(self.role_name))

@@ -18,7 +18,7 @@ import collections
 import time
 
 from ansible_collections.alicloud.ram.plugins.module_utils import ecs_api
-from ansible_collections.alicloud.ram.plugins.module_utils.concurrency import first_error
+from ansible_collections.alicloud.ram.plugins.module_utils.concurrency import concurrency_error, first_error
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, redact
 from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_until_visible
 
@@ -307,3 +307,14 @@ def attach_role(pool, region, role_name, instance_ids, policy=None, secrets=(), 
     batches, done, failures, retried = _run_batches(pool, write, instance_ids, secrets)
     uncertain = [iid for batch, flag in zip(batches, retried) if flag for iid in batch]
     return AttachOutcome(done, failures, uncertain)
+
+
+def validate_selection(params, errors):
+    """The ids, tags and concurrency shared by the instance modules; problems go to ``errors``."""
+    ids, error = validate_instance_ids(params.get('instance_ids'))
+    errors.append(error)
+    tags = dict(params.get('instance_tags') or {})
+    errors.append(validate_instance_tags(tags))
+    concurrency = params.get('concurrency')
+    errors.append(concurrency_error(concurrency))
+    return ids or [], tags, concurrency

@@ -21,8 +21,6 @@ SETTINGS = collections.OrderedDict((
     ('http_endpoint', 'enabled'),
     ('instance_metadata_tags', 'disabled'),
 ))
-MIN_CONCURRENCY = 1
-MAX_CONCURRENCY = 16
 CODE_NOT_FOUND = 'InvalidInstanceId.NotFound'
 
 # ``changes``: instance id -> {setting: wanted value} for the instances that differ, in selection order.
@@ -67,16 +65,10 @@ class MetadataOptions(Resource):
         errors = []
         if params.get('instance_ids') is None and params.get('instance_tags') is None:
             errors.append('give instance_ids, instance_tags or both')
-        self.instance_ids, error = instances.validate_instance_ids(params.get('instance_ids'))
-        errors.append(error)
-        self.tags = dict(params.get('instance_tags') or {})
-        errors.append(instances.validate_instance_tags(self.tags))
+        self.instance_ids, self.tags, concurrency = instances.validate_selection(params, errors)
         self.wanted = collections.OrderedDict((name, params[name]) for name in SETTINGS if params.get(name) is not None)
         if not self.wanted:
             errors.append('give at least one setting to enforce: %s' % ', '.join(SETTINGS))
-        concurrency = params.get('concurrency')
-        if concurrency is None or not MIN_CONCURRENCY <= concurrency <= MAX_CONCURRENCY:
-            errors.append('concurrency must be between %d and %d, got %s' % (MIN_CONCURRENCY, MAX_CONCURRENCY, concurrency))
         errors = [e for e in errors if e]
         if errors:
             raise InputError('; '.join(errors))
