@@ -32,12 +32,6 @@ options:
       - At least one of O(instance_ids) and O(instance_tags) is required. An empty list selects nothing.
     type: list
     elements: str
-  instance_tags:
-    description:
-      - Also select every instance of the region that carries all of these tags (C(key) to C(value); an empty value
-        matches any value of the key), across all pages, in addition to O(instance_ids). At most 20 tags.
-      - A selection that matches no instance is not an error; the task then changes nothing.
-    type: dict
   http_tokens:
     description:
       - V(required) enforces hardened mode, where the metadata service only serves requests with a session token.
@@ -58,15 +52,10 @@ options:
       - Unset leaves the setting as it is.
     type: str
     choices: [enabled, disabled]
-  concurrency:
-    description:
-      - Number of API calls in flight at the same time, from 1 to 16, for the DescribeInstances reads and the
-        ModifyInstanceMetadataOptions writes. Each call in flight uses its own connection.
-    type: int
-    default: 4
 extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes
+  - alicloud.ram.instances
 notes:
   - Diff mode shows only the instances that change, with their settings before and after.
   - When some instances fail (for example C(IncorrectInstanceStatus) for an instance in transition), the other

@@ -40,13 +40,6 @@ options:
       - At least one of O(instance_ids) and O(instance_tags) is required. An empty list selects nothing.
     type: list
     elements: str
-  instance_tags:
-    description:
-      - Also select every instance of the region that carries all of these tags (C(key) to C(value); an empty value
-        matches any value of the key), across all pages of DescribeInstances, in addition to O(instance_ids).
-        At most 20 tags.
-      - A selection that matches no instance is not an error; the task then changes nothing.
-    type: dict
   role_name:
     description:
       - Name of the RAM role (1 to 64 characters, letters, digits, C(.) and C(-)). Role names are compared
@@ -78,17 +71,6 @@ options:
       - Without O(force), such instances fail the task before any change, listing their IDs and current roles.
     type: bool
     default: false
-  concurrency:
-    description:
-      - How many API calls may be in flight at the same time, from 1 to 16, for the reads
-        (DescribeInstanceRamRole pages of 50 instances, DescribeInstances batches of 100) and for the writes
-        (AttachInstanceRamRole and DetachInstanceRamRole batches of up to 100 instances). Each call in flight uses
-        its own connection.
-      - The limit adapts to the service. It is halved whenever the API throttles a call (C(Throttling) codes), and
-        grows back by one after as many calls in a row went through, never above this value.
-      - RV(concurrency) returns the most calls that were in flight at once.
-    type: int
-    default: 4
   wait:
     description:
       - After the changes, poll DescribeInstanceRamRole until every changed instance shows the expected role (or none).
@@ -102,6 +84,7 @@ options:
 extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes
+  - alicloud.ram.instances
 notes:
   - Diff mode shows only the instances that change, as C(instance_id -> role), so a run over thousands of
     instances stays readable.

@@ -26,26 +26,15 @@ options:
       - At least one of O(instance_ids), O(instance_tags) and O(role_name) is required. An empty list selects nothing.
     type: list
     elements: str
-  instance_tags:
-    description:
-      - Also select every instance of the region that carries all of these tags (C(key) to C(value); an empty value
-        matches any value of the key), across all pages, in addition to O(instance_ids). At most 20 tags.
-      - A selection that matches no instance is not an error; RV(attachments) is then empty.
-    type: dict
   role_name:
     description:
       - Only instances holding this role (compared case-insensitively). A role that does not exist has no instances.
       - Alone, lists every instance of the region holding the role.
     type: str
-  concurrency:
-    description:
-      - How many API calls may be in flight at the same time (1 to 16) when reading the roles of selected instances.
-        Halved whenever the API throttles a call, never above this value.
-    type: int
-    default: 4
 extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes.info_module
+  - alicloud.ram.instances
 seealso:
   - module: alicloud.ram.ecs_instance_role_attachment
 '''
