@@ -23,7 +23,7 @@ from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, sdk
 from ansible_collections.alicloud.ram.plugins.module_utils.common_args import DEFAULT_RETRIES
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, TransportFailure, describe_answer
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import TIMEOUT_ERROR_CODE, TRANSPORT_ERROR_CODE, UNEXPECTED_ANSWER_CODE
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import from_sdk_exception, is_not_found, may_have_taken_effect, redact
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import from_sdk_exception, may_have_taken_effect, redact
 from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_with_retries
 
 COLLECTION_VERSION = '0.1.0'  # keep in step with galaxy.yml
@@ -411,26 +411,6 @@ class ServiceClient(object):
 
         return call_with_retries(attempt, self.retries, extra_codes=retry_codes, sleep=self._sleep, rand=self._rand,
                                  on_retry=on_retry)
-
-    def call_or_none(self, action, params=None, missing_codes=None, retry_codes=()):
-        """Like :meth:`call`, but ``None`` when the API answers "not found".
-
-        ``missing_codes``: the codes meaning "not found" for this call (exact or as a dotted
-        prefix); by default :func:`errors.is_not_found` decides.
-        """
-        try:
-            return self.call(action, params, retry_codes=retry_codes)
-        except AlicloudApiError as err:
-            if missing_codes is not None:
-                if any(err.code == code or err.code.startswith(code + '.') for code in missing_codes):
-                    return None
-            elif is_not_found(err):
-                return None
-            raise
-
-    @property
-    def total_calls(self):
-        return sum(self.calls.values())
 
 
 def timeouts_from_options(options):

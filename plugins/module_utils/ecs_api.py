@@ -126,10 +126,3 @@ def metadata_options(instance):
 def network_type(instance):
     """``'vpc'`` or ``'classic'`` for an Instance dict."""
     return 'classic' if str(instance.get('InstanceNetworkType') or 'vpc').lower() == 'classic' else 'vpc'
-
-
-def instance_tags(instance):
-    """``{key: value}`` of an Instance dict's ``Tags``."""
-    return dict((tag.get('TagKey', tag.get('Key')), tag.get('TagValue', tag.get('Value')) or '')
-                for tag in listed(instance, ('Tags', 'Tag')) if tag.get('TagKey', tag.get('Key')) is not None)
-

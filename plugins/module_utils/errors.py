@@ -10,18 +10,6 @@ REDACTED = '********'
 # error bodies and other foreign text quoted in messages are cut to this many characters
 MESSAGE_LIMIT = 1000
 
-# Codes (prefixes) that mean "the thing you asked about does not exist".
-NOT_FOUND_PREFIXES = (
-    'EntityNotExist',
-    'InvalidRamRole.NotFound',
-    'InvalidInstanceId.NotFound',
-)
-# 404 answers that are not about a missing entity: never treat them as "absent".
-NOT_FOUND_EXCLUDED = (
-    'InvalidAccessKeyId.NotFound',
-    'InvalidRamRole.NotEcsRole',
-)
-ALREADY_EXISTS_PREFIXES = ('EntityAlreadyExists',)
 
 TRANSPORT_ERROR_CODE = 'ConnectionError'
 TIMEOUT_ERROR_CODE = 'Timeout'
@@ -241,26 +229,6 @@ def from_sdk_exception(exc, action=None, secrets=()):
 
     message = '%s: %s' % (type(exc).__name__, _one_line(exc))
     return AlicloudApiError(UNKNOWN_ERROR_CODE, redact(trim(message), secrets), action=action)
-
-
-def _code_startswith(code, prefixes):
-    code = code or ''
-    return any(code.startswith(p) for p in prefixes)
-
-
-def is_not_found(err):
-    """True when the API says the entity does not exist (HTTP 404 or a not-found code)."""
-    code = getattr(err, 'code', None) or ''
-    if code in NOT_FOUND_EXCLUDED or code == UNEXPECTED_ANSWER_CODE:
-        return False
-    if _code_startswith(code, NOT_FOUND_PREFIXES):
-        return True
-    return getattr(err, 'status', None) == 404
-
-
-def is_already_exists(err):
-    """True when the API says the entity (or attachment) already exists."""
-    return _code_startswith(getattr(err, 'code', None), ALREADY_EXISTS_PREFIXES)
 
 
 def may_have_taken_effect(err):

@@ -187,7 +187,6 @@ class InstanceRole(Resource):
     def __init__(self, module):
         super(InstanceRole, self).__init__(module)
         self.name = self.params['name']
-        self.ram = None
         self.tags = None
         self.trust = self.trust_text = None
         self.before = self.now = RoleState()
@@ -205,7 +204,6 @@ class InstanceRole(Resource):
     def read(self):
         """``None`` when the role does not exist, else a dict: ``role``, ``policies``, ``tags``
         (with ``state: absent`` also ``region`` and ``instance_ids``, None when no region is configured)."""
-        self.ram = self.module.client('ram')
         role = ram_api.get_role(self.ram, self.name)
         current = None
         if role is not None:
@@ -391,7 +389,6 @@ class InstanceRoleInfo(Resource):
 
     def __init__(self, module):
         super(InstanceRoleInfo, self).__init__(module)
-        self.ram = None
         self.tags = None
 
     def validate(self):
@@ -401,7 +398,6 @@ class InstanceRoleInfo(Resource):
             raise InputError(message)
 
     def read(self):
-        self.ram = self.module.client('ram')
         self.tags = RoleTags(self.ram)
         name = self.params.get('name')
         return self.by_name(name) if name is not None else self.by_prefix((self.params.get('name_prefix') or '').lower())

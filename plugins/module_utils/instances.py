@@ -128,11 +128,6 @@ def select_instances(ecs, region, instance_ids=None, tags=None):
     return Selection(selected, described)
 
 
-def select_instance_ids(ecs, region, instance_ids=None, tags=None):
-    """The ids of :func:`select_instances`."""
-    return select_instances(ecs, region, instance_ids, tags).ids
-
-
 def describe_by_ids(pool, region, instance_ids):
     """``{instance_id: Instance dict}`` of the ids that exist (100 ids a call, on ``pool``)."""
     def read(ecs, batch):

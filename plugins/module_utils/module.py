@@ -126,16 +126,6 @@ class AlicloudModule(AnsibleModule):
             pool.append(self._build_client(service, self.credentials(), self.options))
         return [self.client(service)] + pool[:max(0, count - 1)]
 
-    def api_calls(self):
-        """``{service: {action: count}}`` of the calls made so far (over every client of the service)."""
-        totals = {}
-        for name, first in self._clients.items():
-            counts = totals.setdefault(name, {})
-            for client in [first] + self._pools.get(name, []):
-                for action, count in client.calls.items():
-                    counts[action] = counts.get(action, 0) + count
-        return totals
-
     # -- results ---------------------------------------------------------------------------
 
     def _invocation(self):

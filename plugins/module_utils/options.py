@@ -35,6 +35,3 @@ class OptionAdapter(object):
     def get(self, name, default=None):
         value = self._getter(name)
         return default if value is None else value
-
-    def has(self, name):
-        return self._getter(name) is not None

@@ -270,13 +270,6 @@ def policies_equal(a, b):
     return normalize_policy(a) == normalize_policy(b)
 
 
-def policy_diff_repr(doc):
-    """Pretty, sorted, normalised JSON for ``--diff`` output (empty string for no document)."""
-    if doc is None:
-        return ''
-    return json.dumps(normalize_policy(doc), sort_keys=True, indent=2, ensure_ascii=False) + '\n'
-
-
 def trust_policy_for_services(services):
     """Trust policy letting the given cloud services (e.g. ``ecs.aliyuncs.com``) assume the role."""
     unique = []

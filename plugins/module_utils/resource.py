@@ -114,6 +114,11 @@ class Resource(object):
     def record(self, list_name=None, item=None):
         self.recorder.record(list_name, item)
 
+    @property
+    def ram(self):
+        """The RAM client, built on first use (after ``validate``) and cached by the module."""
+        return self.module.client('ram')
+
     def warn(self, message):
         if message not in self.warnings:
             self.warnings.append(message)

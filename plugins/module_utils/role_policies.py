@@ -156,7 +156,6 @@ class RolePolicies(Resource):
         self.requests = []
         # attachments as the service has them after each write, ours or "already so"
         self._settled = {'attached': [], 'detached': []}
-        self.ram = None
 
     def _refuse(self, message, **result):
         return InputError(message, role_name=self.role_name, **result)
@@ -178,8 +177,6 @@ class RolePolicies(Resource):
     # -- read --------------------------------------------------------------------------------
 
     def read(self):
-        # the client (and the credentials) only once the input is known to be good
-        self.ram = self.module.client('ram')
         listed = ram_api.list_policies_for(self.ram, 'role', self.role_name)
         if listed is None and self.present:
             if not self.check_mode:

@@ -43,9 +43,6 @@ def operation(label, missing=(), done=()):
                     err.operation = label.format(**bound.arguments)
                 raise
 
-        wrapper.label = label
-        wrapper.missing_codes = tuple(missing)
-        wrapper.done_codes = tuple(done)
         return wrapper
 
     return decorate

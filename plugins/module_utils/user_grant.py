@@ -109,13 +109,6 @@ class RoleGrant(Resource):
         self.present = self.params['state'] == 'present'
         self.policy_name = None
         self.progress = set()
-        self._ram = None
-
-    @property
-    def ram(self):
-        if self._ram is None:
-            self._ram = self.module.client('ram')
-        return self._ram
 
     @property
     def grantee_label(self):

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ansible_collections.alicloud.ram.plugins.module_utils import client as client_utils
+from ansible_collections.alicloud.ram.plugins.module_utils import ram_api, client as client_utils
 from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
 from ansible_collections.alicloud.ram.plugins.module_utils.client import Timeouts
 from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Credentials
@@ -57,7 +57,9 @@ def test_throttling_is_retried_and_reported_to_the_pool(ram, emulated):
     emulated.script('GetRole', code='Throttling.User', status=400)
     throttled = []
     ram.on_throttle = lambda: throttled.append(1)
-    assert ram.call_or_none('GetRole', {'RoleName': 'nobody'}) is None
+    with pytest.raises(AlicloudApiError) as exc:
+        ram.call('GetRole', {'RoleName': 'nobody'})
+    assert exc.value.code == 'EntityNotExist.Role'
     assert ram.calls == {'GetRole': 3} and len(throttled) == 2
 
 
@@ -65,14 +67,6 @@ def test_retry_codes_at_the_call_site_and_exhaustion(ram):
     with pytest.raises(AlicloudApiError) as exc:
         ram.call('GetRole', {'RoleName': 'nobody'}, retry_codes=('EntityNotExist.Role',))
     assert exc.value.code == 'EntityNotExist.Role' and ram.calls['GetRole'] == 3
-
-
-def test_call_or_none(ram):
-    assert ram.call_or_none('GetRole', {'RoleName': 'x'}) is None
-    assert ram.call_or_none('GetRole', {'RoleName': 'x'}, missing_codes=('EntityNotExist',)) is None
-    with pytest.raises(AlicloudApiError):
-        ram.call_or_none('GetRole', {'RoleName': 'x'}, missing_codes=('InvalidRamRole.NotFound',))
-    assert ram.calls == {'GetRole': 3}
 
 
 def test_secrets_are_scrubbed_from_errors(ram, emulated):
@@ -198,7 +192,7 @@ def test_real_round_trip_with_error_conversion_and_retry(api_server):
     client = real_ram(api_server, retries=2)
     assert client.call('GetRole', {'RoleName': 'web'})['Role']['Arn'] == 'acs:ram::1:role/web'
     assert client.calls == {'GetRole': 2}
-    assert client.call_or_none('GetRole', {'RoleName': 'nope'}) is None
+    assert ram_api.get_role(client, 'nope') is None
     with pytest.raises(AlicloudApiError) as exc:
         client.call('GetRole', {'RoleName': 'web'})
     assert (exc.value.code, exc.value.status, exc.value.request_id) == ('NoPermission', 403, 'R-403')
@@ -254,7 +248,7 @@ def test_answers_that_are_not_the_apis_are_labelled_and_not_retried(api_server, 
     if status == 404:
         _Api.answers[:] = [('raw', status, content_type, body)]
         with pytest.raises(AlicloudApiError):
-            client.call_or_none('GetRole', {'RoleName': 'web'})
+            ram_api.get_role(client, 'web')
 
 
 def test_json_without_an_api_error_code_is_labelled(api_server):

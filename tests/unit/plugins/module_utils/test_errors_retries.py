@@ -23,8 +23,6 @@ def test_client_exception_is_converted_with_server_message():
     err = errors.from_sdk_exception(sdk_client_exception(), 'GetRole')
     assert (err.code, err.status, err.request_id, err.action) == ('EntityNotExist.Role', 404, 'RID-1', 'GetRole')
     assert err.message == 'The role does not exist: nope.'
-    assert errors.is_not_found(err)
-    assert not errors.is_already_exists(err)
 
 
 def test_server_exception_keeps_status_and_is_retryable():
@@ -81,23 +79,6 @@ def test_format_error_is_one_line():
     assert errors.format_error(err, 'op') == 'op failed: X: m'
 
 
-@pytest.mark.parametrize('code,status,expected', [
-    ('EntityNotExist.Role', 404, True),
-    ('EntityNotExist.Role.Policy', 404, True),
-    ('InvalidRamRole.NotFound', 404, True),
-    ('InvalidInstanceId.NotFound', 404, True),
-    ('Whatever', 404, True),
-    ('InvalidAccessKeyId.NotFound', 404, False),
-    ('InvalidRamRole.NotEcsRole', 404, False),
-    ('NoPermission', 403, False),
-])
-def test_is_not_found(code, status, expected):
-    assert errors.is_not_found(AlicloudApiError(code, 'm', status=status)) is expected
-
-
-def test_is_already_exists():
-    assert errors.is_already_exists(AlicloudApiError('EntityAlreadyExists.Role.Policy', 'm', status=409))
-    assert not errors.is_already_exists(AlicloudApiError('DeleteConflict.Role.Policy', 'm', status=409))
 
 
 @pytest.mark.parametrize('code,status,expected', [
@@ -308,7 +289,7 @@ def test_transport_failures_keep_their_code_and_status_and_are_redacted():
     err = errors.from_sdk_exception(wrapped, 'GetRole')
     assert (err.code, err.status, err.action) == ('UnexpectedAnswer', 502, 'GetRole')
     assert err.message.startswith('http://********@h answered HTTP 502 yyy') and err.message.endswith('more characters)')
-    assert retries.is_retryable(err) and not errors.is_not_found(AlicloudApiError('UnexpectedAnswer', 'm', status=404))
+    assert retries.is_retryable(err)
     timeout = errors.from_sdk_exception(errors.TransportFailure('Timeout', 'no complete answer'), 'GetRole')
     assert retries.is_retryable(timeout) and errors.may_have_taken_effect(timeout)
 

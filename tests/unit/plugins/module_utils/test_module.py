@@ -103,7 +103,7 @@ def test_client_is_built_once_and_cached(emulated):
     assert module.client('ram') is ram
     assert ram.sdk_client._endpoint == '127.0.0.1:9' and ram.retries == 2
     assert module.credentials().source == 'options'
-    assert module.api_calls() == {'ram': {}}
+    assert ram.calls == {}
 
 
 def test_ecs_without_region_fails_cleanly(emulated):
