@@ -9,8 +9,9 @@
   server (peer.py; skipped with a message when it cannot be set up). Every task runs under one
   interpreter. The ratio of a task is the median over the rounds of (its time / that round's
   ping), so every pair saw the same machine load.
-- Module cost: the same round, CPU_ITERATIONS times, under measure_interpreter.py: CPU time
-  (user + system) and peak RSS of each module process.
+- Module cost: the same round plus ``ecs_instance_role_info`` on one instance (with and without
+  deferral: the ECS SDK's models are the largest), CPU_ITERATIONS times, under
+  measure_interpreter.py: CPU time (user + system) and peak RSS of each module process.
 - What the module process imported: one run of each ram_instance_role variant with the probe
   (probe/sitecustomize.py): the SDK's optional dependencies really imported, SSL contexts.
 - ``python -X importtime`` of every module file (no SDK may load at import) and of
@@ -32,9 +33,9 @@ NAME = 'overhead'
 ROLE = 'bench-overhead-role'
 ITERATIONS = 20
 QUICK_ITERATIONS = 3
-CPU_ITERATIONS = 10
+CPU_ITERATIONS = 8
 QUICK_CPU_ITERATIONS = 1
-REPEAT = 3
+REPEAT = 2
 RATIO_TARGET = 2.0
 MODULE_PREFIX = 'ansible_collections.alicloud.ram.plugins.modules.'
 SDK_PREFIXES = ('alibabacloud_', 'darabonba', 'Tea')
@@ -42,18 +43,24 @@ _IMPORTTIME = re.compile(r'^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$
 PING = 'ansible.builtin.ping'
 ROLE_TASK = 'alicloud.ram.ram_instance_role'
 EAGER = 'ram_instance_role, SDK imports not deferred'
+ECS_INFO_TASK = 'alicloud.ram.ecs_instance_role_info'
+ECS_INFO = 'ecs_instance_role_info (1 instance)'
+ECS_INFO_EAGER = 'ecs_instance_role_info, SDK imports not deferred'
 PEER = 'amazon.aws.iam_role (peer)'
 # what a module process must show for deferral to count as active
 DEFERRED_TOP_LEVEL = ('aiohttp', 'aiofiles', 'asyncio', 'apscheduler', 'cryptography', 'websocket')
 
 
-def _kinds(peer):
-    """``[(label, task, environment)]`` of one round."""
+def _kinds(peer, instance_id=None):
+    """``[(label, task, environment)]`` of one round (with ``instance_id``: ecs_instance_role_info on it too)."""
     kinds = [
         (PING, {PING: {}}, {}),
         ('ram_instance_role', {ROLE_TASK: {'name': ROLE}}, {}),
         (EAGER, {ROLE_TASK: {'name': ROLE}}, DEFERRAL_SWITCH),
     ]
+    if instance_id is not None:
+        kinds += [(ECS_INFO, {ECS_INFO_TASK: {'instance_ids': [instance_id]}}, {}),
+                  (ECS_INFO_EAGER, {ECS_INFO_TASK: {'instance_ids': [instance_id]}}, DEFERRAL_SWITCH)]
     if peer is not None:
         kinds.append((PEER, peer.task(PEER), {}))
     return kinds
@@ -74,12 +81,12 @@ def _setup_tasks(peer):
     return tasks
 
 
-def _run_rounds(bench, peer, rounds, interpreter=None, env=None):
+def _run_rounds(bench, peer, rounds, interpreter=None, env=None, instance_id=None):
     """Run the setup tasks and ``rounds`` rounds in one playbook; ``(result, timings)``."""
     python = peer.python if peer is not None else sys.executable
     tasks = _setup_tasks(peer)
     for index in range(rounds):
-        tasks.extend(_round(_kinds(peer), index, interpreter))
+        tasks.extend(_round(_kinds(peer, instance_id), index, interpreter))
     run_env = dict(env or {})
     if peer is not None:
         run_env['ANSIBLE_COLLECTIONS_PATH'] = os.pathsep.join((str(bench.collection_path), peer.collections))
@@ -128,12 +135,13 @@ def task_overhead(bench, iterations, log=print, peer=None):
 def module_cost(bench, iterations, log=print, peer=None):
     """CPU seconds and peak RSS of each kind's module process (median over ``iterations`` rounds)."""
     bench.emu.reset()
+    instance_id = bench.seed(1)[0]
     interpreter = MeasuredInterpreter(bench.workdir, peer.python if peer is not None else sys.executable)
     load = loadavg_1m()
-    _run_rounds(bench, peer, iterations, interpreter=interpreter, env=interpreter.env())
+    _run_rounds(bench, peer, iterations, interpreter=interpreter, env=interpreter.env(), instance_id=instance_id)
     records = interpreter.take()   # the setup tasks run under the plain interpreter: not recorded
     cost = {}
-    for label, _task, _environment in _kinds(peer):
+    for label, _task, _environment in _kinds(peer, instance_id):
         mine = [r for r in records if r['label'] == label]
         cost[label] = {'cpu_ms': round(1000 * median([r['cpu_seconds'] for r in mine]), 1),
                        'user_ms': round(1000 * median([r['user_seconds'] for r in mine]), 1),

@@ -14,8 +14,9 @@ that every call gets through). Three pools per rate:
 
 Per run: task time, the module's ``concurrency`` result (the most calls in flight at once), calls
 in flight estimated from the emulator's log (a call is in flight from its start for the 50 ms
-latency: mean over the time the calls spanned), attempts, throttled attempts, and whether every
-instance holds the role. The emulator throttles by chance per call, whatever the load: fewer
+latency; the mean is over the time at least one call was in flight, so backoff waits with
+nothing in flight do not count), attempts, throttled attempts, and whether every instance holds
+the role. The emulator throttles by chance per call, whatever the load: fewer
 calls in flight do not mean fewer throttled calls here, as they would with a real rate limit.
 """
 
@@ -28,7 +29,7 @@ from bench_fleet import LATENCY_MS, ROLE, check_calls, minimum_calls  # pylint: 
 
 NAME = 'throttle'
 MODULE = 'alicloud.ram.ecs_instance_role_attachment'
-INSTANCES = 1000
+INSTANCES = 500
 QUICK_INSTANCES = 100
 RATES = (0.2, 0.5)
 QUICK_RATES = (0.5,)
@@ -42,19 +43,19 @@ POOLS = (
 
 
 def in_flight(calls, latency=LATENCY_MS / 1000.0):
-    """``(mean, max)`` calls in flight, each call taken as in flight for ``latency`` from its start."""
-    starts = sorted(c['time'] for c in calls)
-    if not starts:
-        return 0.0, 0
-    edges = sorted([(t, 1) for t in starts] + [(t + latency, -1) for t in starts])
+    """``(mean, max)`` calls in flight while any was, each call taken as in flight for ``latency`` from its start."""
+    edges = sorted([(c['time'], 1) for c in calls] + [(c['time'] + latency, -1) for c in calls])
     current = peak = 0
-    area, last = 0.0, edges[0][0]
+    area = busy = 0.0
+    last = edges[0][0] if edges else 0.0
     for moment, step in edges:
-        area += current * (moment - last)
+        if current:
+            area += current * (moment - last)
+            busy += moment - last
         current += step
         peak = max(peak, current)
         last = moment
-    return area / (edges[-1][0] - edges[0][0]), peak
+    return (area / busy if busy else 0.0), peak
 
 
 def pool_run(bench, n, rate, label, concurrency, environment, log=print):

@@ -82,9 +82,7 @@ def targets(name, data):
                  data['no_throttling'] and data['all_hardened'])]
     if name == 'throttle':
         return [('throttle: every instance attached with the minimum of successful calls, whatever the pool',
-                 data['all_attached']),
-                ('throttle: the adaptive pool keeps fewer calls in flight than a fixed 4 while throttled',
-                 data['adaptive_backs_off'])]
+                 data['all_attached'])]
     if name == 'overhead':
         return _overhead_targets(data)
     if name == 'lookup':
