@@ -14,7 +14,6 @@ a failed install), :func:`setup` returns None and says why; the benchmark then r
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -22,7 +21,6 @@ import sys
 import time
 import urllib.request
 import zipfile
-from pathlib import Path
 
 from common import HERE, REPO_ROOT
 
