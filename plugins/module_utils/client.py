@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, sdk_loader
 from ansible_collections.alicloud.ram.plugins.module_utils.common_args import DEFAULT_RETRIES
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, TransportFailure, describe_answer
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import TransportFailure, describe_answer
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import TIMEOUT_ERROR_CODE, TRANSPORT_ERROR_CODE, UNEXPECTED_ANSWER_CODE
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import from_sdk_exception, may_have_taken_effect, redact
 from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_with_retries
