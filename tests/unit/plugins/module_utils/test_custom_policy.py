@@ -184,7 +184,7 @@ def test_version_to_delete_made_default_meanwhile_replans(emulated, ram, other):
     plan = custom_policy.plan_custom_policy(ram, 'app', doc('a:new'))
     ram_api.set_default_policy_version(other, 'app', plan['delete_version_id'])
     assert custom_policy.apply_custom_policy_plan(ram, 'app', plan) is True
-    assert [(v, d) for v, d in versions(ram, 'app')] == [('v1', False), ('v3', False), ('v4', False), ('v5', False), ('v6', True)]
+    assert list(versions(ram, 'app')) == [('v1', False), ('v3', False), ('v4', False), ('v5', False), ('v6', True)]
 
 
 def test_refusals_past_the_deadline_are_raised_with_the_operation(emulated, ram, sleeps):

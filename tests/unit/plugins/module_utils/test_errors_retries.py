@@ -79,8 +79,6 @@ def test_format_error_is_one_line():
     assert errors.format_error(err, 'op') == 'op failed: X: m'
 
 
-
-
 @pytest.mark.parametrize('code,status,expected', [
     ('Throttling', 400, True),
     ('Throttling.User', 400, True),
