@@ -134,12 +134,11 @@ class StandIn(types.ModuleType):
         real = self.__dict__['_real']
         if real is None:
             with _lock:
-                real = self.__dict__['_real']
-                if real is None:
-                    if sys.modules.get(self.__name__) is self:
-                        del sys.modules[self.__name__]
-                    real = importlib.import_module(self.__name__)
-                    self.__dict__['_real'] = real
+                if sys.modules.get(self.__name__) is self:
+                    del sys.modules[self.__name__]
+            # outside the lock: the import system makes concurrent imports of one name wait for one another
+            real = importlib.import_module(self.__name__)
+            self.__dict__['_real'] = real
         return real
 
     def real_attribute(self, name):
