@@ -14,6 +14,8 @@ Each test prints one ``RELIABILITY`` line with its figures (run pytest with ``-s
 from __future__ import annotations
 
 import json
+import sys
+import time
 
 from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_ram20150501 import models as ram_models
@@ -65,7 +67,7 @@ def injected(calls, figures=None):
     return sum(1 for c in calls if c.get('injected'))
 
 
-def role_run(runner, emu, state, instance_ids, check=False):
+def role_run(runner, state, instance_ids):
     role_vars = {
         'instance_role_name': ROLE,
         'instance_role_state': state,
@@ -79,7 +81,7 @@ def role_run(runner, emu, state, instance_ids, check=False):
         'instance_role_wait': True,
     }
     task = {'name': 'instance role', 'ansible.builtin.include_role': {'name': 'alicloud.ram.instance_role'}, 'vars': role_vars}
-    return runner.run_tasks([task], module_defaults=defaults(runner), check=check)
+    return runner.run_tasks([task], module_defaults=defaults(runner))
 
 
 def assert_role_set_up(emu, instance_ids):
@@ -103,7 +105,7 @@ def test_instance_role_converges_under_faults_and_repeats_without_writes(runner,
     figures = {'runs': 0, 'converged': 0, 'faults': 0, 'calls': 0}
 
     emu.clear_calls()
-    first = role_run(runner, emu, 'present', ids)
+    first = role_run(runner, 'present', ids)
     figures['runs'] += 1
     figures['faults'] += injected(emu.calls(), figures)
     assert first.changed, first
@@ -111,7 +113,7 @@ def test_instance_role_converges_under_faults_and_repeats_without_writes(runner,
     figures['converged'] += 1
 
     emu.clear_calls()
-    again = role_run(runner, emu, 'present', ids)
+    again = role_run(runner, 'present', ids)
     figures['runs'] += 1
     calls = emu.calls()
     figures['faults'] += injected(calls, figures)
@@ -211,15 +213,6 @@ def test_each_module_converges_under_faults_and_repeats_without_writes(runner, e
     assert gone.module_result('role info')['roles'] == []
     figures['converged'] += 1
 
-    emu.clear_calls()
-    again = runner.run_tasks(module_tasks(targets, [extra[1]], state='absent'), module_defaults=defaults(runner))
-    figures['runs'] += 1
-    calls = emu.calls()
-    figures['faults'] += injected(calls, figures)
-    assert again.recap['changed'] == 0, again
-    assert [c for c in calls if c['write']] == [], again
-    figures['converged'] += 1
-
     print('\nRELIABILITY faults modules: runs=%(runs)d converged=%(converged)d api_calls=%(calls)d injected_faults=%(faults)d' % figures)
     assert figures['faults'] > 0
 
@@ -229,38 +222,44 @@ ACCOUNT_AND_ECS_TRUST = {'Version': '1', 'Statement': [{
     'Principal': {'Service': ['ecs.aliyuncs.com'], 'RAM': ['acs:ram::1234567890123456:root']}}]}
 
 
-def test_new_role_invisible_for_a_while_is_waited_out_by_attach(runner, emu):
-    ids = vpc_ids(emu)
-    emu.set_faults(role_visibility_delay=VISIBILITY_DELAY)
-    res = runner.run_tasks([
-        {'name': 'create', 'alicloud.ram.ram_instance_role': {'name': ROLE, 'assume_role_policy_document': ACCOUNT_AND_ECS_TRUST}},
-        {'name': 'attach right away', 'alicloud.ram.ecs_instance_role_attachment': {
-            'role_name': ROLE, 'instance_ids': ids, 'wait': True}},
-    ])
-    assert holders(emu.state(), ROLE) == sorted(ids), res
-    refused = [c for c in emu.calls() if c['action'] == 'AttachInstanceRamRole' and c['code'] == 'InvalidRamRole.NotFound']
-    accepted = [c for c in emu.calls() if c['action'] == 'AttachInstanceRamRole' and c['status'] == 200]
-    assert refused and accepted, 'the visibility window was not exercised'
-    print('\nRELIABILITY visibility attach: refused_attempts=%d converged=1' % len(refused))
-
-
-def test_new_role_invisible_for_a_while_is_waited_out_by_sts_assume_role(runner, emu):
-    """A role created moments ago, then used through the assume_role option by the next task.
-
-    STS answers EntityNotExist.Role while the new role is not visible yet, exactly like ECS answers
-    InvalidRamRole.NotFound; the module should wait it out as ecs_instance_role_attachment does.
+def test_new_roles_invisible_for_a_while_are_waited_out_by_attach_and_sts_assume_role(runner, emu, tmp_path):
+    """A role created moments ago, used by the next task: attached to instances, or assumed through
+    the assume_role option. ECS answers InvalidRamRole.NotFound and STS EntityNotExist.Role while a
+    new role is not visible yet; both are waited out. Two hosts run the two cases side by side
+    (``strategy: free``), so their visibility windows overlap.
     """
-    arn = 'acs:ram::%s:role/%s' % (emu.account_id, ROLE)
+    ids = vpc_ids(emu)
+    arn = 'acs:ram::%s:role/%s-sts' % (emu.account_id, ROLE)
+    inventory = tmp_path / 'visibility.ini'
+    inventory.write_text(''.join('%s ansible_connection=local ansible_python_interpreter=%s\n' % (host, sys.executable)
+                                 for host in ('ecs', 'sts')))
+    play = {'name': 'visibility', 'hosts': 'all', 'gather_facts': False, 'strategy': 'free', 'module_defaults': runner.module_defaults(),
+            'tasks': [
+                {'name': 'create', 'alicloud.ram.ram_instance_role': {'name': ROLE}, 'when': "inventory_hostname == 'ecs'"},
+                {'name': 'attach right away', 'alicloud.ram.ecs_instance_role_attachment': {
+                    'role_name': ROLE, 'instance_ids': ids, 'wait': True}, 'when': "inventory_hostname == 'ecs'"},
+                {'name': 'create second', 'alicloud.ram.ram_instance_role': {
+                    'name': ROLE + '-sts', 'assume_role_policy_document': ACCOUNT_AND_ECS_TRUST}, 'when': "inventory_hostname == 'sts'"},
+                {'name': 'assume it right away', 'alicloud.ram.ram_instance_role_info': {
+                    'name': ROLE + '-sts', 'assume_role': {'role_arn': arn, 'session_name': 'reliability'}},
+                 'when': "inventory_hostname == 'sts'"},
+            ]}
+    playbook = tmp_path / 'visibility.yml'
+    playbook.write_text(json.dumps([play], indent=2))
     emu.set_faults(role_visibility_delay=VISIBILITY_DELAY)
-    res = runner.run_tasks([
-        {'name': 'create', 'alicloud.ram.ram_instance_role': {'name': ROLE}},
-        {'name': 'create second', 'alicloud.ram.ram_instance_role': {
-            'name': ROLE + '-sts', 'assume_role_policy_document': ACCOUNT_AND_ECS_TRUST}},
-        {'name': 'assume it right away', 'alicloud.ram.ram_instance_role_info': {
-            'name': ROLE, 'assume_role': {'role_arn': arn + '-sts', 'session_name': 'reliability'}}, 'ignore_errors': True},
-    ])
-    outcome = res.by_name('assume it right away')
-    refused = [c for c in emu.calls() if c['action'] == 'AssumeRole' and c['code'] == 'EntityNotExist.Role']
-    assert refused, 'the visibility window was not exercised'
-    assert outcome['status'] == 'ok', outcome['result'].get('msg')
-    assert [r['role_name'] for r in outcome['result']['roles']] == [ROLE], res
+    started = time.monotonic()
+
+    res = runner.run_playbook(playbook, extra_args=('-i', str(inventory), '-f', '2'))
+
+    elapsed = time.monotonic() - started
+    assert holders(emu.state(), ROLE) == sorted(ids), res
+    calls = emu.calls()
+    refused = [c for c in calls if c['action'] == 'AttachInstanceRamRole' and c['code'] == 'InvalidRamRole.NotFound']
+    accepted = [c for c in calls if c['action'] == 'AttachInstanceRamRole' and c['status'] == 200]
+    sts_refused = [c for c in calls if c['action'] == 'AssumeRole' and c['code'] == 'EntityNotExist.Role']
+    assert refused and accepted, 'the visibility window was not exercised by the attach'
+    assert sts_refused, 'the visibility window was not exercised by AssumeRole'
+    assumed = next(r for r in res.results if r['task'] == 'assume it right away' and r['host'] == 'sts')
+    assert assumed['status'] == 'ok' and [r['role_name'] for r in assumed['result']['roles']] == [ROLE + '-sts'], assumed
+    print('\nRELIABILITY visibility: window=%ds refused_attaches=%d refused_assume_role=%d converged=2 seconds=%.0f' % (
+        VISIBILITY_DELAY, len(refused), len(sts_refused), elapsed))
