@@ -168,6 +168,8 @@ def test_check_mode_predicts_the_real_run_for_every_start_state(runner, emu):
     predicted = runner.run_tasks(tasks, check=True, diff=True)
     assert emu.write_calls() == [], 'check mode wrote'
     assert emu.state() == before, 'check mode changed the account'
+    check_calls = len(emu.calls())
+    emu.clear_calls()
 
     real = runner.run_tasks(tasks, diff=True)
 
@@ -187,8 +189,8 @@ def test_check_mode_predicts_the_real_run_for_every_start_state(runner, emu):
     changed = [name for _a, name, _r in cases if real.by_name(name)['changed']]
     refused = dict((name, real.by_name(name)['result'].get('msg', '')) for name in REFUSED)
     states = sorted(set(name[0] for _a, name, _r in cases))
-    print('\nRELIABILITY check mode: start_states=%d tasks=%d changed=%d refused_alike=%d mismatches=%d' % (
-        len(states), len(cases), len(changed), len(refused), len(mismatches)))
+    print('\nRELIABILITY check mode: start_states=%d tasks=%d changed=%d refused_alike=%d mismatches=%d api_calls=%d+%d' % (
+        len(states), len(cases), len(changed), len(refused), len(mismatches), check_calls, len(emu.calls())))
     assert mismatches == [], '\n'.join(mismatches)
     assert changed == [name for _a, name, _r in cases if name not in UNCHANGED and name not in REFUSED], changed
     assert [name for name, msg in refused.items() if REFUSED[name] not in msg or real.by_name(name)['status'] != 'failed'] == [], refused

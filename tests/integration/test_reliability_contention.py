@@ -89,5 +89,5 @@ def test_three_runs_at_once_update_one_policy_and_make_identical_changes_all_ok(
     assert all(r['result']['failed_instances'] == [] for r in by_task['metadata'])
     assert set(i['MetadataOptions']['HttpTokens'] for i in state['instances'] if i['InstanceId'] in ids) == {'required'}
     attaches = [c for c in emu.calls() if c['action'] == 'AttachInstanceRamRole']
-    print('\nRELIABILITY contention: runs=%d tasks=%d failed=0 versions=%d attach_calls=%d refusals_absorbed=%s' % (
-        WRITERS, WRITERS * len(by_task), len(versions), len(attaches), refusals))
+    print('\nRELIABILITY contention: runs=%d tasks=%d failed=0 api_calls=%d versions=%d attach_calls=%d refusals_absorbed=%s' % (
+        WRITERS, WRITERS * len(by_task), len(emu.calls()), len(versions), len(attaches), refusals))

@@ -164,8 +164,8 @@ def test_a_failure_after_a_write_reports_changed_and_what_was_done_in_every_writ
     assert roles[ROLE]['policies'] == [] and sorted(stored) == sorted([CUSTOM, PASS_ROLE]) and users[USER] == []
     assert [held[i] for i in ids] == [ROLE, ROLE, OTHER_ROLE]
     assert [tokens[i] for i in meta_ids] == ['required' if i in passed else 'optional' for i in meta_ids]
-    figures = 'tasks=5 failed_changed=5 writes_done=%d writes_refused=%d seconds=%.0f' % (
-        len(successful_writes(emu.calls())), sum(1 for c in emu.calls() if c['write'] and c['status'] != 200), elapsed)
+    figures = 'tasks=5 failed_changed=5 api_calls=%d writes_done=%d writes_refused=%d seconds=%.0f' % (
+        len(emu.calls()), len(successful_writes(emu.calls())), sum(1 for c in emu.calls() if c['write'] and c['status'] != 200), elapsed)
 
     # the next run, faults gone, does only what was left
     emu.clear_calls()
@@ -214,7 +214,7 @@ def test_lost_replies_count_as_done_and_changed_in_every_write_module_and_a_reru
     ]
     # steps whose outcome a later step changes: the rerun repeats only the final ones
     superseded = ('role: create',)
-    figures = {'lost': 0, 'tasks': 0}
+    figures = {'lost': 0, 'tasks': 0, 'calls': 0}
 
     def run(steps, label):
         emu.clear_calls()
@@ -227,6 +227,7 @@ def test_lost_replies_count_as_done_and_changed_in_every_write_module_and_a_reru
         assert [(i['task'], i['status']) for i in items] == [(i['task'], 'changed') for i in items], res
         figures['lost'] += len(lost_calls)
         figures['tasks'] += len(items)
+        figures['calls'] += len(calls)
         # the rerun: nothing left to do, no write call
         emu.set_faults(lose_reply_actions=[], attach_same_role='success')
         emu.clear_calls()
@@ -260,7 +261,7 @@ def test_lost_replies_count_as_done_and_changed_in_every_write_module_and_a_reru
     assert sorted(p['name'] for p in out['policies: detach and delete']['detached']) == sorted([OSS, CUSTOM])
     assert out['policies: detach and delete']['deleted_policies'] == [CUSTOM]
     retried += sorted(set(c['code'] for c in calls if c['code']))
-    print('\nRELIABILITY lost replies: tasks=%(tasks)d lost_replies=%(lost)d reruns_with_writes=0' % figures
+    print('\nRELIABILITY lost replies: tasks=%(tasks)d api_calls=%(calls)d lost_replies=%(lost)d reruns_with_writes=0' % figures
           + ' retry_answers=%s seconds=%.0f' % (sorted(set(retried)), time.monotonic() - started))
 
 

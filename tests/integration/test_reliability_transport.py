@@ -120,8 +120,8 @@ def test_secret_urls_raw_error_pages_and_trickling_answers_in_every_module(runne
         assert out['error']['code'] == 'Timeout', out
         assert out['msg'].endswith('no complete answer from %s within %ds (read_timeout)' % (emu.url, READ_TIMEOUT)), out['msg']
     assert 'sent no complete answer within %ds (timeout)' % READ_TIMEOUT in results['trickle: lookup']['result']['msg']
-    print('\nRELIABILITY transport: modules=%d secret_urls=%d leaks=0 raw_error_answers=%d largest_msg=%d stdout_bytes=%d '
-          'trickled_calls=%d seconds=%.0f' % (
-              len(MODULES), len(urls) + 1, len(raw), max(len(r['result']['msg']) for r in failed), len(res.stdout),
-              len(trickled), elapsed))
+    print('\nRELIABILITY transport: modules=%d tasks=%d api_calls=%d secret_urls=%d leaks=0 raw_error_answers=%d largest_msg=%d '
+          'stdout_bytes=%d trickled_calls=%d seconds=%.0f' % (
+              len(MODULES), len(failed), len(calls), len(urls) + 1, len(raw), max(len(r['result']['msg']) for r in failed),
+              len(res.stdout), len(trickled), elapsed))
     assert len(res.stdout) < 400000
