@@ -317,6 +317,7 @@ class ServiceClient(object):
         self.log = log
         self.secrets = list(secrets or ())
         self.calls = {}
+        self.last_call_uncertain = False
         self.on_throttle = None
         self._models = models
         self._runtime_class = runtime_class
@@ -378,15 +379,18 @@ class ServiceClient(object):
 
     # -- public API ------------------------------------------------------------------------
 
-    def call(self, action, params=None, retry_codes=()):
+    def call(self, action, params=None, retry_codes=(), idempotent=True):
         """Call ``action`` with ``params`` (PascalCase); return the body dict (PascalCase).
 
-        Raises :class:`AlicloudApiError` after the retries are used up.
+        Raises :class:`AlicloudApiError` after the retries are used up. ``idempotent=False``: an
+        attempt that may have taken effect (its answer was lost) is not repeated, since a repeat
+        would do the write twice; the error is raised for the caller to read back instead.
         """
         method, request_class = self._resolve(action)
         params = dict((k, v) for k, v in (params or {}).items() if v is not None)
 
         uncertain = []  # set once an attempt may have reached the server without us seeing its answer
+        self.last_call_uncertain = False
 
         def attempt():
             self.calls[action] = self.calls.get(action, 0) + 1
@@ -401,6 +405,7 @@ class ServiceClient(object):
                 err.after_lost_reply = bool(uncertain)
                 if may_have_taken_effect(err):
                     uncertain.append(err.code)
+                    err.final = not idempotent
                 raise err from None
             return _response_body(response)
 
@@ -409,8 +414,12 @@ class ServiceClient(object):
                 self.on_throttle()
             self._log('%s %s: %s, retry %d of %d in %.1fs' % (self.service, action, err.code, attempt_number, self.retries, delay))
 
-        return call_with_retries(attempt, self.retries, extra_codes=retry_codes, sleep=self._sleep, rand=self._rand,
-                                 on_retry=on_retry)
+        try:
+            return call_with_retries(attempt, self.retries, extra_codes=retry_codes, sleep=self._sleep, rand=self._rand,
+                                     on_retry=on_retry)
+        finally:
+            # whether an attempt of this call may have taken effect unseen (one client per thread)
+            self.last_call_uncertain = bool(uncertain)
 
 
 def timeouts_from_options(options):

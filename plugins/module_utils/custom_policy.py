@@ -32,6 +32,7 @@ MAX_POLICY_VERSIONS = 5
 # seconds a write keeps re-planning while other writers change the same policy
 CONTENTION_TIMEOUT = 60
 CREATE_CONFLICT_CODE = 'EntityAlreadyExists.Policy'
+LOST_ANSWER_CODE = 'LostAnswer'
 # answers meaning the policy changed between our read and our write: read again, plan again
 REPLAN_CODES = (
     'LimitExceeded.Policy.Version',            # another writer took the last free version
@@ -39,6 +40,7 @@ REPLAN_CODES = (
     'DeleteConflict.Policy.Version.Default',   # the version to delete became the default meanwhile
     'EntityNotExist.Policy',                   # the policy was deleted meanwhile
     CREATE_CONFLICT_CODE,                      # created (and deleted again) by another writer meanwhile
+    LOST_ANSWER_CODE,                          # our new version may exist: its answer was lost
 )
 DELETE_REPLAN_CODES = ('DeleteConflict.Policy.Version', 'DeleteConflict.Policy.Version.Default')
 
@@ -188,7 +190,10 @@ def apply_custom_policy_plan(ram, name, plan, description=None, on_write=None, t
                     raise error
             _update(ram, name, current, wrote)
         except AlicloudApiError as err:
-            pending['uncertain'] = pending['uncertain'] or bool(err.after_lost_reply)
+            pending['uncertain'] = pending['uncertain'] or bool(err.after_lost_reply) or err.final
+            if err.final:
+                # a new version whose answer was lost: the next plan, from fresh reads, finds out
+                err.code = LOST_ANSWER_CODE
             raise
 
     if plan['action'] != 'none':

@@ -104,7 +104,7 @@ def resolve_endpoint(service, options, region=None, env=None):
 def check_region(region, source='region'):
     """``region`` if it is a region id (the whole string), else :class:`EndpointError`."""
     if not isinstance(region, str) or not _REGION_RE.fullmatch(region):
-        raise EndpointError("%s '%s' is not a valid region id (for example cn-hangzhou)" % (source, region))
+        raise EndpointError('%s %r is not a valid region id (for example cn-hangzhou)' % (source, region))
     return region
 
 

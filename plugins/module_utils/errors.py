@@ -120,6 +120,8 @@ class AlicloudApiError(Exception):
         self.after_lost_reply = False
         # set by the service layer: the text naming the operation in messages
         self.operation = None
+        # set by ServiceClient.call: not to be retried (a write that may have taken effect)
+        self.final = False
         super(AlicloudApiError, self).__init__(self.__str__())
 
     def to_dict(self):

@@ -79,7 +79,7 @@ def validate_instance_ids(values):
         if not isinstance(value, str) or not value.strip():
             return None, 'each instance id must be a non-empty string, got %r' % (value,)
         if any(ch.isspace() for ch in value):
-            return None, "instance id '%s' contains whitespace" % value
+            return None, 'instance id %r contains whitespace' % value
         if value not in seen:
             seen.add(value)
             ids.append(value)
@@ -233,7 +233,9 @@ def holders_of_role(ecs, region, role_name):
 
 # ---------------------------------------------------------------------------------- writes
 
-def _batch_outcome(answer, ids, secrets, already_done=None):
+def _batch_outcome(answer, ids, secrets, already_done=None, ours=False):
+    """``(done, failures)`` of one batch answer. ``already_done(code)``: a failure meaning the wanted state
+    holds already; such an instance is done by this call when ``ours`` (an attempt whose answer was lost)."""
     per_instance = dict((r.instance_id, r) for r in answer.results if r.instance_id)
     done, failures = [], []
     for iid in ids:
@@ -246,7 +248,8 @@ def _batch_outcome(answer, ids, secrets, already_done=None):
         elif item.success:
             done.append(iid)
         elif already_done is not None and already_done(item.code):
-            continue
+            if ours:
+                done.append(iid)
         else:
             failures.append(failure(iid, item.code or 'UnknownError', redact(item.message, secrets) or 'failed', answer.request_id))
     return done, failures
@@ -271,11 +274,12 @@ def _run_batches(pool, write, instance_ids, secrets):
 def detach_role(pool, region, role_name, instance_ids, secrets=()):
     """Detach ``role_name`` from ``instance_ids`` in batches of 100 on ``pool``.
 
-    Instances that no longer hold the role (someone else detached it) are neither done nor failed.
+    Instances that no longer hold the role are neither done nor failed, unless an attempt of the same
+    call whose answer was lost detached them (then they are done).
     """
     def write(ecs, batch):
         answer = ecs_api.detach_instance_ram_role(ecs, region, role_name, batch)
-        return _batch_outcome(answer, batch, secrets, detach_already_done) + (None,)
+        return _batch_outcome(answer, batch, secrets, detach_already_done, ours=ecs.last_call_uncertain) + (None,)
 
     _batches, done, failures, _values = _run_batches(pool, write, instance_ids, secrets)
     return WriteOutcome(done, failures)
@@ -288,11 +292,8 @@ def attach_role(pool, region, role_name, instance_ids, policy=None, secrets=(), 
     to ``visibility_timeout`` seconds while ECS answers that it does not know the role.
     """
     def attempt(ecs, batch):
-        # more than one request for one call: the client retried, and an attempt whose answer
-        # was lost may have taken effect
-        before = ecs.calls.get('AttachInstanceRamRole', 0)
         answer = ecs_api.attach_instance_ram_role(ecs, region, role_name, batch, policy)
-        return answer, ecs.calls.get('AttachInstanceRamRole', 0) - before > 1
+        return answer, ecs.last_call_uncertain
 
     def write(ecs, batch):
         answer, retried = call_until_visible(lambda: attempt(ecs, batch), ROLE_VISIBILITY_CODES, visibility_timeout,

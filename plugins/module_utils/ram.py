@@ -22,7 +22,7 @@ def _validate_name(value, regex, what, rule):
     if not isinstance(value, str) or not value:
         return '%s must be a non-empty string' % what
     if not regex.fullmatch(value):
-        return "%s '%s' is invalid: %s" % (what, value, rule)
+        return '%s %r is invalid: %s' % (what, value, rule)
     return None
 
 

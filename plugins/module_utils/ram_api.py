@@ -200,7 +200,9 @@ def list_policy_versions(ram, name):
 
 @operation('create a new version of custom policy {name}')
 def create_policy_version(ram, name, document, set_as_default=True):
-    body = ram.call('CreatePolicyVersion', {'PolicyName': name, 'PolicyDocument': document, 'SetAsDefault': set_as_default})
+    # a repeat after a lost answer would add the version twice: the caller reads back instead
+    body = ram.call('CreatePolicyVersion', {'PolicyName': name, 'PolicyDocument': document, 'SetAsDefault': set_as_default},
+                    idempotent=False)
     return body.get('PolicyVersion') or True
 
 

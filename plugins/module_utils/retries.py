@@ -13,6 +13,8 @@ RETRYABLE_CODE_PARTS = ('Throttling', 'ServiceUnavailable', 'InternalError', 'Se
 
 def is_retryable(err, extra_codes=()):
     """Whether a failed call is worth another attempt."""
+    if getattr(err, 'final', False):
+        return False
     code = getattr(err, 'code', None) or ''
     if code in (TRANSPORT_ERROR_CODE, TIMEOUT_ERROR_CODE):
         return True

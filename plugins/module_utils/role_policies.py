@@ -90,8 +90,6 @@ def _parse_item(item, index):
     where = 'policies[%d]' % index
     values = _item_values(item, where)
     name = values.get('name')
-    if isinstance(name, str):
-        name = name.strip()
     error = validate_policy_name(name)
     if error:
         raise InputError('%s: %s' % (where, error))

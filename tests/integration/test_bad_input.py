@@ -315,16 +315,11 @@ def test_almost_right_input_is_refused_before_any_write_in_one_line(runner, emu)
     assert [s for s in URL_SECRETS if s in text] == []
 
 
-@pytest.mark.xfail(strict=True, reason='names, instance ids and regions with a trailing newline are refused, but the message '
-                   'quotes the raw value and spans two lines (module_utils ram._validate_name, instances.validate_instance_ids, '
-                   'endpoints.check_region)')
 def test_values_with_a_trailing_newline_are_refused_in_one_line(runner, emu):
     vpc, _classic, before = prepare_account(emu)
     run_corpus(runner, emu, 'trailing newline', almost_right_cases(vpc, ECHOES_NEWLINE), before)
 
 
-@pytest.mark.xfail(strict=True, reason="ram_role_policy strips a policy name with a trailing newline ('AliyunOSSReadOnlyAccess\\n') "
-                   'and attaches the policy instead of refusing the name like every other name (role_policies._parse_item)')
 def test_policy_name_with_a_trailing_newline_is_refused_without_a_write(runner, emu):
     vpc, _classic, before = prepare_account(emu)
     run_corpus(runner, emu, 'stripped policy name', almost_right_cases(vpc, STRIPPED_AND_WRITTEN), before)

@@ -48,15 +48,15 @@ def test_three_runs_at_once_update_one_policy_and_make_identical_changes_all_ok(
     inventory = tmp_path / 'writers.ini'
     inventory.write_text('[writers]\n' + ''.join('writer%d ansible_connection=local ansible_python_interpreter=%s writer=%d\n' % (
         n, sys.executable, n) for n in range(WRITERS)))
+    tasks = [
+        {'name': 'policy', 'alicloud.ram.ram_role_policy': {
+            'role_name': ROLE, 'policies': [{'name': CUSTOM, 'document': '{{ documents[writer | int] }}'}]}},
+        {'name': 'attach', 'alicloud.ram.ecs_instance_role_attachment': {'role_name': ROLE, 'instance_ids': ids}},
+        {'name': 'grant', 'alicloud.ram.ram_user_role_grant': {'user_name': USER, 'role_name': ROLE}},
+        {'name': 'metadata', 'alicloud.ram.ecs_instance_metadata_options': {'instance_ids': ids, 'http_tokens': 'required'}},
+    ]
     play = {'name': 'contention', 'hosts': 'writers', 'gather_facts': False, 'module_defaults': runner.module_defaults(),
-            'vars': {'documents': [json.dumps(document('writer-%d' % n)) for n in range(WRITERS)]},
-            'tasks': [
-                {'name': 'policy', 'alicloud.ram.ram_role_policy': {
-                    'role_name': ROLE, 'policies': [{'name': CUSTOM, 'document': '{{ documents[writer | int] }}'}]}},
-                {'name': 'attach', 'alicloud.ram.ecs_instance_role_attachment': {'role_name': ROLE, 'instance_ids': ids}},
-                {'name': 'grant', 'alicloud.ram.ram_user_role_grant': {'user_name': USER, 'role_name': ROLE}},
-                {'name': 'metadata', 'alicloud.ram.ecs_instance_metadata_options': {'instance_ids': ids, 'http_tokens': 'required'}},
-            ]}
+            'vars': {'documents': [json.dumps(document('writer-%d' % n)) for n in range(WRITERS)]}, 'tasks': tasks}
     playbook = tmp_path / 'contention.yml'
     playbook.write_text(json.dumps([play], indent=2))
 

@@ -191,10 +191,10 @@ def test_lost_replies_count_as_done_and_changed_in_every_write_module_and_a_reru
     emu.create_user(USER)
     ids = [i['InstanceId'] for i in emu.instances() if i['InstanceNetworkType'] == 'vpc']
     role_args = dict(name=ROLE, description='lost replies', tags={'suite': 'lost'})
+    updated_args = dict(name=ROLE, description='lost replies, updated', tags={'suite': 'lost', 'b': '2'})
     setup = [
         (lost('CreateRole'), module_task('role: create', 'ram_instance_role', **role_args)),
-        (lost('UpdateRole', 'TagResources'), module_task('role: update', 'ram_instance_role', **dict(
-            role_args, description='lost replies, updated', tags={'suite': 'lost', 'b': '2'}))),
+        (lost('UpdateRole', 'TagResources'), module_task('role: update', 'ram_instance_role', **updated_args)),
         (lost('CreatePolicy', 'AttachPolicyToRole', 'AttachPolicyToRole'), module_task(
             'policies: create and attach', 'ram_role_policy', role_name=ROLE, policies=[OSS, {'name': CUSTOM, 'document': DOC}])),
         (lost('AttachInstanceRamRole', attach_same_role='failure'), module_task(
@@ -265,8 +265,6 @@ def test_lost_replies_count_as_done_and_changed_in_every_write_module_and_a_reru
           + ' retry_answers=%s seconds=%.0f' % (sorted(set(retried)), time.monotonic() - started))
 
 
-@pytest.mark.xfail(strict=True, reason='a lost CreatePolicyVersion reply is retried blindly: the policy ends with the new document in '
-                   'two versions (v2 and v3), using up the 5-version limit twice as fast (custom_policy._update, ram_api.create_policy_version)')
 def test_a_lost_new_version_reply_leaves_one_version_of_the_document(runner, emu):
     ram, _ecs, _sts = clients(emu)
     ram.create_role(ram_models.CreateRoleRequest(role_name=ROLE, assume_role_policy_document=ECS_TRUST))
@@ -289,9 +287,6 @@ def test_a_lost_new_version_reply_leaves_one_version_of_the_document(runner, emu
         (PASS_ROLE, ['v1', 'v2']), (CUSTOM, ['v1', 'v2'])]
 
 
-@pytest.mark.xfail(strict=True, reason='a lost DetachInstanceRamRole reply: the retry meets "no RAM role attached", which '
-                   'instances.detach_role counts as detached by someone else, so the run reports changed=false and no instance '
-                   '(ecs_instance_role_attachment state=absent: changed_instance_ids; ram_instance_role force: detached_instance_ids)')
 def test_a_lost_detach_reply_counts_as_done_and_changed(runner, emu):
     ram, ecs, _sts = clients(emu)
     ids = [i['InstanceId'] for i in emu.instances() if i['InstanceNetworkType'] == 'vpc']
