@@ -153,7 +153,8 @@ def test_credential_type_shape_and_injectors():
     ctype = _credential_type()
     assert ctype['kind'] == 'cloud'
     fields = {field['id']: field for field in ctype['inputs']['fields']}
-    assert set(fields) == {'access_key_id', 'access_key_secret', 'security_token', 'region', 'role_arn', 'session_name'}
+    assert set(fields) == {'access_key_id', 'access_key_secret', 'security_token', 'region', 'role_arn', 'session_name',
+                           'session_duration'}
     assert fields['access_key_secret'].get('secret') is True and fields['security_token'].get('secret') is True
     assert not fields['access_key_id'].get('secret')
     assert set(ctype['inputs']['required']) == {'access_key_id', 'access_key_secret'}
@@ -164,14 +165,15 @@ def test_credential_type_shape_and_injectors():
     assert only_keys == {
         'ALIBABA_CLOUD_ACCESS_KEY_ID': 'LTAIabc', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET': 'sekret',
         'ALIBABA_CLOUD_SECURITY_TOKEN': '', 'ALIBABA_CLOUD_REGION_ID': '',
-        'ALICLOUD_ASSUME_ROLE_ARN': '', 'ALICLOUD_ASSUME_ROLE_SESSION_NAME': '',
+        'ALICLOUD_ASSUME_ROLE_ARN': '', 'ALICLOUD_ASSUME_ROLE_SESSION_NAME': '', 'ALICLOUD_ASSUME_ROLE_SESSION_EXPIRATION': '',
     }
     full = injected_env(access_key_id='STS.abc', access_key_secret='sekret', security_token='tok', region='cn-beijing',
-                        role_arn='acs:ram::1:role/x', session_name='awx')
+                        role_arn='acs:ram::1:role/x', session_name='awx', session_duration='1800')
     assert full == {
         'ALIBABA_CLOUD_ACCESS_KEY_ID': 'STS.abc', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET': 'sekret',
         'ALIBABA_CLOUD_SECURITY_TOKEN': 'tok', 'ALIBABA_CLOUD_REGION_ID': 'cn-beijing',
         'ALICLOUD_ASSUME_ROLE_ARN': 'acs:ram::1:role/x', 'ALICLOUD_ASSUME_ROLE_SESSION_NAME': 'awx',
+        'ALICLOUD_ASSUME_ROLE_SESSION_EXPIRATION': '1800',
     }
 
 
