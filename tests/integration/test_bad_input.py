@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 from alibabacloud_ram20150501 import models as ram_models
 
 from tests.emulator.sdkhelpers import ECS_TRUST, RAM_ONLY_TRUST, clients

@@ -233,17 +233,18 @@ def test_new_roles_invisible_for_a_while_are_waited_out_by_attach_and_sts_assume
     inventory = tmp_path / 'visibility.ini'
     inventory.write_text(''.join('%s ansible_connection=local ansible_python_interpreter=%s\n' % (host, sys.executable)
                                  for host in ('ecs', 'sts')))
+    tasks = [
+        {'name': 'create', 'alicloud.ram.ram_instance_role': {'name': ROLE}, 'when': "inventory_hostname == 'ecs'"},
+        {'name': 'attach right away', 'alicloud.ram.ecs_instance_role_attachment': {
+            'role_name': ROLE, 'instance_ids': ids, 'wait': True}, 'when': "inventory_hostname == 'ecs'"},
+        {'name': 'create second', 'alicloud.ram.ram_instance_role': {
+            'name': ROLE + '-sts', 'assume_role_policy_document': ACCOUNT_AND_ECS_TRUST}, 'when': "inventory_hostname == 'sts'"},
+        {'name': 'assume it right away', 'alicloud.ram.ram_instance_role_info': {
+            'name': ROLE + '-sts', 'assume_role': {'role_arn': arn, 'session_name': 'reliability'}},
+         'when': "inventory_hostname == 'sts'"},
+    ]
     play = {'name': 'visibility', 'hosts': 'all', 'gather_facts': False, 'strategy': 'free', 'module_defaults': runner.module_defaults(),
-            'tasks': [
-                {'name': 'create', 'alicloud.ram.ram_instance_role': {'name': ROLE}, 'when': "inventory_hostname == 'ecs'"},
-                {'name': 'attach right away', 'alicloud.ram.ecs_instance_role_attachment': {
-                    'role_name': ROLE, 'instance_ids': ids, 'wait': True}, 'when': "inventory_hostname == 'ecs'"},
-                {'name': 'create second', 'alicloud.ram.ram_instance_role': {
-                    'name': ROLE + '-sts', 'assume_role_policy_document': ACCOUNT_AND_ECS_TRUST}, 'when': "inventory_hostname == 'sts'"},
-                {'name': 'assume it right away', 'alicloud.ram.ram_instance_role_info': {
-                    'name': ROLE + '-sts', 'assume_role': {'role_arn': arn, 'session_name': 'reliability'}},
-                 'when': "inventory_hostname == 'sts'"},
-            ]}
+            'tasks': tasks}
     playbook = tmp_path / 'visibility.yml'
     playbook.write_text(json.dumps([play], indent=2))
     emu.set_faults(role_visibility_delay=VISIBILITY_DELAY)

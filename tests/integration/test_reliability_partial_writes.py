@@ -18,7 +18,6 @@ import json
 import random
 import time
 
-import pytest
 from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_ram20150501 import models as ram_models
 
