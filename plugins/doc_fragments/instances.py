@@ -1,12 +1,19 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Private to the alicloud.ram collection: options of the modules that select ECS instances.
+# Private to the alicloud.ram collection: options of the modules that select ECS instances
+# (a module may describe an option again where it means something more, as ecs_instance_role_info does).
 
 
 class ModuleDocFragment(object):
 
     DOCUMENTATION = r'''
 options:
+  instance_ids:
+    description:
+      - IDs of the ECS instances, any number. Duplicates are ignored.
+      - At least one of O(instance_ids) and O(instance_tags) is required. An empty list selects nothing.
+    type: list
+    elements: str
   instance_tags:
     description:
       - Also select every instance of the region that carries all of these tags (C(key) to C(value); an empty value

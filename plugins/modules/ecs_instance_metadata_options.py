@@ -26,12 +26,6 @@ description:
 author:
   - alicloud.ram maintainers (@alicloud-ram)
 options:
-  instance_ids:
-    description:
-      - IDs of the ECS instances, any number. Duplicates are ignored.
-      - At least one of O(instance_ids) and O(instance_tags) is required. An empty list selects nothing.
-    type: list
-    elements: str
   http_tokens:
     description:
       - V(required) enforces hardened mode, where the metadata service only serves requests with a session token.

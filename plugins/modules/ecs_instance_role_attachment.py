@@ -34,12 +34,6 @@ description:
 author:
   - alicloud.ram maintainers (@alicloud-ram)
 options:
-  instance_ids:
-    description:
-      - IDs of the ECS instances, any number. Duplicates are ignored.
-      - At least one of O(instance_ids) and O(instance_tags) is required. An empty list selects nothing.
-    type: list
-    elements: str
   role_name:
     description:
       - Name of the RAM role (1 to 64 characters, letters, digits, C(.) and C(-)). Role names are compared
