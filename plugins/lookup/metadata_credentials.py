@@ -181,6 +181,7 @@ from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
+from ansible_collections.alicloud.ram.plugins.module_utils import network as netconf
 from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import redact
 from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MetadataClient, MetadataError, process_cache
@@ -237,8 +238,8 @@ class LookupModule(LookupBase):
         options = OptionAdapter.from_plugin(self)
         try:
             endpoint = endpoints.resolve_metadata_endpoint(options)
-            network = endpoints.resolve_network(options)
-        except endpoints.EndpointError as err:
+            network = netconf.resolve_network(options)
+        except (endpoints.EndpointError, netconf.NetworkError) as err:
             raise _fail(err) from None
         mode = options.get('imds_mode', 'auto')
         if mode == 'auto' and _env_true(IMDSV1_DISABLED_ENV):

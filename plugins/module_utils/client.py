@@ -1,33 +1,28 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Private to the alicloud.ram collection: not a public API, may change without notice.
-"""One factory for the RAM, ECS and STS SDK clients, ``ServiceClient.call``, and the HTTP transport under them.
+"""One factory for the RAM, ECS and STS SDK clients, and ``ServiceClient.call``, the one way an API is called.
 
 SDK packages are imported only when a client for their service is built, so a module that
-talks only to RAM never imports the ECS SDK, and importing this file needs no SDK at all.
+talks only to RAM never imports the ECS SDK, and importing this file needs no SDK at all. The
+HTTP exchange under the SDK is ``transport.py``'s.
 """
 
 import collections
 import importlib
 import inspect
-import json
-import random
-import re
-import threading
 import time
 import traceback
 
-from urllib.parse import urlsplit
-
-from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, sdk_loader
-from ansible_collections.alicloud.ram.plugins.module_utils.common_args import DEFAULT_RETRIES
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import TransportFailure, describe_answer
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import TIMEOUT_ERROR_CODE, TRANSPORT_ERROR_CODE, UNEXPECTED_ANSWER_CODE
+from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, network, sdk_loader, transport
+from ansible_collections.alicloud.ram.plugins.module_utils.common_args import DEFAULT_READ_TIMEOUT, DEFAULT_RETRIES
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import from_sdk_exception, may_have_taken_effect, redact
-from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_with_retries
+from ansible_collections.alicloud.ram.plugins.module_utils.retries import RetryPolicy, call_retrying
 
 COLLECTION_VERSION = '0.1.0'  # keep in step with galaxy.yml
 USER_AGENT = 'alicloud.ram/%s' % COLLECTION_VERSION
+# read timeouts the official SDK core gives the batch instance RAM role APIs (seconds), kept as a floor
+BATCH_READ_TIMEOUTS = {'AttachInstanceRamRole': 11.0, 'DescribeInstanceRamRole': 11.0, 'DetachInstanceRamRole': 10.0}
 
 SdkPackage = collections.namedtuple('SdkPackage', ['module', 'pip'])
 
@@ -42,7 +37,9 @@ CORE_PACKAGES = (
 )
 
 SdkModules = collections.namedtuple('SdkModules', ['client_class', 'models', 'config_class', 'runtime_class'])
-Timeouts = collections.namedtuple('Timeouts', ['connect', 'read'])
+# ``read_given``: the user set read_timeout (else the batch APIs get the official core's longer one)
+Timeouts = collections.namedtuple('Timeouts', ['connect', 'read', 'read_given'])
+Timeouts.__new__.__defaults__ = (False,)
 
 
 class MissingSdkError(ImportError):
@@ -86,187 +83,8 @@ def import_sdk(service):
     models = _import(package.module + '.models')
     openapi_models = _import('alibabacloud_tea_openapi.models')
     runtime = _import('darabonba.runtime')
-    _use_collection_transport()
+    transport.install()
     return SdkModules(client_module.Client, models, openapi_models.Config, runtime.RuntimeOptions)
-
-
-# -- the HTTP transport --------------------------------------------------------------------------
-#
-# The SDK sends every request through one function, darabonba's ``DaraCore.do_action(request,
-# runtime) -> DaraResponse``, which falls short in three ways: its timeouts are requests' per-read
-# socket timeouts (a server trickling one byte every 500 ms is never cut off), it never applies
-# ``no_proxy`` (``Session.send`` does not consult it, and HTTP(S)_PROXY from the environment always
-# wins), and when an answer is not JSON (a proxy's HTML 502) it raises a parse error that has lost
-# the status and content type. ``send`` below keeps that function's contract and replaces it in the
-# process that runs a module (only the SDK's own function is replaced, never a stand-in installed
-# by someone else). It sends with a requests session of its own whose connections register with
-# the call's :class:`endpoints.Deadline`: a watchdog timer that shuts the socket down when the
-# whole exchange outlasts ``read_timeout``. A watchdog rather than streaming the body against a
-# clock, because the status line and headers can trickle too, and a blocked read only ends when
-# its socket does. The session is built on first use: importing this file imports no HTTP library.
-
-DEFAULT_CONNECT_MS = 5000   # the SDK's defaults, for runtime options without timeouts
-DEFAULT_READ_MS = 10000
-_POOL_SIZE = 64             # connections kept per host: one per worker thread is plenty
-_XML_ERROR_TYPE = 'text/xml;charset=utf-8'  # the one non-JSON error format the SDK parses itself
-
-_transport = {}
-_transport_lock = threading.Lock()
-_current_call = threading.local()
-
-
-def _use_collection_transport():
-    core = _import('darabonba.core').DaraCore
-    if getattr(core.do_action, '__module__', None) == core.__module__:
-        core.do_action = staticmethod(send)
-
-
-def _watch(connection):
-    deadline = getattr(_current_call, 'deadline', None)
-    if deadline is not None:
-        deadline.watch(connection)
-
-
-class _WatchedConnection(object):
-    """Mixed into urllib3's connection classes: every connection a call uses is watched by its deadline."""
-
-    def connect(self):
-        _watch(self)
-        super(_WatchedConnection, self).connect()
-        _watch(self)  # the socket exists now: shut it at once if the deadline already passed
-
-    def request(self, *args, **kwargs):
-        _watch(self)
-        return super(_WatchedConnection, self).request(*args, **kwargs)
-
-
-def _session():
-    with _transport_lock:
-        if 'session' not in _transport:
-            _transport['session'] = _build_session()
-        return _transport['session']
-
-
-def _build_session():
-    requests = _import('requests')
-    connection = _import('urllib3.connection')
-    connectionpool = _import('urllib3.connectionpool')
-    pools = {
-        'http': type('WatchedHTTPConnectionPool', (connectionpool.HTTPConnectionPool,), {
-            'ConnectionCls': type('WatchedHTTPConnection', (_WatchedConnection, connection.HTTPConnection), {})}),
-        'https': type('WatchedHTTPSConnectionPool', (connectionpool.HTTPSConnectionPool,), {
-            'ConnectionCls': type('WatchedHTTPSConnection', (_WatchedConnection, connection.HTTPSConnection), {})}),
-    }
-
-    class WatchedAdapter(requests.adapters.HTTPAdapter):
-        def init_poolmanager(self, *args, **kwargs):
-            super(WatchedAdapter, self).init_poolmanager(*args, **kwargs)
-            self.poolmanager.pool_classes_by_scheme = pools
-
-        def proxy_manager_for(self, proxy, **proxy_kwargs):
-            manager = super(WatchedAdapter, self).proxy_manager_for(proxy, **proxy_kwargs)
-            manager.pool_classes_by_scheme = pools
-            return manager
-
-    session = requests.Session()
-    session.trust_env = False  # proxies and CA settings arrive resolved in the runtime options
-    adapter = WatchedAdapter(pool_connections=10, pool_maxsize=_POOL_SIZE)
-    session.mount('http://', adapter)
-    session.mount('https://', adapter)
-    return session
-
-
-def _seconds(millis, default_millis):
-    return float(millis or default_millis) / 1000.0
-
-
-def _base_url(url):
-    parts = urlsplit(url)
-    return '%s://%s' % (parts.scheme, parts.netloc)
-
-
-def _reason(exc):
-    """The innermost cause of a requests / urllib3 error, without urllib3's connection-class prefix."""
-    cause = exc
-    while True:
-        inner = getattr(cause, 'reason', None) or getattr(cause, 'original_error', None)
-        if not isinstance(inner, BaseException) and cause.args and isinstance(cause.args[0], BaseException):
-            inner = cause.args[0]
-        if not isinstance(inner, BaseException) or inner is cause:
-            break
-        cause = inner
-    return re.sub(r'^\w*Connection(?:Pool)?\(host=[^)]*\): ', '', ' '.join(str(cause).split()))
-
-
-def _transport_error(exc, url, proxy, requests):
-    """The collection's error for a request that got no answer."""
-    exceptions = requests.exceptions
-    if isinstance(exc, exceptions.ProxyError):
-        text = 'cannot reach the API endpoint %s through the proxy %s: %s' % (_base_url(url), proxy, _reason(exc))
-    elif isinstance(exc, exceptions.SSLError):
-        text = 'TLS with %s failed: %s' % (_base_url(url), _reason(exc))
-    elif isinstance(exc, exceptions.ConnectTimeout):
-        text = 'cannot reach the API endpoint %s: no connection within the connect_timeout' % _base_url(url)
-    else:
-        text = 'cannot reach the API endpoint %s: %s' % (_base_url(url), _reason(exc))
-    return TransportFailure(TRANSPORT_ERROR_CODE, text)
-
-
-def _is_api_answer(status, content_type, body):
-    """Whether the SDK can read this answer: JSON (or, for errors, the XML it parses itself)."""
-    if status >= 400 and content_type == _XML_ERROR_TYPE:
-        return True
-    text = (body or b'').lstrip()[:1]
-    if status < 400:
-        return text in (b'{', b'[')
-    try:
-        return isinstance(json.loads(body.decode('utf-8')), dict)
-    except ValueError:
-        return False
-
-
-def send(request, runtime_option=None):
-    """Send one SDK request (``DaraCore.do_action``'s contract); see the comment above."""
-    requests = _import('requests')
-    core = _import('darabonba.core')
-    runtime = runtime_option or {}
-    url = core.DaraCore.compose_url(request)
-    prepared = requests.PreparedRequest()
-    prepared.prepare(method=request.method.upper(), url=url, headers=request.headers,
-                     data=request.body.encode('utf-8') if isinstance(request.body, str) else request.body)
-    network = endpoints.Network(runtime.get('httpProxy'), runtime.get('httpsProxy'), runtime.get('noProxy'), runtime.get('ca'),
-                                not runtime.get('ignoreSSL'), {})
-    proxy = endpoints.proxy_for(url, network)[0]
-    connect_timeout = _seconds(runtime.get('connectTimeout'), DEFAULT_CONNECT_MS)
-    read_timeout = _seconds(runtime.get('readTimeout'), DEFAULT_READ_MS)
-    deadline = endpoints.Deadline(read_timeout)
-    _current_call.deadline = deadline
-    try:
-        answer = _session().send(prepared, proxies={urlsplit(url).scheme: proxy} if proxy else {}, allow_redirects=False,
-                                 timeout=(connect_timeout, read_timeout), cert=runtime.get('cert'),
-                                 verify=False if runtime.get('ignoreSSL') else (runtime.get('ca') or True))
-    except Exception as exc:  # pylint: disable=broad-except
-        # once the deadline shut the socket, whatever the reading thread ran into is the timeout
-        if deadline.expired:
-            raise TransportFailure(TIMEOUT_ERROR_CODE, 'no complete answer from %s within %gs (read_timeout)' % (
-                _base_url(url), read_timeout)) from None
-        if isinstance(exc, (IOError, requests.RequestException)):
-            raise _transport_error(exc, url, proxy, requests) from None
-        raise
-    finally:
-        _current_call.deadline = None
-        deadline.cancel()
-    content_type = answer.headers.get('content-type', '')
-    if not _is_api_answer(answer.status_code, content_type, answer.content):
-        raise TransportFailure(UNEXPECTED_ANSWER_CODE, '%s answered %s' % (_base_url(url), describe_answer(
-            answer.status_code, answer.reason, content_type, answer.content)), status=answer.status_code)
-    response = _import('darabonba.response').DaraResponse()
-    response.status_code = answer.status_code
-    response.status_message = answer.reason
-    response.headers = dict((k.lower(), v) for k, v in answer.headers.items())
-    response.body = answer.content
-    response.response = answer
-    return response
 
 
 # -- clients -------------------------------------------------------------------------------------
@@ -300,30 +118,39 @@ def _response_body(response):
     return body if isinstance(body, dict) else {}
 
 
+class Answer(dict):
+    """An API answer's JSON body. ``uncertain``: an earlier attempt of the same call may have taken effect
+    (its answer was lost), so what this answer says may be the service seeing our own write again."""
+
+    def __init__(self, body, uncertain=False):
+        super(Answer, self).__init__(body)
+        self.uncertain = uncertain
+
+
 class ServiceClient(object):
-    """Call API actions by name with the API's own parameters; get the JSON body as a dict.
+    """Call API actions by name with the API's own parameters; get the JSON body as an :class:`Answer`.
 
     ``on_throttle``: called (no arguments) before backing off from a throttled attempt; the
     worker pool sets it to adapt its concurrency.
     """
 
     def __init__(self, service, sdk_client, retries=DEFAULT_RETRIES, timeouts=None, log=None, models=None,
-                 runtime_class=None, secrets=(), sleep=None, rand=random.random, network=endpoints.NO_NETWORK_SETTINGS):
+                 runtime_class=None, secrets=(), sleep=None, retry_timeout=None, backoff=None, network_settings=None):
         self.service = service
         self.sdk_client = sdk_client
         self.retries = DEFAULT_RETRIES if retries is None else retries
+        self.retry_timeout = retry_timeout
+        self.backoff = backoff
         self.timeouts = timeouts or Timeouts(None, None)
-        self.network = network
+        self.network = network_settings or network.NO_NETWORK_SETTINGS
         self.log = log
         self.secrets = list(secrets or ())
         self.calls = {}
-        self.last_call_uncertain = False
         self.on_throttle = None
         self._models = models
         self._runtime_class = runtime_class
         # looked up at each call, so tests can skip the backoff waits
         self._sleep = sleep or (lambda seconds: time.sleep(seconds))  # pylint: disable=unnecessary-lambda
-        self._rand = rand
         self._methods = None
 
     # -- SDK plumbing ----------------------------------------------------------------------
@@ -356,12 +183,15 @@ class ServiceClient(object):
             raise ValueError('%s: no request model %sRequest in the SDK' % (self.service, action))
         return method, (request_class if takes_request else None)
 
-    def _runtime(self):
+    def _runtime(self, action):
         _dummy, runtime_class = self._sdk()
-        network = self.network
-        return runtime_class(connect_timeout=_millis(self.timeouts.connect), read_timeout=_millis(self.timeouts.read),
-                             autoretry=False, http_proxy=network.http_proxy, https_proxy=network.https_proxy,
-                             no_proxy=network.no_proxy, ca=network.ca_bundle, ignore_ssl=not network.validate_certs)
+        settings = self.network
+        read = self.timeouts.read
+        if action in BATCH_READ_TIMEOUTS and (read is None or read < BATCH_READ_TIMEOUTS[action]) and not self.timeouts.read_given:
+            read = BATCH_READ_TIMEOUTS[action]
+        return runtime_class(connect_timeout=_millis(self.timeouts.connect), read_timeout=_millis(read),
+                             autoretry=False, http_proxy=settings.http_proxy, https_proxy=settings.https_proxy,
+                             no_proxy=settings.no_proxy, ca=settings.ca_bundle, ignore_ssl=not settings.validate_certs)
 
     def _log(self, message):
         if self.log is not None:
@@ -374,56 +204,59 @@ class ServiceClient(object):
     def describe(self):
         """Where the calls go, for -vvv output: ``{'endpoint': URL, 'proxy': 'URL (env HTTPS_PROXY)' or 'direct (why)'}``."""
         url = self.endpoint_url()
-        proxy, why = endpoints.proxy_for(url, self.network)
+        proxy, why = network.proxy_for(url, self.network)
         return {'endpoint': url, 'proxy': redact('%s (%s)' % (proxy, why) if proxy else 'direct (%s)' % why)}
 
     # -- public API ------------------------------------------------------------------------
 
     def call(self, action, params=None, retry_codes=(), idempotent=True):
-        """Call ``action`` with ``params`` (PascalCase); return the body dict (PascalCase).
+        """Call ``action`` with ``params`` (PascalCase); return the body (PascalCase) as an :class:`Answer`.
 
-        Raises :class:`AlicloudApiError` after the retries are used up. ``idempotent=False``: an
-        attempt that may have taken effect (its answer was lost) is not repeated, since a repeat
-        would do the write twice; the error is raised for the caller to read back instead.
+        Raises :class:`AlicloudApiError` after the retries are used up; its ``uncertain`` says
+        whether the call may have taken effect all the same. ``idempotent=False``: an attempt that
+        may have taken effect is not repeated, since a repeat would do the write twice; the error
+        goes to the caller, who settles it by a read.
         """
         method, request_class = self._resolve(action)
         params = dict((k, v) for k, v in (params or {}).items() if v is not None)
-
+        runtime = self._runtime(action)
         uncertain = []  # set once an attempt may have reached the server without us seeing its answer
-        self.last_call_uncertain = False
 
         def attempt():
             self.calls[action] = self.calls.get(action, 0) + 1
             try:
                 if request_class is None:
-                    response = method(self._runtime())
+                    response = method(runtime)
                 else:
-                    response = method(request_class().from_map(dict(params)), self._runtime())
+                    response = method(request_class().from_map(dict(params)), runtime)
             except Exception as exc:  # pylint: disable=broad-except
                 # every SDK failure (server answer, transport, parsing) becomes one error type
                 err = from_sdk_exception(exc, action, self.secrets)
-                err.after_lost_reply = bool(uncertain)
                 if may_have_taken_effect(err):
                     uncertain.append(err.code)
-                    err.final = not idempotent
+                err.uncertain = bool(uncertain)
                 raise err from None
-            return _response_body(response)
+            return Answer(_response_body(response), uncertain=bool(uncertain))
 
-        def on_retry(err, attempt_number, delay):
-            if 'Throttling' in (err.code or '') and self.on_throttle is not None:
-                self.on_throttle()
-            self._log('%s %s: %s, retry %d of %d in %.1fs' % (self.service, action, err.code, attempt_number, self.retries, delay))
+        policy = RetryPolicy(self.retries, self.retry_timeout, extra_codes=retry_codes, backoff=self.backoff)
+        waiter = policy.waiter()
 
-        try:
-            return call_with_retries(attempt, self.retries, extra_codes=retry_codes, sleep=self._sleep, rand=self._rand,
-                                     on_retry=on_retry)
-        finally:
-            # whether an attempt of this call may have taken effect unseen (one client per thread)
-            self.last_call_uncertain = bool(uncertain)
+        def should_wait(attempt_number, err):
+            if err.uncertain and not idempotent:
+                return None
+            delay = waiter(attempt_number, err)
+            if delay is not None:
+                if 'Throttling' in (err.code or '') and self.on_throttle is not None:
+                    self.on_throttle()
+                self._log('%s %s: %s, retry %d in %.1fs' % (self.service, action, err.code, attempt_number + 1, delay))
+            return delay
+
+        return call_retrying(attempt, should_wait, self._sleep)
 
 
 def timeouts_from_options(options):
-    return Timeouts(options.get('connect_timeout'), options.get('read_timeout'))
+    read = options.get('read_timeout')
+    return Timeouts(options.get('connect_timeout'), DEFAULT_READ_TIMEOUT if read is None else read, read is not None)
 
 
 def service_client_for(service, credentials, options, region=None, env=None, log=None):
@@ -434,8 +267,9 @@ def service_client_for(service, credentials, options, region=None, env=None, log
     """
     region = region or endpoints.resolve_region(service, options, env, inferred=getattr(credentials, 'region_hint', None))
     endpoint, protocol = endpoints.resolve_endpoint(service, options, region, env)
-    network = endpoints.resolve_network(options, env)
+    settings = network.resolve_network(options, env)
     timeouts = timeouts_from_options(options)
     sdk_client = build_sdk_client(service, credentials, endpoint, protocol, region, timeouts)
     return ServiceClient(service, sdk_client, retries=options.get('retries', DEFAULT_RETRIES), timeouts=timeouts,
-                         log=log, secrets=credentials.secrets(), network=network)
+                         retry_timeout=options.get('retry_timeout'), log=log, secrets=credentials.secrets(),
+                         network_settings=settings)

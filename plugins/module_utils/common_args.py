@@ -11,8 +11,13 @@ option set on the task is told apart from a variable of the environment).
 import copy
 
 DEFAULT_RETRIES = 5
+DEFAULT_RETRY_TIMEOUT = 120
 DEFAULT_CONNECT_TIMEOUT = 5
+# read_timeout has no default in the spec: unset, calls get this, the batch instance RAM role APIs the official core's longer one
 DEFAULT_READ_TIMEOUT = 10
+# the bounds of connect_timeout, read_timeout and retry_timeout (seconds)
+MAX_TIMEOUT = 3600
+MAX_RETRIES = 100
 
 ASSUME_ROLE_SPEC = dict(
     role_arn=dict(type='str', required=True),
@@ -34,9 +39,11 @@ COMMON_ARGUMENT_SPEC = dict(
     ram_endpoint=dict(type='str'),
     ecs_endpoint=dict(type='str'),
     sts_endpoint=dict(type='str'),
+    network=dict(type='str', choices=['public', 'vpc']),
     retries=dict(type='int', default=DEFAULT_RETRIES),
+    retry_timeout=dict(type='float', default=DEFAULT_RETRY_TIMEOUT),
     connect_timeout=dict(type='float', default=DEFAULT_CONNECT_TIMEOUT),
-    read_timeout=dict(type='float', default=DEFAULT_READ_TIMEOUT),
+    read_timeout=dict(type='float'),
     # no_log: a proxy URL may carry a password (user:password@proxy)
     http_proxy=dict(type='str', no_log=True),
     https_proxy=dict(type='str', no_log=True),

@@ -34,6 +34,7 @@ import json
 import os
 import time
 
+from ansible_collections.alicloud.ram.plugins.module_utils import network as netconf
 from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, sts_api
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, format_error, remember_secrets
 from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MetadataClient, MetadataError
@@ -332,8 +333,8 @@ class _Resolver(object):
     def from_metadata(self, role_name, source_name=None, region_hint=None):
         try:
             endpoint = endpoints.resolve_metadata_endpoint(self.options, self.env)
-            network = endpoints.resolve_network(self.options, self.env)
-        except endpoints.EndpointError as err:
+            network = netconf.resolve_network(self.options, self.env)
+        except (endpoints.EndpointError, netconf.NetworkError) as err:
             raise CredentialsError(str(err)) from None
         mode = self.options.get('imds_mode')
         if not mode:

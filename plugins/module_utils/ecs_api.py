@@ -4,37 +4,28 @@
 """The ECS operations the collection uses, one function each (see ``service.operation``).
 
 Functions take a ``ServiceClient`` for ECS and the region first and return plain data with the
-API's own keys. Each call reads or writes one page or one batch; the instance toolkit
-(``instances.py``) spreads batches over workers and follows pages.
+API's own keys. Each call reads or writes one page or one batch, except the readers that follow
+every page of one selection; the instance toolkit (``instances.py``) spreads batches over workers.
 """
 
 import collections
 import json
 
-from ansible_collections.alicloud.ram.plugins.module_utils.ram_api import as_list, listed
-from ansible_collections.alicloud.ram.plugins.module_utils.service import operation
+from ansible_collections.alicloud.ram.plugins.module_utils.data import listed, to_int, truthy
+from ansible_collections.alicloud.ram.plugins.module_utils.service import numbered_pages, operation, token_pages
 
 MAX_IDS_PER_WRITE = 100            # AttachInstanceRamRole / DetachInstanceRamRole
 MAX_IDS_PER_ROLE_READ = 50         # DescribeInstanceRamRole (InstanceIds and PageSize)
 MAX_IDS_PER_DESCRIBE = 100         # DescribeInstances (InstanceIds and MaxResults)
 MAX_TAG_FILTERS = 20               # DescribeInstances Tag.N
+SUCCESS_CODE = '200'               # a per-instance result's Code when it worked
 
-# One instance's outcome in an Attach/Detach answer.
+# One instance's outcome in an Attach/Detach answer: ``success`` is True, False, or None when the
+# result says neither (no ``Success`` and no ``Code``).
 InstanceResult = collections.namedtuple('InstanceResult', ['instance_id', 'success', 'code', 'message'])
-# One page of DescribeInstanceRamRole: ``roles`` maps instance id -> role name ('' or None: no role).
-RolePage = collections.namedtuple('RolePage', ['roles', 'total'])
-# One page of DescribeInstances: ``instances`` are the API's Instance dicts.
-InstancePage = collections.namedtuple('InstancePage', ['instances', 'next_token'])
-# Answer of an Attach/Detach call: per-instance results plus the summary the API gives.
-BatchAnswer = collections.namedtuple('BatchAnswer', ['results', 'fail_count', 'request_id'])
-
-
-def chunks(seq, size):
-    """Consecutive slices of ``seq`` of at most ``size`` items."""
-    if size < 1:
-        raise ValueError('chunk size must be positive')
-    seq = list(seq)
-    return [seq[start:start + size] for start in range(0, len(seq), size)]
+# Answer of an Attach/Detach call: per-instance results plus the summary the API gives;
+# ``uncertain``: an earlier attempt of the call may have taken effect unseen.
+BatchAnswer = collections.namedtuple('BatchAnswer', ['results', 'fail_count', 'request_id', 'uncertain'])
 
 
 def instance_ids_param(ids):
@@ -42,58 +33,88 @@ def instance_ids_param(ids):
     return json.dumps(list(ids), separators=(',', ':'))
 
 
-def _to_int(value, default=None):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _truthy(value):
-    return value if isinstance(value, bool) else str(value).strip().lower() == 'true'
+def result_success(item):
+    """Whether one per-instance result says the write worked: ``Success`` when the answer has it, else
+    ``Code == "200"`` (every documented sample carries only ``Code`` and ``Message``); None when it says neither."""
+    if item.get('Success') is not None:
+        return truthy(item['Success'])
+    if item.get('Code') not in (None, ''):
+        return str(item['Code']) == SUCCESS_CODE
+    return None
 
 
 def _batch_answer(body, result_key):
-    wrapper = (body or {}).get(result_key)
-    items = wrapper.get(result_key[:-1]) if isinstance(wrapper, dict) else wrapper
-    results = [InstanceResult(item.get('InstanceId'), _truthy(item.get('Success', False)),
+    results = [InstanceResult(item.get('InstanceId'), result_success(item),
                               None if item.get('Code') is None else str(item.get('Code')), item.get('Message') or '')
-               for item in as_list(items) if isinstance(item, dict)]
-    return BatchAnswer(results, _to_int(body.get('FailCount'), 0), body.get('RequestId'))
+               for item in listed(body, (result_key, result_key[:-1]))]
+    return BatchAnswer(results, to_int(body.get('FailCount'), 0), body.get('RequestId'), getattr(body, 'uncertain', False))
 
 
 def tag_filter_params(tags):
-    """The ``Tag`` list for a ``{key: value}`` selection (the SDK model sends it as ``Tag.N.Key`` / ``Tag.N.Value``).
+    """The ``Tag`` list for a ``{key: text}`` selection (the SDK model sends it as ``Tag.N.Key`` / ``Tag.N.Value``).
 
     An empty value matches any value of the key.
     """
     if not tags:
         return {}
-    return {'Tag': [dict([('Key', key)] + ([('Value', str(value))] if value not in (None, '') else []))
+    return {'Tag': [dict([('Key', key)] + ([('Value', value)] if value not in (None, '') else []))
                     for key, value in sorted(tags.items())]}
 
 
+def _roles_of(body):
+    return collections.OrderedDict((item['InstanceId'], item.get('RamRoleName') or None)
+                                   for item in listed(body, ('InstanceRamRoleSets', 'InstanceRamRoleSet')) if item.get('InstanceId'))
+
+
 @operation('read the RAM roles of instances in {region}')
-def describe_instance_ram_roles(ecs, region, instance_ids=None, role_name=None, page=1):
-    """One page (up to 50 instances) of DescribeInstanceRamRole, filtered by ids and/or role."""
-    params = {'RegionId': region, 'RamRoleName': role_name or None, 'PageNumber': page, 'PageSize': MAX_IDS_PER_ROLE_READ}
-    if instance_ids:
-        params['InstanceIds'] = instance_ids_param(instance_ids)
-    body = ecs.call('DescribeInstanceRamRole', params)
-    roles = collections.OrderedDict((item['InstanceId'], item.get('RamRoleName') or None)
-                                    for item in listed(body, ('InstanceRamRoleSets', 'InstanceRamRoleSet')) if item.get('InstanceId'))
-    return RolePage(roles, _to_int(body.get('TotalCount')))
+def instance_ram_roles(ecs, region, instance_ids):
+    """``{instance id: role or None}`` of the (up to 50) ``instance_ids`` DescribeInstanceRamRole lists (one call)."""
+    body = ecs.call('DescribeInstanceRamRole', {'RegionId': region, 'InstanceIds': instance_ids_param(instance_ids),
+                                                'PageNumber': 1, 'PageSize': MAX_IDS_PER_ROLE_READ})
+    return _roles_of(body)
 
 
-@operation('describe instances in {region}')
-def describe_instances(ecs, region, instance_ids=None, tags=None, next_token=None):
-    """One page (up to 100 instances) of DescribeInstances, filtered by ids and/or tags."""
-    params = {'RegionId': region, 'MaxResults': MAX_IDS_PER_DESCRIBE, 'NextToken': next_token or None}
+@operation('read the instances holding role {role_name} in {region}', missing=('InvalidRamRole.NotFound',))
+def role_holders(ecs, region, role_name):
+    """``{instance id: role name as ECS spells it}`` of every instance of ``region`` DescribeInstanceRamRole lists for
+    ``role_name`` (all pages); None when ECS does not know the role."""
+    holders = collections.OrderedDict()
+    pages = numbered_pages(lambda params: ecs.call('DescribeInstanceRamRole', params), {'RegionId': region, 'RamRoleName': role_name},
+                           MAX_IDS_PER_ROLE_READ, lambda body: len(_roles_of(body)))
+    for body in pages:
+        for iid, held in _roles_of(body).items():
+            holders.setdefault(iid, held)
+    return holders
+
+
+def _instances_param(instance_ids, tags):
+    params = {'MaxResults': MAX_IDS_PER_DESCRIBE}
     if instance_ids:
         params['InstanceIds'] = instance_ids_param(instance_ids)
     params.update(tag_filter_params(tags))
-    body = ecs.call('DescribeInstances', params)
-    return InstancePage(listed(body, ('Instances', 'Instance')), body.get('NextToken') or None)
+    return params
+
+
+@operation('describe instances in {region}')
+def describe_instances(ecs, region, instance_ids=None, tags=None):
+    """The ``Instance`` dicts of every instance matching ``instance_ids`` (up to 100) and/or ``tags`` (all pages)."""
+    found, wanted = [], len(instance_ids or ())
+
+    def ends(body):
+        # an empty page, or every id asked for found: no need to follow a token
+        return not listed(body, ('Instances', 'Instance')) or bool(wanted and len(found) >= wanted)
+
+    params = dict(_instances_param(instance_ids, tags), RegionId=region)
+    for body in token_pages(lambda page: ecs.call('DescribeInstances', page), params, ends=ends):
+        found.extend(listed(body, ('Instances', 'Instance')))
+    return found
+
+
+@operation('list the regions')
+def describe_regions(ecs):
+    """The ids of the regions ECS offers this account."""
+    body = ecs.call('DescribeRegions', {})
+    return [item['RegionId'] for item in listed(body, ('Regions', 'Region')) if item.get('RegionId')]
 
 
 @operation('attach role {role_name} to instances in {region}')
@@ -109,20 +130,9 @@ def detach_instance_ram_role(ecs, region, role_name, instance_ids):
 
 
 @operation('change the metadata options of instance {instance_id} in {region}')
-def modify_instance_metadata_options(ecs, region, instance_id, http_tokens=None, http_endpoint=None, instance_metadata_tags=None):
-    ecs.call('ModifyInstanceMetadataOptions', {'RegionId': region, 'InstanceId': instance_id, 'HttpTokens': http_tokens,
-                                               'HttpEndpoint': http_endpoint, 'InstanceMetadataTags': instance_metadata_tags})
+def modify_instance_metadata_options(ecs, region, instance_id, http_endpoint, http_tokens, instance_metadata_tags=None):
+    """The whole wanted state: ``HttpEndpoint`` (required by the API) and ``HttpTokens`` always (an omitted
+    one may fall back to its default), ``InstanceMetadataTags`` only when given."""
+    ecs.call('ModifyInstanceMetadataOptions', {'RegionId': region, 'InstanceId': instance_id, 'HttpEndpoint': http_endpoint,
+                                               'HttpTokens': http_tokens, 'InstanceMetadataTags': instance_metadata_tags})
     return True
-
-
-def metadata_options(instance):
-    """An Instance dict's ``MetadataOptions`` in the modules' snake_case result form."""
-    options = instance.get('MetadataOptions') or {}
-    return {'http_tokens': options.get('HttpTokens') or None,
-            'http_endpoint': options.get('HttpEndpoint') or None,
-            'instance_metadata_tags': options.get('InstanceMetadataTags') or None}
-
-
-def network_type(instance):
-    """``'vpc'`` or ``'classic'`` for an Instance dict."""
-    return 'classic' if str(instance.get('InstanceNetworkType') or 'vpc').lower() == 'classic' else 'vpc'

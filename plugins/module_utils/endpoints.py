@@ -1,23 +1,28 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Private to the alicloud.ram collection: not a public API, may change without notice.
-"""How to reach an endpoint: address, region, proxy, TLS settings and the per-call deadline.
+"""Where the calls go: the endpoint of each service, and the region.
 
-Options come first, then the environment. Nothing here does I/O except the deadline's timer.
+Options come first, then the environment. Without an endpoint setting RAM, a global service, is
+``ram.aliyuncs.com`` for every region (Alibaba's RAM endpoint table; the SDK's regional rule would
+invent ``ram.<region>.aliyuncs.com`` for regions missing from its map); ECS and STS come from
+the SDK's own map and regional rule. ``network: vpc`` (``ALIBABA_CLOUD_NETWORK``) selects the VPC
+endpoints, for controllers inside a VPC without internet access. Nothing here does I/O.
 """
 
-import collections
-import ipaddress
 import os
 import re
-import socket
-import threading
 
 from urllib.parse import urlsplit
 
 DEFAULT_REGION = 'cn-hangzhou'
 DEFAULT_METADATA_ENDPOINT = 'http://100.100.100.200'
 GLOBAL_SERVICES = ('ram', 'sts')
+NETWORKS = ('public', 'vpc')
+NETWORK_ENV = 'ALIBABA_CLOUD_NETWORK'
+RAM_ENDPOINTS = {'public': 'ram.aliyuncs.com', 'vpc': 'ram.vpc-proxy.aliyuncs.com'}
+# regional VPC endpoints: ecs-vpc.<region>.aliyuncs.com, sts-vpc.<region>.aliyuncs.com
+VPC_ENDPOINT = '%s-vpc.%s.aliyuncs.com'
 
 ENDPOINT_ENV = {
     'ram': 'ALIBABA_CLOUD_RAM_ENDPOINT',
@@ -26,16 +31,9 @@ ENDPOINT_ENV = {
 }
 METADATA_ENDPOINT_ENV = 'ALIBABA_CLOUD_METADATA_ENDPOINT'
 REGION_ENV = ('ALIBABA_CLOUD_REGION_ID', 'ALICLOUD_REGION', 'ALICLOUD_REGION_ID')
-# lower case first: where both are set, the lower-case variable wins (as in curl and urllib)
-PROXY_ENV = {'http': ('http_proxy', 'HTTP_PROXY'), 'https': ('https_proxy', 'HTTPS_PROXY')}
-NO_PROXY_ENV = ('no_proxy', 'NO_PROXY')
-CA_BUNDLE_ENV = 'ALIBABA_CLOUD_CA_BUNDLE'
 
 _HOST_RE = re.compile(r'(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?))(?::(?P<port>[0-9]{1,5}))?')
 _REGION_RE = re.compile(r'[a-z0-9][a-z0-9-]*[a-z0-9]')
-
-Network = collections.namedtuple('Network', ['http_proxy', 'https_proxy', 'no_proxy', 'ca_bundle', 'validate_certs', 'sources'])
-NO_NETWORK_SETTINGS = Network(None, None, None, None, True, {})
 
 
 class EndpointError(ValueError):
@@ -56,39 +54,64 @@ def _first_env(environ, names):
 
 def parse_endpoint(value, name='endpoint', default_protocol='https'):
     """Parse ``host``, ``host:port`` or ``http(s)://host[:port]`` into ``(host_with_port, protocol)``."""
-    text = (value or '').strip()
+    text = value.strip() if isinstance(value, str) else ''
     if not text:
         raise EndpointError('%s is empty' % name)
     protocol = default_protocol
     if '://' in text:
-        parts = urlsplit(text)
+        try:
+            parts = urlsplit(text)
+        except ValueError:
+            raise EndpointError('%s is not a URL that can be parsed (give http(s)://host[:port])' % name) from None
         scheme = (parts.scheme or '').lower()
         if scheme not in ('http', 'https'):
-            raise EndpointError("%s '%s': the scheme must be http or https" % (name, text))
+            raise EndpointError('%s: the scheme must be http or https' % name)
         if '@' in parts.netloc:
             raise EndpointError('%s: user information in the URL is not allowed' % name)
-        if parts.path not in ('', '/') or parts.query or parts.fragment:
-            raise EndpointError("%s '%s': a path, query or fragment is not allowed; give only scheme, host and port" % (name, text))
+        if parts.path not in ('', '/') or parts.query or parts.fragment or ';' in parts.netloc:
+            raise EndpointError('%s: a path, parameters, query or fragment is not allowed; give only scheme, host and port' % name)
         host = parts.netloc
         protocol = scheme
     else:
         host = text.rstrip('/')
+        if '@' in host:
+            raise EndpointError('%s: user information is not allowed' % name)
     match = _HOST_RE.fullmatch(host)
     if not match:
-        raise EndpointError("%s '%s' is not a host name, host:port or http(s)://host[:port] URL" % (name, text))
+        raise EndpointError('%s is not a host name, host:port or http(s)://host[:port] URL' % name)
     port = match.group('port')
     if port is not None and not 0 < int(port) < 65536:
-        raise EndpointError("%s '%s': port out of range" % (name, text))
+        raise EndpointError('%s: the port is out of range' % name)
     return host, protocol
 
 
-def resolve_endpoint(service, options, region=None, env=None):
-    """Return ``(host_with_port or None, protocol)`` for ``service``.
+def resolve_network_kind(options, env=None):
+    """``public`` or ``vpc``: the ``network`` option, else ``ALIBABA_CLOUD_NETWORK``, else public."""
+    value, source = options.get('network'), 'network'
+    if not value:
+        value, source = _env(env).get(NETWORK_ENV), NETWORK_ENV
+    if not value:
+        return 'public'
+    kind = value.strip().lower()
+    if kind not in NETWORKS:
+        raise EndpointError('%s must be public or vpc' % source)
+    return kind
 
-    ``None`` lets the SDK compute its default endpoint from the region. ``region`` is accepted
-    for symmetry with the SDK; the host itself never depends on it here.
+
+def default_endpoint(service, region, kind='public'):
+    """The endpoint host of ``service`` when none is set, or None to let the SDK compute it from the region."""
+    if service == 'ram':
+        return RAM_ENDPOINTS[kind]
+    if kind == 'vpc' and region:
+        return VPC_ENDPOINT % (service, region)
+    return None
+
+
+def resolve_endpoint(service, options, region=None, env=None):
+    """Return ``(host_with_port, protocol)`` for ``service``: the option, its variable, else :func:`default_endpoint`.
+
+    The host is None when the SDK computes it from ``region`` (ECS and STS on the public network).
     """
-    del region  # the SDK derives default hosts from the region itself
     option = '%s_endpoint' % service
     value = options.get(option)
     source = option
@@ -97,7 +120,7 @@ def resolve_endpoint(service, options, region=None, env=None):
         value = _env(env).get(env_name) if env_name else None
         source = env_name
     if not value:
-        return None, 'https'
+        return default_endpoint(service, region, resolve_network_kind(options, env)), 'https'
     return parse_endpoint(value, source)
 
 
@@ -143,174 +166,3 @@ def resolve_metadata_endpoint(options, env=None):
     value = options.get('metadata_endpoint') or _env(env).get(METADATA_ENDPOINT_ENV) or DEFAULT_METADATA_ENDPOINT
     host, protocol = parse_endpoint(value, 'metadata_endpoint', default_protocol='http')
     return '%s://%s' % (protocol, host)
-
-
-# -- proxies and TLS ---------------------------------------------------------------------------
-
-def _check_proxy(value, source):
-    parts = urlsplit(value if '://' in value else 'http://' + value)
-    if (parts.scheme or '').lower() not in ('http', 'https'):
-        raise EndpointError('%s: the proxy URL must start with http:// or https://' % source)
-    try:
-        port = parts.port
-    except ValueError:
-        raise EndpointError('%s: the proxy port is out of range' % source) from None
-    if not parts.hostname or parts.path not in ('', '/') or parts.query or parts.fragment or port == 0:
-        raise EndpointError('%s is not a proxy URL such as http://proxy.example.com:3128' % source)
-    return value if '://' in value else 'http://' + value
-
-
-def resolve_network(options, env=None):
-    """The proxy and TLS settings of the API calls: options first, then the environment.
-
-    ``sources`` names where each proxy setting came from (``option https_proxy``, ``env HTTPS_PROXY``).
-    """
-    environ = _env(env)
-    values, sources = {}, {}
-    for scheme, names in sorted(PROXY_ENV.items()):
-        option = '%s_proxy' % scheme
-        value, source = options.get(option), 'option %s' % option
-        if not value:
-            value, name = _first_env(environ, names)
-            source = 'env %s' % name
-        values[option] = _check_proxy(value.strip(), source) if value else None
-        if value:
-            sources[option] = source
-    no_proxy, source = options.get('no_proxy'), 'option no_proxy'
-    if not no_proxy:
-        no_proxy, name = _first_env(environ, NO_PROXY_ENV)
-        source = 'env %s' % name
-    if no_proxy:
-        sources['no_proxy'] = source
-    ca_bundle = options.get('ca_bundle') or environ.get(CA_BUNDLE_ENV) or None
-    if ca_bundle:
-        source = 'ca_bundle' if options.get('ca_bundle') else CA_BUNDLE_ENV
-        ca_bundle = os.path.expanduser(ca_bundle)
-        if not os.path.isfile(ca_bundle):
-            raise EndpointError('%s: %s is not a file (a PEM bundle of CA certificates)' % (source, ca_bundle))
-    validate_certs = options.get('validate_certs')
-    return Network(values['http_proxy'], values['https_proxy'], no_proxy or None, ca_bundle,
-                   True if validate_certs is None else bool(validate_certs), sources)
-
-
-def _entry_host_port(entry):
-    """``(host, port or None)`` of a NO_PROXY entry: ``host``, ``.domain``, ``host:port``, ``[v6]:port``, ``10.0.0.0/8``."""
-    if entry.startswith('['):
-        host, _sep, rest = entry[1:].partition(']')
-        return host, rest[1:] if rest.startswith(':') else None
-    if entry.count(':') == 1:
-        host, port = entry.split(':')
-        return host, port
-    return entry, None
-
-
-def _ip(text):
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        return None
-
-
-def bypasses_proxy(host, port, no_proxy):
-    """Whether ``no_proxy`` (comma or space separated) exempts ``host:port`` from the proxy.
-
-    Entries: ``*`` (everything), host names and domain suffixes (``example.com`` and
-    ``.example.com`` both match ``example.com`` and ``api.example.com``), IP addresses,
-    CIDR blocks (``10.0.0.0/8``), each optionally with ``:port`` (then only that port).
-    """
-    host = (host or '').strip('[]').rstrip('.').lower()
-    address = _ip(host)
-    for entry in re.split(r'[\s,]+', (no_proxy or '').strip().lower()):
-        if not entry:
-            continue
-        if entry == '*':
-            return True
-        entry_host, entry_port = _entry_host_port(entry)
-        if entry_port and (not entry_port.isdigit() or int(entry_port) != port):
-            continue
-        entry_host = entry_host.lstrip('*').lstrip('.').rstrip('.')
-        if not entry_host:
-            continue
-        if address is not None:
-            try:
-                if address in ipaddress.ip_network(entry_host, strict=False):
-                    return True
-            except ValueError:
-                pass
-        elif host == entry_host or host.endswith('.' + entry_host):
-            return True
-    return False
-
-
-def proxy_for(url, network):
-    """``(proxy URL or None, why)`` for a request to ``url`` under ``network`` settings."""
-    parts = urlsplit(url)
-    scheme = (parts.scheme or 'http').lower()
-    proxy = network.https_proxy if scheme == 'https' else network.http_proxy
-    if not proxy:
-        return None, 'no proxy set'
-    port = parts.port or (443 if scheme == 'https' else 80)
-    if network.no_proxy and bypasses_proxy(parts.hostname, port, network.no_proxy):
-        return None, 'exempted by %s' % network.sources.get('no_proxy', 'no_proxy')
-    return proxy, network.sources.get('%s_proxy' % scheme, '%s_proxy' % scheme)
-
-
-# -- the per-call deadline ---------------------------------------------------------------------
-
-class Deadline(object):
-    """Bounds one HTTP exchange as a whole, from the request to the last byte of the answer.
-
-    Socket timeouts apply to each read, so a server that trickles its answer byte by byte would
-    never trip them. The deadline's timer starts with the first :meth:`watch` (the request being
-    sent); when it fires, every watched connection's socket is shut down, which wakes up the
-    thread blocked reading it with an error, and :attr:`expired` tells that error apart.
-    """
-
-    def __init__(self, seconds, timer=threading.Timer):
-        self.seconds = seconds
-        self.expired = False
-        self._timer_factory = timer
-        self._timer = None
-        self._watched = []
-        self._lock = threading.Lock()
-
-    def watch(self, connection):
-        """Watch ``connection`` (anything with a ``sock`` attribute, or a socket); arms the timer."""
-        with self._lock:
-            if connection not in self._watched:
-                self._watched.append(connection)
-            if self._timer is None:
-                self._timer = self._timer_factory(self.seconds, self._expire)
-                self._timer.daemon = True
-                self._timer.start()
-            if self.expired:
-                _shutdown(connection)
-
-    def _expire(self):
-        with self._lock:
-            self.expired = True
-            for connection in self._watched:
-                _shutdown(connection)
-
-    def cancel(self):
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.cancel()
-
-
-def _shutdown(connection):
-    sock = connection if isinstance(connection, socket.socket) else getattr(connection, 'sock', None)
-    if sock is None:
-        return
-    try:
-        # the plain socket's shutdown, also for TLS sockets: SSLSocket.shutdown would also drop
-        # the TLS state under the feet of the thread still reading it
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except (OSError, TypeError):
-        pass

@@ -6,6 +6,8 @@
 import re
 import threading
 
+from ansible_collections.alicloud.ram.plugins.module_utils.data import to_int
+
 REDACTED = '********'
 # error bodies and other foreign text quoted in messages are cut to this many characters
 MESSAGE_LIMIT = 1000
@@ -13,6 +15,10 @@ MESSAGE_LIMIT = 1000
 
 TRANSPORT_ERROR_CODE = 'ConnectionError'
 TIMEOUT_ERROR_CODE = 'Timeout'
+# certificate verification failed: not retried, a repeat cannot succeed
+TLS_ERROR_CODE = 'TLSError'
+# HTTP 200 without a body: documented for the instance RAM role APIs (the write may have taken effect)
+EMPTY_ANSWER_CODE = 'EmptyAnswer'
 # the endpoint answered with something that is not the API's JSON (an HTML error page, plain text, nothing)
 UNEXPECTED_ANSWER_CODE = 'UnexpectedAnswer'
 UNKNOWN_ERROR_CODE = 'UnknownError'
@@ -22,12 +28,12 @@ _SDK_MESSAGE_RE = re.compile(r'^code:\s*\d+,\s*(?P<msg>.*?)(?:\s*request id:\s*\
 # darabonba's message for a body that is not JSON
 _NOT_JSON_RE = re.compile(r'^Failed to parse the value as json format, Value: "(?P<body>.*)"\.?$', re.S)
 
-# scheme://userinfo@  (userinfo may hold a password)
-_URL_USERINFO_RE = re.compile(r'(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s\'"<>]*@')
-# user:password@host without a scheme
-_BARE_USERINFO_RE = re.compile(r'(?<![\w.:/-])[^\s/@:\'"<>]+:[^\s/@\'"<>]+@(?=[\w\[])')
-# the query of a URL (tokens, signatures)
-_URL_QUERY_RE = re.compile(r'(?P<url>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s?#\'"<>]*)\?[^\s#\'"<>]*')
+# a URL: scheme, then everything up to whitespace or a quote (user information, host, path, query, fragment)
+_URL_RE = re.compile(r'(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<rest>[^\s\'"<>]*)')
+# where the host and port of a URL end (after any user information)
+_HOST_END_RE = re.compile(r'[/?#;]')
+# TOKEN@host or user:password@host without a scheme
+_BARE_USERINFO_RE = re.compile(r'(?<![\w.:/@*-])[^\s/@\'"<>]+@(?=[\w\[])')
 _METADATA_TOKEN_RE = re.compile(r'(?P<name>x-aliyun-ecs-metadata-token\s*[:=]\s*)[^\s,;]+', re.I)
 
 _known_secrets = set()
@@ -48,8 +54,9 @@ def remember_secrets(*values):
 def redact(text, secrets=()):
     """The one redaction path: every message, warning and log line of the collection goes through it.
 
-    Removes every known secret (:func:`remember_secrets`) and every value of ``secrets``, the
-    user information (``user:password@``) and query of URLs, and metadata session tokens.
+    Removes every known secret (:func:`remember_secrets`) and every value of ``secrets``, all of a
+    URL but its scheme, host and port (:func:`_redacted_url`), ``TOKEN@`` before a host, and
+    metadata session tokens.
     Values shorter than 3 characters are ignored: they cannot be real secrets and replacing
     them would mangle the message.
     """
@@ -62,10 +69,18 @@ def redact(text, secrets=()):
     values.update(s for s in (secrets or ()) if isinstance(s, str) and len(s) >= 3)
     for secret in sorted(values, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
-    text = _URL_USERINFO_RE.sub(lambda m: m.group('scheme') + REDACTED + '@', text)
-    text = _BARE_USERINFO_RE.sub(REDACTED + '@', text)
-    text = _URL_QUERY_RE.sub(lambda m: m.group('url') + '?' + REDACTED, text)
+    text = _BARE_USERINFO_RE.sub(REDACTED + '@', _URL_RE.sub(_redacted_url, text))
     return _METADATA_TOKEN_RE.sub(lambda m: m.group('name') + REDACTED, text)
+
+
+def _redacted_url(match):
+    """A URL with only its scheme, host and port left: user information up to the *last* ``@`` (a password may hold
+    a raw ``@``), path, parameters, query and fragment are masked."""
+    rest = match.group('rest')
+    userinfo, at, address = rest.rpartition('@')
+    end = _HOST_END_RE.search(address)
+    host, tail = (address[:end.start()], address[end.start():]) if end else (address, '')
+    return match.group('scheme') + (REDACTED + '@' if at else '') + host + ('/' + REDACTED if tail.strip('/') else tail)
 
 
 def trim(text, limit=MESSAGE_LIMIT):
@@ -108,7 +123,7 @@ def describe_answer(status, reason, content_type, body):
 class AlicloudApiError(Exception):
     """An Alibaba Cloud API call failed (server answer or transport error)."""
 
-    def __init__(self, code, message, request_id=None, status=None, action=None, retry_after=None):
+    def __init__(self, code, message, request_id=None, status=None, action=None, retry_after=None, uncertain=False):
         self.code = code or UNKNOWN_ERROR_CODE
         self.message = message or ''
         self.request_id = request_id
@@ -116,12 +131,11 @@ class AlicloudApiError(Exception):
         self.action = action
         # milliseconds, only when the server asked for it (ThrottlingException)
         self.retry_after = retry_after
-        # set by ServiceClient.call: an earlier attempt of the same call may have taken effect
-        self.after_lost_reply = False
+        # this call (this attempt or an earlier one of the same call) may have taken effect although it
+        # failed: an answer lost, a 5xx, a timeout or an empty body after sending. Writes settle it by a read.
+        self.uncertain = uncertain
         # set by the service layer: the text naming the operation in messages
         self.operation = None
-        # set by ServiceClient.call: not to be retried (a write that may have taken effect)
-        self.final = False
         super(AlicloudApiError, self).__init__(self.__str__())
 
     def to_dict(self):
@@ -161,17 +175,10 @@ def _status_of(exc, data):
     for attr in ('status_code', 'statusCode'):
         value = getattr(exc, attr, None)
         if value is not None:
-            return _to_int(value)
+            return to_int(value)
     if isinstance(data, dict) and data.get('statusCode') is not None:
-        return _to_int(data.get('statusCode'))
+        return to_int(data.get('statusCode'))
     return None
-
-
-def _to_int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _is_transport_wrapper(exc):
@@ -225,7 +232,7 @@ def from_sdk_exception(exc, action=None, secrets=()):
             return AlicloudApiError(UNEXPECTED_ANSWER_CODE, redact(trim('HTTP %s answer without an API error code: %s' % (
                 status, _one_line(body))), secrets), status=status, action=action)
         message = _clean_sdk_message(getattr(exc, 'message', None), data)
-        retry_after = _to_int(getattr(exc, 'retry_after', None))
+        retry_after = to_int(getattr(exc, 'retry_after', None))
         return AlicloudApiError(code, redact(trim(_one_line(message)), secrets), request_id=None if request_id == 'None' else request_id,
                                 status=status, action=action, retry_after=retry_after)
 
@@ -234,9 +241,10 @@ def from_sdk_exception(exc, action=None, secrets=()):
 
 
 def may_have_taken_effect(err):
-    """Whether a failed attempt may still have been carried out by the server (its answer was lost)."""
+    """Whether a failed attempt may still have been carried out by the server (its answer was lost or empty)."""
     status = getattr(err, 'status', None)
-    return getattr(err, 'code', None) in (TRANSPORT_ERROR_CODE, TIMEOUT_ERROR_CODE) or (isinstance(status, int) and status >= 500)
+    return getattr(err, 'code', None) in (TRANSPORT_ERROR_CODE, TIMEOUT_ERROR_CODE, EMPTY_ANSWER_CODE) or (
+        isinstance(status, int) and status >= 500)
 
 
 def format_error(err, operation):

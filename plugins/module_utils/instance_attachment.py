@@ -4,12 +4,13 @@
 """Instance RAM roles on ECS instances: the resources of ecs_instance_role_attachment
 (:class:`InstanceRoleAttachment`) and ecs_instance_role_info (:class:`InstanceRoleInfo`).
 
-Reads, batches and fallbacks live in the instance toolkit (``instances.py``); every batch runs on
-one adaptive :class:`concurrency.WorkerPool`. What is checked before the first write: the input,
-that every selected instance exists (the role read and, for the ids it does not list,
-DescribeInstances), that no instance holds another role (without ``force``), and that the role
-exists and ECS may assume it (one GetRole). A classic-network instance is found before the
-writes when the reads show it, else by the attach call's own per-instance result.
+Reads and batch senders live in the instance toolkit (``instances.py``); every batch runs on one
+adaptive :class:`concurrency.WorkerPool` and every write through ``Writer.write_batches``. What
+is refused before the first write, alike in check mode, naming every problem at once: the input,
+instances that do not exist or are classic-network (the reads show them), instances holding
+another role (without ``force``), and a role that does not exist or ECS may not assume (one
+GetRole). ``force`` detaches first, waits (up to ``wait_timeout``) until the detach shows, then
+attaches, trying again while the old role still shows (API_FACTS 5.2).
 """
 
 import collections
@@ -17,105 +18,101 @@ import time
 
 from ansible_collections.alicloud.ram.plugins.module_utils import ecs_api, instances, ram_api
 from ansible_collections.alicloud.ram.plugins.module_utils.concurrency import WorkerPool
+from ansible_collections.alicloud.ram.plugins.module_utils.data import short_list
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, format_error
-from ansible_collections.alicloud.ram.plugins.module_utils.instances import CODE_CLASSIC, CODE_NOT_FOUND, failure, same_role, short_list
+from ansible_collections.alicloud.ram.plugins.module_utils.failures import InstanceFailures, ResourceFailure, instance_failure, refuse
+from ansible_collections.alicloud.ram.plugins.module_utils.instances import CODE_CLASSIC, MSG_CLASSIC, same_role
 from ansible_collections.alicloud.ram.plugins.module_utils.policy import PolicyDocumentError, can_ecs_assume, parse_policy_document, to_json
 from ansible_collections.alicloud.ram.plugins.module_utils.ram import validate_role_name
-from ansible_collections.alicloud.ram.plugins.module_utils.resource import InputError, Resource, ResourceFailure
-from ansible_collections.alicloud.ram.plugins.module_utils.retries import wait_until
+from ansible_collections.alicloud.ram.plugins.module_utils.resource import Change, Plan, Resource
+from ansible_collections.alicloud.ram.plugins.module_utils.results import fleet_counts, fleet_msg, lean_map
 
 MAX_POLICY_CHARS = 1024
-
 CODE_OTHER_ROLE = 'InstanceHasOtherRole'
-MSG_NOT_FOUND = 'The instance does not exist in region %s.'
-MSG_CLASSIC = 'The instance is in the classic network; RAM roles can only be attached to VPC instances.'
 MSG_OTHER_ROLE = 'The instance holds the RAM role %s; set force=true to replace it.'
-# Per-instance attach failures that cannot mean "the instance holds the role already".
-DEFINITE_ATTACH_FAILURES = (CODE_NOT_FOUND, CODE_CLASSIC)
 
-# ``roles``: id -> role held (None: none) for the selected ids that exist as VPC instances (or
-# that the role read listed); ``role``: the RAM role (None when missing; not read when no
-# instance needs it); ``classic_at_attach``: in check mode, role-less ids DescribeInstances
-# shows in the classic network (a real run learns it from the attach answer).
-Current = collections.namedtuple('Current', ['ids', 'roles', 'unknown', 'classic', 'role', 'role_read', 'classic_at_attach'])
+# ``roles``: id -> role held (None: none) for the selected ids that exist as VPC instances;
+# ``role``: the RAM role (None when missing; not read when no instance needs it).
+Current = collections.namedtuple('Current', ['ids', 'roles', 'unknown', 'classic', 'role', 'role_read'])
 
 
 # ---------------------------------------------------------------------------------- input
 
-def extra_policy_json(value):
-    """``(json_text, error)`` for the ``policy`` option (dict or JSON string, 1-1024 characters as sent)."""
+def extra_policy_error(value):
+    """A message for an unusable ``policy`` option (dict or JSON string, 1-1024 characters as sent), or None."""
     if value is None:
-        return None, None
+        return None
     try:
         text = to_json(parse_policy_document(value, 'policy'))
     except PolicyDocumentError as err:
-        return None, str(err)
+        return str(err)
     if len(text) > MAX_POLICY_CHARS:
-        return None, 'policy is %d characters long once compacted; the limit is %d' % (len(text), MAX_POLICY_CHARS)
-    return text, None
+        return 'policy is %d characters long once compacted; the limit is %d' % (len(text), MAX_POLICY_CHARS)
+    return None
 
 
-def raise_input_errors(errors):
-    errors = [e for e in errors if e]
-    if errors:
-        raise InputError('invalid input: ' + '; '.join(errors))
-
-
-def group_by_role(pairs):
-    """``[(role, [ids])]`` in first-seen order, roles compared case-insensitively."""
-    groups = collections.OrderedDict()
-    for iid, role in pairs:
-        groups.setdefault(role.lower(), (role, []))[1].append(iid)
-    return list(groups.values())
+def wait_timeout_error(value):
+    if value is None or value <= 0 or value > 86400:
+        return 'wait_timeout must be between 1 and 86400 seconds, got %s' % value
+    return None
 
 
 # ---------------------------------------------------------------------------------- plan
 
-class Plan(object):
-    """What a run does to each selected instance, and what blocks every write."""
+def _role_problem(current, role_name):
+    """``(code, message)`` when the role cannot be attached, else None."""
+    if not current.role_read:
+        return None
+    if current.role is None:
+        return 'EntityNotExist.Role', 'role %s does not exist' % role_name
+    if not can_ecs_assume(current.role.get('AssumeRolePolicyDocument')):
+        return 'InvalidRamRole.NotEcsRole', 'role %s cannot be assumed by ECS (its trust policy does not name ecs.aliyuncs.com)' % role_name
+    return None
 
-    def __init__(self, role_name):
-        self.role_name = role_name  # as RAM spells it, once GetRole was read
-        self.attach = []            # no role -> attach
-        self.replace = []           # (id, current role): detach, then attach (force)
-        self.detach = []            # (id, current role): state absent
-        self.conflicts = []         # (id, current role): another role, no force
-        self.unknown = []
-        self.classic = []
-        self.classic_at_attach = []  # check mode: the attach answer will refuse these
-        self.role_problem = None    # (code, message) when the role cannot be attached
 
-    @property
-    def write_ids(self):
-        return self.attach + [i for i, _r in self.replace] + [i for i, _r in self.detach]
+def _attach_change(iid, role):
+    return Change({('attachments', iid): role}, 'changed_instance_ids', iid, key=iid, target=role)
+
+
+def _detach_change(iid, listed):
+    return Change({('attachments', iid): None}, 'changed_instance_ids' if listed else None, iid, key=iid, target=None)
+
+
+def refusals(current, role_name, region, force):
+    """``(failed_instances, problems)`` that block every write of ``state: present``."""
+    conflicts = [(i, current.roles[i]) for i in current.ids if current.roles.get(i) and not same_role(current.roles[i], role_name)]
+    failed = instances.not_found_failures(region, current.unknown)
+    failed += [instance_failure(i, CODE_CLASSIC, MSG_CLASSIC) for i in current.classic]
+    problems = []
+    if current.unknown:
+        problems.append('%d instance(s) not found in %s: %s' % (len(current.unknown), region, short_list(current.unknown)))
+    if current.classic:
+        problems.append('%d classic-network instance(s), RAM roles need VPC instances: %s' % (len(current.classic), short_list(current.classic)))
+    if conflicts and not force:
+        failed += [instance_failure(i, CODE_OTHER_ROLE, MSG_OTHER_ROLE % r) for i, r in conflicts]
+        problems.append('%d instance(s) hold another role (set force=true to replace it): %s' % (
+            len(conflicts), short_list('%s (%s)' % pair for pair in conflicts)))
+    return failed, problems
 
 
 def plan_changes(current, role_name, state, force):
-    """Decide per instance from the reads only."""
-    plan = Plan(role_name)
-    unknown, classic = set(current.unknown), set(current.classic)
+    """The per-instance changes (detaches first, then attaches), from the reads only."""
+    before = {'attachments': collections.OrderedDict((i, current.roles.get(i)) for i in current.ids)}
+    changes, replace = [], []
     for iid in current.ids:
         held = current.roles.get(iid)
-        if iid in unknown or iid in classic:
-            (plan.unknown if iid in unknown else plan.classic).append(iid)
-        elif state == 'absent':
+        if iid not in current.roles:
+            continue
+        if state == 'absent':
             if held and same_role(held, role_name):
-                plan.detach.append((iid, held))
+                changes.append(_detach_change(iid, True))
         elif not held:
-            plan.attach.append(iid)
-        elif not same_role(held, role_name):
-            (plan.replace if force else plan.conflicts).append((iid, held))
-    plan.classic_at_attach = [i for i in plan.attach if i in set(current.classic_at_attach)]
-    if current.role_read:
-        role = current.role
-        if role is None:
-            plan.role_problem = ('EntityNotExist.Role', 'role %s does not exist' % role_name)
-        elif not can_ecs_assume(role.get('AssumeRolePolicyDocument')):
-            plan.role_problem = ('InvalidRamRole.NotEcsRole',
-                                 'role %s cannot be assumed by ECS (its trust policy does not name ecs.aliyuncs.com)' % role_name)
-        else:
-            plan.role_name = role.get('RoleName') or role_name
-    return plan
+            changes.append(_attach_change(iid, role_name))
+        elif not same_role(held, role_name) and force:
+            replace.append((iid, held))
+    detaches = [_detach_change(iid, False) for iid, _held in replace]
+    attaches = [_attach_change(iid, role_name) for iid, _held in replace]
+    return Plan(before, detaches + changes + attaches, replace=dict(replace))
 
 
 # ---------------------------------------------------------------------------------- the resources
@@ -125,14 +122,13 @@ class _InstanceReader(Resource):
 
     def __init__(self, module):
         super(_InstanceReader, self).__init__(module)
-        self.region = None
-        self.pool = None
-        self.instance_ids = []
-        self.tags = {}
+        self.region = self.pool = None
+        self.instance_ids, self.tags = [], {}
 
-    def _start(self, concurrency):
+    def _start(self):
+        self.instance_ids, self.tags = instances.selection_input(self.params)
         self.region = self.module.region('ecs')
-        self.pool = WorkerPool(lambda n: self.module.clients('ecs', n), start=concurrency)
+        self.pool = WorkerPool(lambda n: self.module.clients('ecs', n), start=self.params['concurrency'])
 
     def _select_and_read(self):
         """``(selected ids, RoleReading)``; nothing is read for an empty selection."""
@@ -145,222 +141,174 @@ class _InstanceReader(Resource):
 class InstanceRoleAttachment(_InstanceReader):
     """ecs_instance_role_attachment: ensure ``role_name`` is (or is not) attached to the selected instances."""
 
-    def __init__(self, module):
-        super(InstanceRoleAttachment, self).__init__(module)
-        self.role_name = None
-        self.state = None
-        self.policy = None
-        self.before = {}
-        self.after = None
-        self.changed_ids = []
-        self.failed = []
-
-    # -- validate / read / plan --------------------------------------------------------------
+    DONE_LISTS = ('changed_instance_ids',)
 
     def validate(self):
         params = self.params
-        errors = []
-        self.instance_ids, self.tags, concurrency = instances.validate_selection(params, errors)
-        errors.append(validate_role_name(params.get('role_name')))
-        self.policy, error = extra_policy_json(params.get('policy'))
-        errors.append(error)
-        wait_timeout = params.get('wait_timeout')
-        if wait_timeout is None or wait_timeout <= 0:
-            errors.append('wait_timeout must be a positive number of seconds, got %s' % wait_timeout)
-        raise_input_errors(errors)
-        self.role_name, self.state = params['role_name'], params['state']
-        if self.state == 'absent' and self.policy:
+        refuse(instances.selection_errors(params) + [validate_role_name(params.get('role_name')), extra_policy_error(params.get('policy')),
+                                                     wait_timeout_error(params.get('wait_timeout'))], prefix='invalid input: ')
+        if params['state'] == 'absent' and params.get('policy'):
             self.warn('policy is only used when attaching a role; it is ignored with state=absent')
-        self._start(concurrency)
+        self._start()
 
     def read(self):
         ids, reading = self._select_and_read()
-        roles = reading.roles
-        needs_role = self.state == 'present' and any(not same_role(held, self.role_name) for held in roles.values())
-        role = ram_api.get_role(self.module.client('ram'), self.role_name) if needs_role else None
-        classic_at_attach = []
-        if self.check_mode and self.state == 'present':
-            # a real run learns of these from the attach answer; check mode asks DescribeInstances
-            probe = [i for i in ids if i in roles and roles[i] is None and i not in reading.described]
-            found = instances.describe_by_ids(self.pool, self.region, probe)
-            classic_at_attach = [i for i in probe if i in found and ecs_api.network_type(found[i]) == 'classic']
-        self.before = collections.OrderedDict((i, roles.get(i)) for i in ids)
-        return Current(ids, roles, reading.unknown, reading.classic, role, needs_role, classic_at_attach)
+        role_name = self.params['role_name']
+        needs_role = self.params['state'] == 'present' and any(not same_role(held, role_name) for held in reading.roles.values())
+        role = ram_api.get_role(self.ram, role_name) if needs_role else None
+        return Current(ids, reading.roles, reading.unknown, reading.classic, role, needs_role)
 
     def plan(self, current):
-        return plan_changes(current, self.role_name, self.state, bool(self.params.get('force')))
+        role_name, state, force = self.params['role_name'], self.params['state'], bool(self.params.get('force'))
+        if state == 'absent':
+            if current.unknown:
+                self.warn('%d instance(s) do not exist in %s and cannot hold role %s: %s' % (
+                    len(current.unknown), self.region, role_name, short_list(current.unknown)))
+            return plan_changes(current, role_name, state, force)
+        failed, problems = refusals(current, role_name, self.region, force)
+        problem = _role_problem(current, role_name)
+        code = failed[0]['code'] if failed else None
+        if problem is not None and problem[0] == 'EntityNotExist.Role' and not problems:
+            self.missing_dependency(self._refused(current, problem[0], [problem[1]], failed), 'role %s does not exist yet' % role_name)
+        elif problem is not None:
+            code = problem[0]
+            problems.insert(0, problem[1])
+        if problems:
+            raise self._refused(current, code, problems, failed)
+        # attach with the name as RAM spells it
+        spelled = (current.role or {}).get('RoleName') or role_name
+        return plan_changes(current, spelled, state, force)
+
+    def _refused(self, current, code, problems, failed):
+        err = AlicloudApiError(code, '; '.join(problems))
+        keys = [f['instance_id'] for f in failed]
+        roles = collections.OrderedDict((i, current.roles.get(i)) for i in current.ids)
+        return ResourceFailure(format_error(err, self._operation(len(current.ids))), err, failed_instances=failed,
+                               attachments=lean_map(roles, keys, self.params.get('return_all')),
+                               summary=fleet_counts(len(current.ids), 0, len(keys)), concurrency=self.pool.peak)
 
     # -- apply -------------------------------------------------------------------------------
 
-    def apply(self, plan):
-        self._check_blocking(plan)
-        if not plan.write_ids:
-            return
-        if self.check_mode:
-            self._predict(plan)
-        else:
-            self._write(plan)
-        if self.failed:
-            self._fail_instances(plan)
-        if self.params.get('wait') and not self.check_mode and self.changed_ids:
-            self._wait()
-
     def _operation(self, count):
-        verb = 'attach role %s to' if self.state == 'present' else 'detach role %s from'
-        return (verb + ' %d instance(s)') % (self.role_name, count)
+        verb = 'attach role %s to' if self.params['state'] == 'present' else 'detach role %s from'
+        return (verb + ' %d instance(s)') % (self.params['role_name'], count)
 
-    def _check_blocking(self, plan):
-        """Fail before any write on what the reads already show."""
-        if self.state == 'absent':
-            if plan.unknown:
-                self.warn('%d instance(s) do not exist in %s and cannot hold role %s: %s' % (
-                    len(plan.unknown), self.region, self.role_name, short_list(plan.unknown)))
-            return
-        failed = [failure(i, CODE_NOT_FOUND, MSG_NOT_FOUND % self.region) for i in plan.unknown]
-        failed += [failure(i, CODE_CLASSIC, MSG_CLASSIC) for i in plan.classic]
-        failed += [failure(i, CODE_OTHER_ROLE, MSG_OTHER_ROLE % r) for i, r in plan.conflicts]
-        problems = []
-        if plan.unknown:
-            problems.append('%d instance(s) not found in %s: %s' % (len(plan.unknown), self.region, short_list(plan.unknown)))
-        if plan.classic:
-            problems.append('%d classic-network instance(s), RAM roles need VPC instances: %s' % (
-                len(plan.classic), short_list(plan.classic)))
-        if plan.conflicts:
-            problems.append('%d instance(s) hold another role (set force=true to replace it): %s' % (
-                len(plan.conflicts), short_list('%s (%s)' % pair for pair in plan.conflicts)))
-        code = failed[0]['code'] if failed else None
-        if plan.role_problem is not None and self.check_mode and plan.role_problem[0] == 'EntityNotExist.Role':
-            # a check-mode run of a play: an earlier task would create the role, so predict the attach
-            self.warn('role %s does not exist yet; predicting as if an earlier task creates it' % self.role_name)
-        elif plan.role_problem is not None:
-            code = plan.role_problem[0]
-            problems.insert(0, plan.role_problem[1])
-        if problems:
-            self.failed = failed
-            err = AlicloudApiError(code, '; '.join(problems))
-            raise ResourceFailure(format_error(err, self._operation(len(self.before))), error=err.to_dict(),
-                                  **self._values())
+    def _observe(self, ids):
+        return instances.observe_roles(self.pool, self.region, ids)
 
-    def _predict(self, plan):
-        after = dict(self.before)
-        for iid in plan.write_ids:
-            after[iid] = plan.role_name if self.state == 'present' else None
-        refused = set(plan.classic_at_attach)
-        for iid in plan.classic_at_attach:
-            after[iid] = self.before[iid]
-        self.failed = [failure(i, CODE_CLASSIC, MSG_CLASSIC) for i in plan.classic_at_attach]
-        self.changed_ids = [i for i in plan.write_ids if i not in refused]
-        self.after = after
-        if self.changed_ids:
-            self.record()
+    def _write(self, changes, send):
+        return self.writer.write_batches(self.pool, changes, ecs_api.MAX_IDS_PER_WRITE, send, self._observe, same_role)
 
-    def _write(self, plan):
-        after = dict(self.before)
-        secrets = self.module.secrets()
-        failed, ours = {}, set()
-        for held, ids in group_by_role(plan.replace + plan.detach):
-            outcome = instances.detach_role(self.pool, self.region, held, ids, secrets)
-            failed.update((f['instance_id'], f) for f in outcome.failures)
-            ours.update(outcome.done)
-            # the rest were detached by someone else first: the wanted state, not our change
-            after.update((i, None) for i in ids if i not in failed)
-            if outcome.done:
-                self.record()
-        to_attach = plan.attach + [i for i, _r in plan.replace if i not in failed]
-        if to_attach:
-            outcome = instances.attach_role(self.pool, self.region, plan.role_name, to_attach, self.policy, secrets,
-                                            instances.ROLE_VISIBILITY_TIMEOUT)
-            attached = set(outcome.done)
-            failures = dict((f['instance_id'], f) for f in outcome.failures)
-            for iid in self._holding_already(plan.role_name, failures):
-                # the attach met "already holds this role": our own earlier attempt whose answer
-                # was lost, or another run that got there first
-                del failures[iid]
-                if iid in set(outcome.uncertain):
-                    attached.add(iid)
-                else:
-                    after[iid] = plan.role_name
-            failed.update(failures)
-            after.update((i, plan.role_name) for i in attached)
-            ours.update(attached)
-            if attached:
-                self.record()
-        self.after = after
-        self.changed_ids = [i for i in plan.write_ids if i in ours and i not in failed]
-        self.failed = [failed[i] for i in plan.write_ids if i in failed]
+    def apply(self, plan):
+        failures = collections.OrderedDict()
+        detaches = [c for c in plan.changes if c.target is None]
+        attaches = [c for c in plan.changes if c.target is not None]
+        by_role = collections.OrderedDict()
+        for change in detaches:
+            held = plan.before['attachments'][change.key]
+            by_role.setdefault(held.lower(), (held, []))[1].append(change)
+        for held, changes in by_role.values():
+            failures.update(self._write(changes, instances.detach_sender(self.region, held)))
+        if attaches:
+            failures.update(self._attach(plan, [c for c in attaches if c.key not in failures]))
+        if failures:
+            raise InstanceFailures(self._operation(len(plan.changes) - len(plan.replace)), [f for f, _now in failures.values()],
+                                   len(plan.changes) - len(plan.replace))
+        changed = [c for c in plan.changes if c.done_list and c.key in set(self.recorder.done('changed_instance_ids'))]
+        if self.params.get('wait') and changed:
+            self._wait(changed)
 
-    def _holding_already(self, role_name, failures):
-        """The ids among failed attaches that hold ``role_name`` now (DescribeInstanceRamRole)."""
-        suspects = [i for i, f in failures.items() if f['code'] not in DEFINITE_ATTACH_FAILURES]
-        if not suspects:
-            return []
-        try:
-            roles = instances.read_roles(self.pool, self.region, suspects).roles
-        except AlicloudApiError:
-            # the failures stand as the attach reported them
-            return []
-        return [i for i in suspects if same_role(roles.get(i), role_name)]
+    def _attach(self, plan, changes):
+        """Attach; replaced instances first wait until their detach shows, then the attach is sent again for those
+        still showing their old role (the detach lags), until ``wait_timeout``. Returns the failures."""
+        send = instances.attach_sender(self.region, changes[0].target if changes else None, self._policy())
+        replaced = [c.key for c in changes if c.key in plan.replace]
+        timeout = float(self.params['wait_timeout'])
+        deadline = time.monotonic() + timeout
+        if replaced:
+            self.writer.wait(lambda: not any(self._observe(replaced).values()), timeout)
+        failures, pending, last = collections.OrderedDict(), [changes], {}
 
-    def _fail_instances(self, plan):
-        first = self.failed[0]
-        err = AlicloudApiError(first['code'], '%d of %d instance(s) failed, first %s: %s' % (
-            len(self.failed), len(plan.write_ids), first['instance_id'], first['message']), request_id=first['request_id'])
-        raise ResourceFailure(format_error(err, self._operation(len(plan.write_ids))), error=err.to_dict(), **self._values())
+        def attempt():
+            failed = self._write(pending[0], send)
+            # a replaced instance the settle read still shows holding a role: its detach has not shown yet
+            lagging = [c for c in pending[0] if c.key in plan.replace and failed.get(c.key, (None, None))[1] is not None]
+            lagging_ids = set(c.key for c in lagging)
+            failures.update((k, v) for k, v in failed.items() if k not in lagging_ids)
+            last.clear()
+            last.update((k, v) for k, v in failed.items() if k in lagging_ids)
+            pending[0] = lagging
+            return not lagging or time.monotonic() >= deadline
 
-    def _wait(self):
-        expected = dict((i, self.after[i]) for i in self.changed_ids)
+        if not attempt():
+            self.writer.wait(attempt, max(0.0, deadline - time.monotonic()))
+        failures.update(last)
+        return failures
+
+    def _policy(self):
+        policy = self.params.get('policy')
+        return None if policy is None else to_json(parse_policy_document(policy, 'policy'))
+
+    def _wait(self, changed):
+        expected = dict((c.key, c.target) for c in changed)
         pending = [list(expected)]
 
         def settled():
-            roles = instances.read_roles(self.pool, self.region, pending[0]).roles
+            roles = self._observe(pending[0])
             pending[0] = [i for i in pending[0] if not same_role(roles.get(i), expected[i])]
             return not pending[0]
 
         timeout = self.params['wait_timeout']
-        if not wait_until(settled, timeout, sleep=time.sleep, clock=time.monotonic):
-            err = AlicloudApiError('WaitTimeout', '%d instance(s) do not show the expected role yet: %s' % (
-                len(pending[0]), short_list(pending[0])))
-            raise ResourceFailure(format_error(err, 'wait %ss for the role change' % timeout), error=err.to_dict(), **self._values())
+        if not self.writer.wait(settled, timeout):
+            raise ResourceFailure.api(AlicloudApiError('WaitTimeout', '%d instance(s) do not show the expected role yet: %s' % (
+                len(pending[0]), short_list(pending[0]))), 'wait %ss for the role change' % timeout)
 
-    # -- results -----------------------------------------------------------------------------
+    # -- result and diff ---------------------------------------------------------------------
 
-    def _values(self):
-        return {'attachments': dict(self.after if self.after is not None else self.before),
-                'changed_instance_ids': list(self.changed_ids), 'failed_instances': list(self.failed),
-                'concurrency': self.pool.peak}
+    def _counts(self, current, plan):
+        wanted = [c for c in plan.changes if c.done_list] if plan is not None else []
+        attachments = self.view.get('attachments', {})
+        refused = len(current.unknown) + len(current.classic) if self.params['state'] == 'present' else 0
+        failed = refused + sum(1 for c in wanted if not same_role(attachments.get(c.key), c.target))
+        return fleet_counts(len(current.ids), len(self.recorder.done('changed_instance_ids')), failed)
 
     def result(self, current, plan):
-        return self._values()
+        attachments = self.view.get('attachments', {})
+        keys = [c.key for c in plan.changes]
+        if self.params['state'] == 'present':
+            keys += list(current.unknown) + list(current.classic)
+        counts = self._counts(current, plan)
+        if self.params['state'] == 'present':
+            msg = fleet_msg('attached %s to' % self.params['role_name'], counts, 'held it already')
+        else:
+            msg = fleet_msg('detached %s from' % self.params['role_name'], counts, 'did not hold it')
+        return {'attachments': lean_map(attachments, keys, self.params.get('return_all')), 'summary': counts, 'msg': msg,
+                'failed_instances': [], 'concurrency': self.pool.peak}
 
-    def diff(self, current, plan):
-        after = self.after if self.after is not None else self.before
-        changing = plan.write_ids
-        return {'before': dict((i, self.before.get(i)) for i in changing), 'after': dict((i, after.get(i)) for i in changing)}
+    def diff_view(self, view, plan):
+        return lean_map(view.get('attachments', {}), [c.key for c in plan.changes])
+
+    def diff_headers(self, plan, result):
+        return 'roles of %d instance(s)' % len(plan.before.get('attachments', {})), result.get('msg')
 
 
 class InstanceRoleInfo(_InstanceReader):
     """ecs_instance_role_info: which selected instances hold which role (read only)."""
 
-    def __init__(self, module):
-        super(InstanceRoleInfo, self).__init__(module)
-        self.role_name = None
-
     def validate(self):
-        errors = []
-        self.instance_ids, self.tags, concurrency = instances.validate_selection(self.params, errors)
-        self.role_name = self.params.get('role_name')
-        if self.role_name is not None:
-            errors.append(validate_role_name(self.role_name))
-        raise_input_errors(errors)
-        self._start(concurrency)
+        role_name = self.params.get('role_name')
+        refuse(instances.selection_errors(self.params) + [validate_role_name(role_name) if role_name is not None else None],
+               prefix='invalid input: ')
+        self._start()
 
     def read(self):
-        if self.params.get('instance_ids') is None and not self.tags and self.role_name:
-            holders = instances.role_holders(self.module.client('ecs'), self.region, self.role_name)
-            return [{'instance_id': i, 'role_name': r} for i, r in holders.items()], []
+        role_name = self.params.get('role_name')
+        if self.params.get('instance_ids') is None and not self.tags and role_name:
+            holders = ecs_api.role_holders(self.module.client('ecs'), self.region, role_name) or {}
+            return [{'instance_id': i, 'role_name': r} for i, r in holders.items() if same_role(r, role_name)], []
         ids, reading = self._select_and_read()
         attachments = [{'instance_id': i, 'role_name': reading.roles[i]} for i in ids
-                       if reading.roles.get(i) and (not self.role_name or same_role(reading.roles[i], self.role_name))]
+                       if reading.roles.get(i) and (not role_name or same_role(reading.roles[i], role_name))]
         if reading.unknown:
             self.warn('%d instance(s) do not exist in %s: %s' % (len(reading.unknown), self.region, short_list(reading.unknown)))
         return attachments, reading.unknown

@@ -1,17 +1,20 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Private to the alicloud.ram collection: not a public API, may change without notice.
-"""The ECS instance toolkit: select instances (ids and/or tags), read what they hold, write in batches.
+"""The ECS instance toolkit: select instances (ids and/or tags), read what they hold, send batched writes.
 
 Every module that touches instances goes through here, with a :class:`concurrency.WorkerPool`
-for the batches; nothing else reads DescribeInstances / DescribeInstanceRamRole or writes
+for the batches; nothing else reads DescribeInstances / DescribeInstanceRamRole or sends
 Attach/DetachInstanceRamRole.
 
-Reading the roles of a list of ids costs one DescribeInstanceRamRole call per 50 ids. Only the
-ids that answer does not list (the service may leave out instances without a role, and refuses a
-whole page that names an unknown or classic-network instance) are described with
-DescribeInstances, to tell unknown instances from classic ones and from VPC instances without a
-role.
+Reading the roles of a list of ids costs one DescribeInstanceRamRole call per 50 ids. The service
+refuses a whole page that names an unknown or a classic-network instance (API_FACTS 5.3) and may
+leave out instances without a role: only the ids of such pages, and the unlisted ids, are
+described with DescribeInstances, to tell unknown instances from classic ones and from VPC
+instances without a role. The write senders answer ``resource.BatchResult``: a per-instance result
+is decided by ``Success``, else ``Code == "200"`` (API_FACTS 5.1), never by the text of a failure
+code; a batch refused as a whole because one id is gone or classic is re-read and sent again
+without those ids.
 """
 
 import collections
@@ -19,27 +22,26 @@ import time
 
 from ansible_collections.alicloud.ram.plugins.module_utils import ecs_api
 from ansible_collections.alicloud.ram.plugins.module_utils.concurrency import concurrency_error, first_error
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, redact
+from ansible_collections.alicloud.ram.plugins.module_utils.data import short_list
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
+from ansible_collections.alicloud.ram.plugins.module_utils.failures import instance_failure
+from ansible_collections.alicloud.ram.plugins.module_utils.resource import DONE, FAILED, UNKNOWN, BatchResult, ItemResult
 from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_until_visible
 
 CODE_NOT_FOUND = 'InvalidInstanceId.NotFound'
 CODE_CLASSIC = 'InvalidNetworkType.MismatchRamRole'
-# A DescribeInstanceRamRole page fails as a whole for these; find out instance by instance.
-READ_FALLBACK_CODES = (CODE_NOT_FOUND, CODE_CLASSIC)
+CODE_STATUS = 'IncorrectInstanceStatus'
+MSG_NOT_FOUND = 'The instance does not exist in region %s.'
+MSG_CLASSIC = 'The instance is in the classic network; RAM roles can only be attached to VPC instances.'
+MSG_STATUS = 'The instance is %s; its metadata options can be changed once it is Running or Stopped.'
+# A batch fails as a whole for these: find out instance by instance.
+REFUSED_BATCH_CODES = (CODE_NOT_FOUND, CODE_CLASSIC)
+# Instance states in which ECS refuses to change an instance's settings.
+TRANSITIONAL_STATES = ('Pending', 'Starting', 'Stopping')
 # How long a role that RAM already knows may stay invisible to ECS after its creation.
 ROLE_VISIBILITY_TIMEOUT = 60.0
 ROLE_VISIBILITY_CODES = ('InvalidRamRole.NotFound', 'InvalidRamRole.NotEcsRole')
-LISTED_IDS = 10
 
-# Per-instance detach answers meaning the instance no longer holds the role: another run, or
-# the instance's or role's deletion, got there first.
-_ALREADY_DETACHED_MARKERS = ('notattached', 'notfound', 'mismatch')
-
-# The outcome of a batched write: ids whose write took effect, and one failure dict per failed id.
-WriteOutcome = collections.namedtuple('WriteOutcome', ['done', 'failures'])
-# The outcome of a batched attach: as WriteOutcome, plus the ids of the batches whose call was
-# retried after an attempt that may have taken effect (its answer was lost).
-AttachOutcome = collections.namedtuple('AttachOutcome', ['done', 'failures', 'uncertain'])
 # The selected ids (in order) and the Instance dicts the tag pages already gave for some of them.
 Selection = collections.namedtuple('Selection', ['ids', 'described'])
 # What the instances hold: ``roles`` maps every id the role read listed, or DescribeInstances
@@ -48,77 +50,88 @@ Selection = collections.namedtuple('Selection', ['ids', 'described'])
 RoleReading = collections.namedtuple('RoleReading', ['roles', 'unknown', 'classic', 'described'])
 
 
-def failure(instance_id, code, message, request_id=None):
-    return {'instance_id': instance_id, 'code': code, 'message': message, 'request_id': request_id}
-
-
 def same_role(a, b):
-    """RAM role names are case-insensitive."""
-    return (a or '').lower() == (b or '').lower() and bool(a) == bool(b)
-
-
-def detach_already_done(code):
-    """Whether a failed per-instance DetachInstanceRamRole result leaves the instance without the role."""
-    code = (code or '').lower()
-    return any(marker in code for marker in _ALREADY_DETACHED_MARKERS)
-
-
-def short_list(items, limit=LISTED_IDS):
-    """``a, b, c and 7 more``: keeps one-line messages short for fleet-size runs."""
-    items = list(items)
-    text = ', '.join(str(i) for i in items[:limit])
-    return text + (' and %d more' % (len(items) - limit) if len(items) > limit else '')
+    """RAM role names are case-insensitive; no role (None or '') only matches no role."""
+    return (a or '').lower() == (b or '').lower()
 
 
 # ---------------------------------------------------------------------------------- input
 
-def validate_instance_ids(values):
-    """``(ids, error)``: the ids without duplicates (first occurrence order), or an error message."""
-    ids, seen = [], set()
+def instance_ids_error(values):
+    """A message for an unusable ``instance_ids`` list, or None."""
     for value in values or ():
         if not isinstance(value, str) or not value.strip():
-            return None, 'each instance id must be a non-empty string, got %r' % (value,)
+            return 'each instance id must be a non-empty string, got %r' % (value,)
         if any(ch.isspace() for ch in value):
-            return None, 'instance id %r contains whitespace' % value
-        if value not in seen:
-            seen.add(value)
-            ids.append(value)
-    return ids, None
+            return 'instance id %r contains whitespace' % value
+    return None
 
 
-def validate_instance_tags(tags):
-    """An error message for an unusable ``instance_tags`` dict, or None."""
+def tag_value_text(value):
+    """The text of a tag selector value as users see it: ``true`` for True, ``3`` for 3, strings as they are."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return value if isinstance(value, str) else str(value)
+
+
+def instance_tags_error(tags):
+    """A message for an unusable ``instance_tags`` dict, or None."""
     if not tags:
         return None
     if len(tags) > ecs_api.MAX_TAG_FILTERS:
         return 'instance_tags may hold at most %d tags, got %d' % (ecs_api.MAX_TAG_FILTERS, len(tags))
-    for key in tags:
+    for key, value in tags.items():
         if not isinstance(key, str) or not key.strip():
             return 'instance_tags keys must be non-empty strings, got %r' % (key,)
+        if value is None or isinstance(value, (dict, list, tuple, set)) or not isinstance(value, (str, int, float)):
+            return ('instance_tags: the value of %r must be a string, number or boolean, not %s (quote it, or use "" to '
+                    'match any value)' % (key, 'null' if value is None else type(value).__name__))
     return None
 
 
-# ---------------------------------------------------------------------------------- selection
+def selection_errors(params):
+    """The messages about ``instance_ids``, ``instance_tags`` and ``concurrency`` (None for each that is fine)."""
+    return [instance_ids_error(params.get('instance_ids')), instance_tags_error(params.get('instance_tags')),
+            concurrency_error(params.get('concurrency'))]
 
-def instances_by_tags(ecs, region, tags):
-    """Every Instance dict of ``region`` carrying all of ``tags`` (all pages)."""
-    found, token, seen = [], None, set()
-    while True:
-        page = ecs_api.describe_instances(ecs, region, tags=tags, next_token=token)
-        found.extend(page.instances)
-        token = page.next_token
-        if not token or token in seen or not page.instances:
-            return found
-        seen.add(token)
 
+def selection_input(params):
+    """``(ids without duplicates in first-seen order, {tag key: text})`` of validated options."""
+    ids = list(collections.OrderedDict.fromkeys(params.get('instance_ids') or ()))
+    tags = dict((key, tag_value_text(value)) for key, value in (params.get('instance_tags') or {}).items())
+    return ids, tags
+
+
+# ---------------------------------------------------------------------------------- Instance dicts
+
+def network_type(instance):
+    """``'vpc'`` or ``'classic'`` for an Instance dict."""
+    return 'classic' if str(instance.get('InstanceNetworkType') or 'vpc').lower() == 'classic' else 'vpc'
+
+
+def in_transition(instance):
+    """The state (Pending, Starting, Stopping) of an instance ECS refuses to change now, or None."""
+    status = instance.get('Status')
+    return status if status in TRANSITIONAL_STATES else None
+
+
+def metadata_options(instance):
+    """An Instance dict's ``MetadataOptions`` in the modules' snake_case result form (None when not given)."""
+    options = instance.get('MetadataOptions') or {}
+    return {'http_tokens': options.get('HttpTokens') or None,
+            'http_endpoint': options.get('HttpEndpoint') or None,
+            'instance_metadata_tags': options.get('InstanceMetadataTags') or None}
+
+
+# ---------------------------------------------------------------------------------- selection and reads
 
 def select_instances(ecs, region, instance_ids=None, tags=None):
-    """``instance_ids`` (in order, without duplicates) followed by the ids of every instance carrying all ``tags``."""
-    selected = list(collections.OrderedDict.fromkeys(instance_ids or ()))
+    """``instance_ids`` (in order) followed by the ids of every instance carrying all ``tags``."""
+    selected = list(instance_ids or ())
     described = {}
     if tags:
         known = set(selected)
-        for instance in instances_by_tags(ecs, region, tags):
+        for instance in ecs_api.describe_instances(ecs, region, tags=tags):
             iid = instance.get('InstanceId')
             if iid:
                 described[iid] = instance
@@ -126,20 +139,6 @@ def select_instances(ecs, region, instance_ids=None, tags=None):
                     known.add(iid)
                     selected.append(iid)
     return Selection(selected, described)
-
-
-def describe_by_ids(pool, region, instance_ids):
-    """``{instance_id: Instance dict}`` of the ids that exist (100 ids a call, on ``pool``)."""
-    def read(ecs, batch):
-        found, token = {}, None
-        while True:
-            page = ecs_api.describe_instances(ecs, region, instance_ids=batch, next_token=token)
-            found.update((i['InstanceId'], i) for i in page.instances if i.get('InstanceId'))
-            token = page.next_token
-            if not token or len(found) >= len(batch) or not page.instances:
-                return found
-
-    return _merged(pool.map(read, ecs_api.chunks(instance_ids, ecs_api.MAX_IDS_PER_DESCRIBE), stop_on_error=True))
 
 
 def _merged(outcomes):
@@ -153,25 +152,36 @@ def _merged(outcomes):
     return result
 
 
-# ---------------------------------------------------------------------------------- role reads
+def _chunks(seq, size):
+    seq = list(seq)
+    return [seq[start:start + size] for start in range(0, len(seq), size)]
+
+
+def describe_by_ids(pool, region, instance_ids):
+    """``{instance_id: Instance dict}`` of the ids that exist (100 ids a call, on ``pool``)."""
+    def read(ecs, batch):
+        return dict((i['InstanceId'], i) for i in ecs_api.describe_instances(ecs, region, instance_ids=batch) if i.get('InstanceId'))
+
+    return _merged(pool.map(read, _chunks(instance_ids, ecs_api.MAX_IDS_PER_DESCRIBE), stop_on_error=True))
+
 
 def _role_pages(pool, region, instance_ids, tolerate_refusal):
-    """``(roles, refused_ids)``: ``{id: role or None}`` of the ids DescribeInstanceRamRole lists, 50 ids a call.
+    """``(roles, refused_ids)``: the roles of the ids DescribeInstanceRamRole lists, 50 ids a call.
 
-    With ``tolerate_refusal``, a page refused because it names an unknown or classic instance is
-    returned in ``refused_ids`` instead of failing the read.
+    With ``tolerate_refusal``, the ids of a page refused because it names an unknown or classic
+    instance are returned in ``refused_ids`` instead of failing the read.
     """
     def read(ecs, batch):
         try:
-            page = ecs_api.describe_instance_ram_roles(ecs, region, instance_ids=batch)
+            page = ecs_api.instance_ram_roles(ecs, region, batch)
         except AlicloudApiError as err:
-            if tolerate_refusal and err.code in READ_FALLBACK_CODES:
+            if tolerate_refusal and err.code in REFUSED_BATCH_CODES:
                 return None
             raise
         wanted = set(batch)
-        return dict((iid, role) for iid, role in page.roles.items() if iid in wanted)
+        return dict((iid, role) for iid, role in page.items() if iid in wanted)
 
-    batches = ecs_api.chunks(instance_ids, ecs_api.MAX_IDS_PER_ROLE_READ)
+    batches = _chunks(instance_ids, ecs_api.MAX_IDS_PER_ROLE_READ)
     outcomes = pool.map(read, batches, stop_on_error=True)
     error = first_error(outcomes)
     if error is not None:
@@ -189,128 +199,110 @@ def read_roles(pool, region, instance_ids, described=None):
     """The roles ``instance_ids`` hold (:class:`RoleReading`), at the fewest calls.
 
     ``described``: Instance dicts already at hand (from a tag selection); they spare the
-    DescribeInstances call for their ids.
+    DescribeInstances call for their ids, and tell classic instances apart before any write.
     """
-    roles, refused = _role_pages(pool, region, instance_ids, tolerate_refusal=True)
-    unlisted = [i for i in instance_ids if i not in roles]
     described = dict(described or {})
+    classic = [i for i in instance_ids if i in described and network_type(described[i]) == 'classic']
+    vpc = [i for i in instance_ids if i not in set(classic)]
+    roles, refused = _role_pages(pool, region, vpc, tolerate_refusal=True)
+    unlisted = [i for i in vpc if i not in roles]
     described.update(describe_by_ids(pool, region, [i for i in unlisted if i not in described]))
     unknown = [i for i in unlisted if i not in described]
-    classic = [i for i in unlisted if i in described and ecs_api.network_type(described[i]) == 'classic']
+    classic += [i for i in unlisted if i in described and network_type(described[i]) == 'classic']
     bad = set(unknown) | set(classic)
     # a refused page says nothing of its good ids: read them again; ids a page left out hold no role
     again = [i for i in refused if i not in bad]
     if again:
         roles.update(_role_pages(pool, region, again, tolerate_refusal=False)[0])
     roles.update((i, None) for i in unlisted if i not in bad and i not in roles)
+    classic = [i for i in instance_ids if i in set(classic)]
     return RoleReading(roles, unknown, classic, described)
 
 
-def role_holders(ecs, region, role_name):
-    """``{instance_id: role name as ECS reports it}`` of the instances of ``region`` holding ``role_name`` (all pages).
-
-    A role ECS does not know is held by no instance.
-    """
-    holders, page_number = collections.OrderedDict(), 1
-    while True:
-        try:
-            page = ecs_api.describe_instance_ram_roles(ecs, region, role_name=role_name, page=page_number)
-        except AlicloudApiError as err:
-            if err.code == 'InvalidRamRole.NotFound':
-                return holders
-            raise
-        holders.update((iid, held) for iid, held in page.roles.items() if same_role(held, role_name) and iid not in holders)
-        last = page.total is not None and page_number * ecs_api.MAX_IDS_PER_ROLE_READ >= page.total
-        if last or len(page.roles) < ecs_api.MAX_IDS_PER_ROLE_READ:
-            return holders
-        page_number += 1
+def observe_roles(pool, region, instance_ids):
+    """``{instance_id: role or None}`` now, for the ids that exist as VPC instances (the read that settles writes)."""
+    return read_roles(pool, region, instance_ids).roles
 
 
-def holders_of_role(ecs, region, role_name):
-    """Ids of the instances of ``region`` holding ``role_name`` (all pages; a role ECS does not know: none)."""
-    return list(role_holders(ecs, region, role_name))
+# ---------------------------------------------------------------------------------- batched writes
 
-
-# ---------------------------------------------------------------------------------- writes
-
-def _batch_outcome(answer, ids, secrets, already_done=None, ours=False):
-    """``(done, failures)`` of one batch answer. ``already_done(code)``: a failure meaning the wanted state
-    holds already; such an instance is done by this call when ``ours`` (an attempt whose answer was lost)."""
+def _item_results(answer, ids):
+    """``{id: ItemResult}`` of one Attach/Detach answer."""
     per_instance = dict((r.instance_id, r) for r in answer.results if r.instance_id)
-    done, failures = [], []
+    items = {}
     for iid in ids:
-        item = per_instance.get(iid)
-        if item is None:
-            if answer.fail_count == 0:
-                done.append(iid)
-            else:
-                failures.append(failure(iid, 'UnknownResult', 'the answer has no result for this instance', answer.request_id))
-        elif item.success:
-            done.append(iid)
-        elif already_done is not None and already_done(item.code):
-            if ours:
-                done.append(iid)
+        result = per_instance.get(iid)
+        if result is None:
+            # an answer without this instance: done only when it says nothing failed
+            items[iid] = ItemResult(DONE if answer.fail_count == 0 and answer.results else UNKNOWN, None)
+        elif result.success is None:
+            items[iid] = ItemResult(UNKNOWN, None)
+        elif result.success:
+            items[iid] = ItemResult(DONE, None)
         else:
-            failures.append(failure(iid, item.code or 'UnknownError', redact(item.message, secrets) or 'failed', answer.request_id))
-    return done, failures
+            items[iid] = ItemResult(FAILED, instance_failure(iid, result.code or 'UnknownError', result.message or 'failed',
+                                                             answer.request_id))
+    return items
 
 
-def _run_batches(pool, write, instance_ids, secrets):
-    """``(batches, done, failures, values)`` of ``write(ecs, batch)`` -> ``(done, failures, value)`` over batches of 100."""
-    batches = ecs_api.chunks(instance_ids, ecs_api.MAX_IDS_PER_WRITE)
-    done, failures, values = [], [], []
-    for batch, outcome in zip(batches, pool.map(write, batches)):
-        if outcome.error is not None:
-            err = outcome.error
-            failures.extend(failure(iid, err.code, redact(err.message, secrets), err.request_id) for iid in batch)
-            values.append(err.after_lost_reply)
-        else:
-            done.extend(outcome.value[0])
-            failures.extend(outcome.value[1])
-            values.append(outcome.value[2])
-    return batches, done, failures, values
+def _refused_ids(ecs, region, ids):
+    """``{id: failure}`` of the ids of a refused batch that are gone or classic (one DescribeInstances)."""
+    found = dict((i['InstanceId'], i) for i in ecs_api.describe_instances(ecs, region, instance_ids=ids) if i.get('InstanceId'))
+    refused = {}
+    for iid in ids:
+        if iid not in found:
+            refused[iid] = instance_failure(iid, CODE_NOT_FOUND, MSG_NOT_FOUND % region)
+        elif network_type(found[iid]) == 'classic':
+            refused[iid] = instance_failure(iid, CODE_CLASSIC, MSG_CLASSIC)
+    return refused
 
 
-def detach_role(pool, region, role_name, instance_ids, secrets=()):
-    """Detach ``role_name`` from ``instance_ids`` in batches of 100 on ``pool``.
+def batch_sender(region, write):
+    """``send(client, ids)`` for ``Writer.write_batches``: ``write(client, ids)`` -> ``BatchAnswer``.
 
-    Instances that no longer hold the role are neither done nor failed, unless an attempt of the same
-    call whose answer was lost detached them (then they are done).
+    A batch refused as a whole (an id unknown or classic, API_FACTS 5.1) is described, the
+    refused ids fail on their own, and the rest is sent again.
     """
-    def write(ecs, batch):
-        answer = ecs_api.detach_instance_ram_role(ecs, region, role_name, batch)
-        return _batch_outcome(answer, batch, secrets, detach_already_done, ours=ecs.last_call_uncertain) + (None,)
+    def send(ecs, ids):
+        try:
+            answer = write(ecs, ids)
+        except AlicloudApiError as err:
+            if err.code not in REFUSED_BATCH_CODES or err.uncertain:
+                raise
+            refused = _refused_ids(ecs, region, ids)
+            if not refused:
+                raise
+            items = dict((iid, ItemResult(FAILED, failure)) for iid, failure in refused.items())
+            rest = [i for i in ids if i not in refused]
+            if not rest:
+                return BatchResult(items, False)
+            answer = write(ecs, rest)
+            items.update(_item_results(answer, rest))
+            return BatchResult(items, answer.uncertain)
+        return BatchResult(_item_results(answer, ids), answer.uncertain)
 
-    _batches, done, failures, _values = _run_batches(pool, write, instance_ids, secrets)
-    return WriteOutcome(done, failures)
-
-
-def attach_role(pool, region, role_name, instance_ids, policy=None, secrets=(), visibility_timeout=ROLE_VISIBILITY_TIMEOUT):
-    """Attach ``role_name`` to ``instance_ids`` in batches of 100 on ``pool`` (:class:`AttachOutcome`).
-
-    A role created moments ago may not be visible to ECS yet: each batch is tried again for up
-    to ``visibility_timeout`` seconds while ECS answers that it does not know the role.
-    """
-    def attempt(ecs, batch):
-        answer = ecs_api.attach_instance_ram_role(ecs, region, role_name, batch, policy)
-        return answer, ecs.last_call_uncertain
-
-    def write(ecs, batch):
-        answer, retried = call_until_visible(lambda: attempt(ecs, batch), ROLE_VISIBILITY_CODES, visibility_timeout,
-                                             sleep=time.sleep, clock=time.monotonic)
-        return _batch_outcome(answer, batch, secrets) + (retried,)
-
-    batches, done, failures, retried = _run_batches(pool, write, instance_ids, secrets)
-    uncertain = [iid for batch, flag in zip(batches, retried) if flag for iid in batch]
-    return AttachOutcome(done, failures, uncertain)
+    return send
 
 
-def validate_selection(params, errors):
-    """The ids, tags and concurrency shared by the instance modules; problems go to ``errors``."""
-    ids, error = validate_instance_ids(params.get('instance_ids'))
-    errors.append(error)
-    tags = dict(params.get('instance_tags') or {})
-    errors.append(validate_instance_tags(tags))
-    concurrency = params.get('concurrency')
-    errors.append(concurrency_error(concurrency))
-    return ids or [], tags, concurrency
+def attach_sender(region, role_name, policy=None, visibility_timeout=ROLE_VISIBILITY_TIMEOUT):
+    """Sends AttachInstanceRamRole; a role created moments ago may not be visible to ECS yet, so each batch is
+    tried again for up to ``visibility_timeout`` seconds while ECS answers that it does not know the role."""
+    def write(ecs, ids):
+        return call_until_visible(lambda: ecs_api.attach_instance_ram_role(ecs, region, role_name, ids, policy),
+                                  ROLE_VISIBILITY_CODES, visibility_timeout, sleep=time.sleep, clock=time.monotonic)
+
+    return batch_sender(region, write)
+
+
+def detach_sender(region, role_name):
+    return batch_sender(region, lambda ecs, ids: ecs_api.detach_instance_ram_role(ecs, region, role_name, ids))
+
+
+def not_found_failures(region, ids):
+    return [instance_failure(i, CODE_NOT_FOUND, MSG_NOT_FOUND % region) for i in ids]
+
+
+def describe_failures(failures):
+    """``id (code), ...`` for a one-line message."""
+    return short_list('%s (%s)' % (f['instance_id'], f['code']) for f in failures)
+

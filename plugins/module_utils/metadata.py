@@ -16,7 +16,7 @@ import time
 from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from urllib.parse import quote, unquote, urlsplit
 
-from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
+from ansible_collections.alicloud.ram.plugins.module_utils import network as netconf, transport
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import redact, remember_secrets
 from ansible_collections.alicloud.ram.plugins.module_utils.retries import backoff_loop
 
@@ -54,7 +54,7 @@ def _connection(url, network, timeout):
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
     target = parts.path + ('?' + parts.query if parts.query else '')
-    proxy = endpoints.proxy_for(url, network)[0]
+    proxy = netconf.proxy_for(url, network)[0]
     if proxy is None:
         if https:
             return HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=context), target
@@ -73,7 +73,7 @@ def _connection(url, network, timeout):
     return conn, url
 
 
-def http_request(method, url, headers, timeout, network=endpoints.NO_NETWORK_SETTINGS):
+def http_request(method, url, headers, timeout, network=netconf.NO_NETWORK_SETTINGS):
     """One HTTP exchange, bounded as a whole by ``timeout`` seconds; returns ``(status, body bytes)``.
 
     Raises ``TimeoutError`` when the whole exchange (connect, request, complete answer) takes
@@ -81,7 +81,7 @@ def http_request(method, url, headers, timeout, network=endpoints.NO_NETWORK_SET
     """
     conn, target = _connection(url, network, timeout)
     headers = dict(headers, **getattr(conn, 'proxy_headers', {}))
-    deadline = endpoints.Deadline(timeout)
+    deadline = transport.Deadline(timeout)
     try:
         deadline.watch(conn)
         conn.connect()
@@ -130,7 +130,7 @@ class MetadataClient(object):
         self.timeout = timeout
         self.retries = max(0, int(retries or 0))
         self._sleep = sleep
-        self.network = network or endpoints.NO_NETWORK_SETTINGS
+        self.network = network or netconf.NO_NETWORK_SETTINGS
         self._opener = opener or (lambda method, url, headers, timeout: http_request(method, url, headers, timeout, self.network))
         self._clock = clock
         self._backoff = backoff
@@ -143,7 +143,7 @@ class MetadataClient(object):
 
     def describe(self):
         """Where the requests go, for -vvv output: the endpoint and the proxy used (or why none)."""
-        proxy, why = endpoints.proxy_for(self.endpoint, self.network)
+        proxy, why = netconf.proxy_for(self.endpoint, self.network)
         return redact('%s, %s' % (self.endpoint, 'through proxy %s (%s)' % (proxy, why) if proxy else 'direct (%s)' % why))
 
     def _request(self, method, path, headers=None):

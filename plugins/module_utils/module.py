@@ -5,16 +5,21 @@
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+import math
+
 from ansible_collections.alicloud.ram.plugins.module_utils import client as client_utils
-from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
-from ansible_collections.alicloud.ram.plugins.module_utils.common_args import merged_argument_spec
+from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, network
+from ansible_collections.alicloud.ram.plugins.module_utils.common_args import MAX_RETRIES, MAX_TIMEOUT, merged_argument_spec
 from ansible_collections.alicloud.ram.plugins.module_utils.credentials import CredentialsError, resolve_credentials
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, format_error, redact, remember_secrets
 from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MetadataError
 from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
 
 SECRET_OPTIONS = ('access_key_secret', 'security_token')
-TIMEOUT_OPTIONS = ('connect_timeout', 'read_timeout')
+TIMEOUT_OPTIONS = ('connect_timeout', 'read_timeout', 'retry_timeout')
+# a list argument longer than this is shown in ``invocation`` as its length and first items
+INVOCATION_LIST_LIMIT = 100
+INVOCATION_LIST_SHOWN = 5
 # options holding URLs, which may carry a password (user information) or a token (query)
 URL_OPTIONS = ('ram_endpoint', 'ecs_endpoint', 'sts_endpoint', 'metadata_endpoint', 'http_proxy', 'https_proxy')
 
@@ -43,19 +48,19 @@ class AlicloudModule(AnsibleModule):
         """Refuse unusable timeouts, retries, region, endpoints, proxies and CA bundle before any call."""
         for name in TIMEOUT_OPTIONS:
             value = self.params.get(name)
-            if value is not None and not value > 0:
-                self.fail_json(msg='%s must be a number of seconds greater than 0, got %s' % (name, value))
+            if value is not None and not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
+                self.fail_json(msg='%s must be a number of seconds greater than 0 and at most %d, got %s' % (name, MAX_TIMEOUT, value))
         retries = self.params.get('retries')
-        if retries is not None and retries < 0:
-            self.fail_json(msg='retries must be 0 or more, got %s' % retries)
+        if retries is not None and not 0 <= retries <= MAX_RETRIES:
+            self.fail_json(msg='retries must be between 0 and %d, got %s' % (MAX_RETRIES, retries))
         try:
             endpoints.find_region(self.options)
             for service in client_utils.SERVICES:
                 endpoints.resolve_endpoint(service, self.options)
             if self.params.get('metadata_endpoint'):
                 endpoints.resolve_metadata_endpoint(self.options)
-            endpoints.resolve_network(self.options)
-        except endpoints.EndpointError as err:
+            network.resolve_network(self.options)
+        except (endpoints.EndpointError, network.NetworkError) as err:
             self.fail_config(err)
 
     # -- credentials and clients -----------------------------------------------------------
@@ -90,7 +95,7 @@ class AlicloudModule(AnsibleModule):
             return client
         except client_utils.MissingSdkError as err:
             self.fail_json(msg=missing_required_lib(' and '.join(err.pip_names)), exception=err.traceback)
-        except endpoints.EndpointError as err:
+        except (endpoints.EndpointError, network.NetworkError) as err:
             self.fail_config(err)
         return None  # not reached
 
@@ -129,11 +134,14 @@ class AlicloudModule(AnsibleModule):
     # -- results ---------------------------------------------------------------------------
 
     def _invocation(self):
-        """The module arguments shown at -vvv, with URL options through the one redaction path."""
+        """The module arguments shown at -vvv: URL options through the one redaction path, long lists summarised."""
         params = dict(getattr(self, 'params', None) or {})
         for name in URL_OPTIONS:
             if isinstance(params.get(name), str):
                 params[name] = redact(params[name], self.secrets())
+        for name, value in params.items():
+            if isinstance(value, list) and len(value) > INVOCATION_LIST_LIMIT:
+                params[name] = {'count': len(value), 'first': value[:INVOCATION_LIST_SHOWN]}
         return {'module_args': params}
 
     def _with_connection_details(self, kwargs):

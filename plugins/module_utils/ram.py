@@ -6,7 +6,7 @@
 import json
 import re
 
-from ansible_collections.alicloud.ram.plugins.module_utils.ram_api import as_list
+from ansible_collections.alicloud.ram.plugins.module_utils.data import as_list
 
 MIN_SESSION_DURATION = 3600
 MAX_SESSION_DURATION = 43200

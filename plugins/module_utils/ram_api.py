@@ -11,7 +11,8 @@ the service said it was already so. Principals are ``'user'``, ``'group'`` or ``
 
 import json
 
-from ansible_collections.alicloud.ram.plugins.module_utils.service import operation
+from ansible_collections.alicloud.ram.plugins.module_utils.data import as_list, listed
+from ansible_collections.alicloud.ram.plugins.module_utils.service import marker_pages, operation, token_pages
 
 MAX_ITEMS = 1000
 TAG_RESOURCE_TYPE = 'role'
@@ -20,42 +21,6 @@ PRINCIPALS = {
     'group': ('Group', 'GroupName'),
     'role': ('Role', 'RoleName'),
 }
-
-
-def as_list(value):
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def dig(body, path):
-    """``body[path[0]][path[1]]...`` or None; tolerates missing keys."""
-    value = body
-    for key in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
-def listed(body, path):
-    """The dicts listed at ``path`` of an answer (a wrapped list, one item or nothing)."""
-    return [item for item in as_list(dig(body, path)) if isinstance(item, dict)]
-
-
-def marker_pages(ram, action, params, path, max_items=MAX_ITEMS):
-    """Every item of a list action that pages with ``Marker`` / ``IsTruncated``."""
-    marker, seen = None, set()
-    while True:
-        page = dict(params, MaxItems=max_items)
-        if marker:
-            page['Marker'] = marker
-        body = ram.call(action, page)
-        yield from listed(body, path)
-        marker = body.get('Marker')
-        if not body.get('IsTruncated') or not marker or marker in seen:
-            return
-        seen.add(marker)
 
 
 def _principal(kind):
@@ -78,7 +43,8 @@ def get_role(ram, name):
 
 @operation('list roles')
 def list_roles(ram, max_items=MAX_ITEMS):
-    return list(marker_pages(ram, 'ListRoles', {}, ('Roles', 'Role'), max_items))
+    return [role for body in marker_pages(lambda params: ram.call('ListRoles', params), {}, max_items)
+            for role in listed(body, ('Roles', 'Role'))]
 
 
 @operation('create role {name}', done=('EntityAlreadyExists.Role',))
@@ -108,20 +74,16 @@ def delete_role(ram, name):
 @operation('read the tags of role {name}')
 def list_role_tags(ram, name):
     """``{key: value}`` of role ``name`` (ListTagResources, all pages)."""
-    tags, token, seen = {}, None, set()
-    while True:
-        params = {'ResourceType': TAG_RESOURCE_TYPE, 'ResourceNames': [name], 'NextToken': token}
-        body = ram.call('ListTagResources', params)
+    tags = {}
+    params = {'ResourceType': TAG_RESOURCE_TYPE, 'ResourceNames': [name]}
+    for body in token_pages(lambda page: ram.call('ListTagResources', page), params):
         rows = body.get('TagResources')
         if isinstance(rows, dict):
             rows = rows.get('TagResource')
         for row in as_list(rows):
             if isinstance(row, dict) and (row.get('ResourceName') or name).lower() == name.lower() and row.get('TagKey') is not None:
                 tags[row['TagKey']] = row.get('TagValue') or ''
-        token = body.get('NextToken')
-        if not token or token in seen:
-            return tags
-        seen.add(token)
+    return tags
 
 
 @operation('tag role {name}')

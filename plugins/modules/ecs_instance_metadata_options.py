@@ -46,6 +46,14 @@ options:
       - Unset leaves the setting as it is.
     type: str
     choices: [enabled, disabled]
+  return_all:
+    description:
+      - By default RV(instances) lists only the instances this task changed, was to change or failed, and RV(summary)
+        counts the rest, so that the result of a fleet task stays small (Ansible keeps and scans every result).
+      - V(true) lists every selected instance in RV(instances).
+    type: bool
+    default: false
+    version_added: 0.2.0
 extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes
@@ -98,6 +106,19 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+summary:
+  description:
+    - How many instances the task selected, changed (would change in check mode), could not change, and left
+      unchanged because they were as wanted already.
+  returned: always
+  type: dict
+  sample: {"selected": 100, "changed": 95, "failed": 0, "unchanged": 5}
+  version_added: 0.2.0
+msg:
+  description: One line saying what the task did, for example C(attached web to 95 of 100 instance(s); 5 held it already).
+  returned: always
+  type: str
+  version_added: 0.2.0
 instances:
   description:
     - Every selected instance that exists, mapped to its metadata settings after the run (predicted in check mode).
@@ -169,6 +190,7 @@ ARGUMENT_SPEC = dict(
     http_endpoint=dict(type='str', choices=['enabled', 'disabled']),
     instance_metadata_tags=dict(type='str', choices=['enabled', 'disabled']),
     concurrency=dict(type='int', default=4),
+    return_all=dict(type='bool', default=False),
 )
 
 

@@ -75,6 +75,14 @@ options:
       - How many seconds to wait with O(wait=true) before failing.
     type: int
     default: 300
+  return_all:
+    description:
+      - By default RV(attachments) lists only the instances this task changed, was to change or failed, and RV(summary)
+        counts the rest, so that the result of a fleet task stays small (Ansible keeps and scans every result).
+      - V(true) lists every selected instance in RV(attachments).
+    type: bool
+    default: false
+    version_added: 0.2.0
 extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes
@@ -145,6 +153,19 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+summary:
+  description:
+    - How many instances the task selected, changed (would change in check mode), could not change, and left
+      unchanged because they were as wanted already.
+  returned: always
+  type: dict
+  sample: {"selected": 100, "changed": 95, "failed": 0, "unchanged": 5}
+  version_added: 0.2.0
+msg:
+  description: One line saying what the task did, for example C(attached web to 95 of 100 instance(s); 5 held it already).
+  returned: always
+  type: str
+  version_added: 0.2.0
 attachments:
   description:
     - Every selected instance mapped to the role it holds after the run (predicted in check mode), or V(null) when it
@@ -210,6 +231,7 @@ ARGUMENT_SPEC = dict(
     policy=dict(type='json'),
     force=dict(type='bool', default=False),
     concurrency=dict(type='int', default=4),
+    return_all=dict(type='bool', default=False),
     wait=dict(type='bool', default=False),
     wait_timeout=dict(type='int', default=300),
 )

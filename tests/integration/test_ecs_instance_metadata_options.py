@@ -60,7 +60,8 @@ def test_check_mode_and_diff_predict_the_real_run_then_a_second_run_makes_no_wri
     assert predicted['changed'] is True
     assert predicted['changed_instance_ids'] == ids
     assert predicted['instances'] == dict((i, HARDENED) for i in ids)
-    assert predicted['diff'] == {'before': dict((i, NORMAL) for i in ids), 'after': dict((i, HARDENED) for i in ids)}
+    assert (predicted['diff']['before'], predicted['diff']['after']) == (dict((i, NORMAL) for i in ids), dict((i, HARDENED) for i in ids))
+    assert predicted['diff']['after_header'] == predicted['msg'] == 'enforced http_tokens=required on 3 of 3 instance(s)'
     assert emu.write_calls() == [], checked
     assert set(http_tokens_of(emu, ids).values()) == {'optional'}
 
@@ -70,14 +71,18 @@ def test_check_mode_and_diff_predict_the_real_run_then_a_second_run_makes_no_wri
     for key in ('changed', 'changed_instance_ids', 'instances', 'failed_instances', 'diff'):
         assert done[key] == predicted[key], key
     assert sorted(c['params']['InstanceId'] for c in calls_of(emu, MODIFY)) == sorted(ids)
-    assert all(c['params']['HttpTokens'] == 'required' and 'HttpEndpoint' not in c['params'] for c in calls_of(emu, MODIFY))
+    # the whole wanted state: HttpEndpoint (required by the API) and HttpTokens, never InstanceMetadataTags unless set
+    assert all((c['params']['HttpTokens'], c['params']['HttpEndpoint']) == ('required', 'enabled') and
+               'InstanceMetadataTags' not in c['params'] for c in calls_of(emu, MODIFY))
     assert http_tokens_of(emu, ids) == dict((i, 'required') for i in ids)
     emu.clear_calls()
 
     again = runner.run_tasks([task('harden', instance_ids=ids, http_tokens='required')], diff=True)
 
     assert again.module_result('harden')['changed'] is False
-    assert again.module_result('harden')['instances'] == dict((i, HARDENED) for i in ids)
+    # only what changed or failed is listed; the rest is counted
+    assert again.module_result('harden')['instances'] == {}
+    assert again.module_result('harden')['summary'] == {'selected': 3, 'changed': 0, 'failed': 0, 'unchanged': 3}
     assert emu.write_calls() == [], again
     assert [c['action'] for c in emu.calls()] == ['DescribeInstances']
 

@@ -49,6 +49,11 @@ def ids_in(call):
     return json.loads(call['params']['InstanceIds'])
 
 
+def diff_maps(diff):
+    """``(before, after)`` of a diff, without its summary headers."""
+    return diff['before'], diff['after']
+
+
 def task(name, **args):
     return {'name': name, MODULE: args, 'register': name.replace(' ', '_')}
 
@@ -72,13 +77,14 @@ def test_attach_three_check_mode_policy_then_second_run_makes_no_write_call(runn
         assert result[key] == predicted[key], key
     assert result['attachments'] == {i: 'app-role' for i in ids}
     assert result['changed_instance_ids'] == ids and result['failed_instances'] == []
-    assert result['diff'] == {'before': {i: None for i in ids}, 'after': {i: 'app-role' for i in ids}}
+    assert diff_maps(result['diff']) == ({i: None for i in ids}, {i: 'app-role' for i in ids})
+    assert result['diff']['after_header'] == result['msg'] == 'attached app-role to 3 of 3 instance(s)'
+    assert result['summary'] == {'selected': 3, 'changed': 3, 'failed': 0, 'unchanged': 0}
     assert roles_of(emu, ids) == {i: 'app-role' for i in ids}
     counts = emu.call_counts()
     assert counts == {'DescribeInstanceRamRole': 1, 'GetRole': 1, 'AttachInstanceRamRole': 1}
-    # check mode made the same reads, plus DescribeInstances for the instances it predicts an attach for (a real
-    # run learns of a classic-network instance from the attach answer)
-    assert check_counts == {'DescribeInstanceRamRole': 1, 'DescribeInstances': 1, 'GetRole': 1}
+    # check mode made the very reads of the real run
+    assert check_counts == {'DescribeInstanceRamRole': 1, 'GetRole': 1}
     attach = calls_of(emu, 'AttachInstanceRamRole')
     assert ids_in(attach[0]) == ids and json.loads(attach[0]['params']['Policy']) == policy
 
@@ -169,13 +175,16 @@ def test_detach_check_mode_and_unknown_instance_warning(runner, emu):
     predicted = check.module_result('detach')
     assert emu.write_calls() == []
     assert predicted['changed'] is True and predicted['changed_instance_ids'] == ids[:2]
-    assert predicted['diff'] == {'before': {ids[0]: 'app-role', ids[1]: 'app-role'}, 'after': {ids[0]: None, ids[1]: None}}
+    assert diff_maps(predicted['diff']) == ({ids[0]: 'app-role', ids[1]: 'app-role'}, {ids[0]: None, ids[1]: None})
 
     real = runner.run_tasks([task('detach', **args)], diff=True)
     result = real.module_result('detach')
     for key in ('changed', 'attachments', 'changed_instance_ids', 'failed_instances', 'diff'):
         assert result[key] == predicted[key], key
-    assert result['attachments'] == {ids[0]: None, ids[1]: None, ids[2]: 'other-role', unknown: None}
+    # the instances it changed; the others are counted
+    assert result['attachments'] == {ids[0]: None, ids[1]: None}
+    assert result['summary'] == {'selected': 4, 'changed': 2, 'failed': 0, 'unchanged': 2}
+    assert result['msg'] == 'detached app-role from 2 of 4 instance(s); 2 did not hold it'
     assert any(unknown in w for w in result.get('warnings', []))
     detach = calls_of(emu, 'DetachInstanceRamRole')
     assert len(detach) == 1 and ids_in(detach[0]) == ids[:2] and detach[0]['params']['RamRoleName'] == 'app-role'
