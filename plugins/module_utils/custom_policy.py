@@ -3,44 +3,35 @@
 # Private to the alicloud.ram collection: not a public API, may change without notice.
 """Converge one custom RAM policy to a wanted document, within the limit of 5 versions.
 
-Shared by ram_role_policy and ram_user_role_grant. ``plan_custom_policy`` decides from reads
-only, so check mode reports exactly what a real run does. ``apply_custom_policy_plan`` holds
-under contention: when another writer changes the policy between our read and our write (a
-sixth version refused, a version deleted or made the default meanwhile), it reads again and
-plans again, with jittered backoff, until a deadline. RAM itself never keeps more than 5
-versions; the plan deletes the oldest non-default version first when all 5 are taken.
+Shared by ram_role_policy and ram_user_role_grant: :func:`read_custom_policy` reads (the policy,
+its default document, its versions when the document differs), :func:`plan_custom_policy` decides
+from those facts only, and :func:`converge_custom_policy` carries the plan out through the run's
+writer, so check mode predicts exactly what a real run does. Under contention (another writer
+adds a sixth version, deletes or promotes a version meanwhile) the converge reads again and plans
+again, with backoff, until a deadline. A new version whose answer was lost is never sent twice:
+the writer settles it by reading the default document back.
 """
 
 import re
 import time
 
+from ansible_collections.alicloud.ram.plugins.module_utils import ram_api
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
 from ansible_collections.alicloud.ram.plugins.module_utils.policy import normalize_policy, policy_text
-from ansible_collections.alicloud.ram.plugins.module_utils.ram_api import (
-    create_policy,
-    create_policy_version,
-    delete_policy,
-    delete_policy_version,
-    get_policy,
-    list_policy_versions,
-    set_default_policy_version,
-    stored_document,
-)
+from ansible_collections.alicloud.ram.plugins.module_utils.ram_api import stored_document
 from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_until_visible
 
 MAX_POLICY_VERSIONS = 5
+CREATED_ELSEWHERE = 'EntityAlreadyExists.Policy'
 # seconds a write keeps re-planning while other writers change the same policy
 CONTENTION_TIMEOUT = 60
-CREATE_CONFLICT_CODE = 'EntityAlreadyExists.Policy'
-LOST_ANSWER_CODE = 'LostAnswer'
 # answers meaning the policy changed between our read and our write: read again, plan again
 REPLAN_CODES = (
     'LimitExceeded.Policy.Version',            # another writer took the last free version
     'EntityNotExist.Policy.Version',           # the version to make the default was deleted meanwhile
     'DeleteConflict.Policy.Version.Default',   # the version to delete became the default meanwhile
     'EntityNotExist.Policy',                   # the policy was deleted meanwhile
-    CREATE_CONFLICT_CODE,                      # created (and deleted again) by another writer meanwhile
-    LOST_ANSWER_CODE,                          # our new version may exist: its answer was lost
+    CREATED_ELSEWHERE,                         # created by another writer meanwhile
 )
 DELETE_REPLAN_CODES = ('DeleteConflict.Policy.Version', 'DeleteConflict.Policy.Version.Default')
 
@@ -54,7 +45,7 @@ def _oldest_first(versions):
     return sorted(versions, key=lambda v: (v.get('CreateDate') or '', _version_number(v.get('VersionId'))))
 
 
-def _normalized_or_none(doc):
+def normalized_or_none(doc):
     """Stored documents are compared, never validated: one the service accepted must not break a run."""
     if doc is None:
         return None
@@ -64,8 +55,8 @@ def _normalized_or_none(doc):
         return None
 
 
-def _same_document(stored, wanted):
-    normalized = _normalized_or_none(stored)
+def same_document(stored, wanted):
+    normalized = normalized_or_none(stored)
     return normalized is not None and normalized == normalize_policy(wanted)
 
 
@@ -74,52 +65,51 @@ def _default_document(found):
     return stored_document(document)
 
 
-def read_custom_policy(ram, name):
-    """``(Policy dict, default document dict)``, or ``(None, None)`` when the custom policy does not exist.
-
-    The document is None when the answer carries none (or an unreadable one).
-    """
-    found = get_policy(ram, name, 'Custom')
+def read_custom_policy(ram, name, wanted=None):
+    """The facts :func:`plan_custom_policy` decides from: ``{'policy': Policy dict or None, 'document': default
+    document dict or None, 'versions': PolicyVersion dicts, read only when the default differs from ``wanted``}``."""
+    found = ram_api.get_policy(ram, name, 'Custom')
     if found is None:
-        return None, None
-    return found['Policy'], _default_document(found)
+        return {'policy': None, 'document': None, 'versions': None}
+    facts = {'policy': found['Policy'], 'document': _default_document(found), 'versions': None}
+    if wanted is not None and not same_document(facts['document'], wanted):
+        facts['versions'] = ram_api.list_policy_versions(ram, name)
+        if facts['versions'] is None:
+            # deleted between the two reads
+            return {'policy': None, 'document': None, 'versions': None}
+    return facts
 
 
-def plan_custom_policy(ram, name, document):
-    """What it takes for custom policy ``name`` to have ``document`` (dict or JSON text) as its default version.
+def plan_custom_policy(facts, document):
+    """What it takes for the custom policy the ``facts`` describe to have ``document`` as its default version (pure).
 
     Returns a dict: ``action`` (none | create | set_default | create_version), ``before`` (the
     normalised default document, or None), ``after`` (the normalised wanted document), ``exists``,
-    ``policy`` (the GetPolicy ``Policy`` dict or None), ``document`` (the JSON text a write sends),
+    ``policy`` (the Policy dict or None), ``document`` (the JSON text a write sends),
     ``version_id`` (for set_default) and ``delete_version_id`` (the oldest non-default version,
     deleted first when all versions are taken).
     """
     wanted = normalize_policy(document)
-    plan = {'action': 'none', 'before': None, 'after': wanted, 'exists': False, 'policy': None,
+    plan = {'action': 'none', 'before': None, 'after': wanted, 'exists': facts['policy'] is not None, 'policy': facts['policy'],
             'document': policy_text(document), 'version_id': None, 'delete_version_id': None}
-    found = get_policy(ram, name, 'Custom')
-    versions = None
-    if found is not None:
-        current = _default_document(found)
-        plan.update(exists=True, policy=found['Policy'], before=_normalized_or_none(current))
-        if _same_document(current, wanted):
-            return plan
-        versions = list_policy_versions(ram, name)
-    if versions is None:
-        # missing (or deleted between the two reads)
-        plan.update(action='create', exists=False, policy=None, before=None)
+    if facts['policy'] is None:
+        plan['action'] = 'create'
         return plan
-
+    current = facts['document']
+    plan['before'] = normalized_or_none(current)
+    if same_document(current, wanted):
+        return plan
+    versions = facts['versions'] or []
     default = [v for v in versions if v.get('IsDefaultVersion')]
     non_default = _oldest_first([v for v in versions if not v.get('IsDefaultVersion')])
     if plan['before'] is None and default:
         # GetPolicy answered without the default document: the version list has it
         current = stored_document(default[0].get('PolicyDocument'))
-        plan['before'] = _normalized_or_none(current)
-        if _same_document(current, wanted):
+        plan['before'] = normalized_or_none(current)
+        if same_document(current, wanted):
             return plan
     for version in reversed(non_default):
-        if _same_document(stored_document(version.get('PolicyDocument')), wanted):
+        if same_document(stored_document(version.get('PolicyDocument')), wanted):
             plan.update(action='set_default', version_id=version.get('VersionId'))
             return plan
     plan['action'] = 'create_version'
@@ -128,77 +118,48 @@ def plan_custom_policy(ram, name, document):
     return plan
 
 
-def _create(ram, name, plan, description, wrote):
-    """CreatePolicy; False when another writer created the policy first (its document is converged next)."""
-    outcome = create_policy(ram, name, plan['document'], description)
-    if outcome is False:
-        return False
-    if outcome is True:
-        # our reply was lost and the retry met "already exists": ours only if it holds our document
-        _policy, current = read_custom_policy(ram, name)
-        if not _same_document(current, plan['after']):
-            return False
-    wrote('created')
-    return True
+def _carry_out(writer, ram, name, plan, description, change_for):
+    wanted = plan['after']
 
+    def holds_wanted():
+        return same_document(read_custom_policy(ram, name)['document'], wanted)
 
-def _update(ram, name, plan, wrote):
-    if plan['action'] == 'set_default':
-        set_default_policy_version(ram, name, plan['version_id'])
-        wrote('updated')
+    if plan['action'] == 'create':
+        if writer.write(change_for('created'), ram_api.create_policy, ram, name, plan['document'], description,
+                        settle=holds_wanted) is False:
+            # another writer created it first: its document is converged on the next attempt
+            raise AlicloudApiError(CREATED_ELSEWHERE, 'policy %s was created by another writer meanwhile' % name, action='CreatePolicy')
+    elif plan['action'] == 'set_default':
+        writer.write(change_for('updated'), ram_api.set_default_policy_version, ram, name, plan['version_id'], settle=holds_wanted)
     elif plan['action'] == 'create_version':
-        if plan['delete_version_id'] and delete_policy_version(ram, name, plan['delete_version_id']):
-            wrote('updated')
-        create_policy_version(ram, name, plan['document'], set_as_default=True)
-        wrote('updated')
+        if plan['delete_version_id']:
+            writer.write(change_for('updated', effect=False), ram_api.delete_policy_version, ram, name, plan['delete_version_id'])
+        writer.write(change_for('updated'), ram_api.create_policy_version, ram, name, plan['document'], settle=holds_wanted)
 
 
-def apply_custom_policy_plan(ram, name, plan, description=None, on_write=None, timeout=CONTENTION_TIMEOUT):
-    """Carry out a plan of :func:`plan_custom_policy`; True when something was written.
+def converge_custom_policy(writer, ram, name, plan, change_for, description=None, timeout=CONTENTION_TIMEOUT):
+    """Carry out a plan of :func:`plan_custom_policy` through ``writer``.
 
-    ``on_write(kind)`` is called right after each write that took effect, ``kind`` being
-    ``'created'`` (the policy was created) or ``'updated'`` (a version was added, made the
-    default or deleted to make room). When another writer changes the policy meanwhile the
-    plan is made again from fresh reads, until ``timeout`` seconds have passed; the last
-    refusal is raised then (an ``AlicloudApiError`` naming the operation).
+    ``change_for(kind, effect=True)`` gives the :class:`resource.Change` a write records: ``kind``
+    ``'created'`` (the policy) or ``'updated'`` (a version added, made the default, or deleted to make
+    room; ``effect=False`` for that last one, which leaves the document as it was). When another
+    writer changes the policy meanwhile, the plan is made again from fresh reads until ``timeout``
+    seconds have passed; the last refusal is raised then.
     """
-    written = []
-
-    def wrote(kind):
-        written.append(kind)
-        if on_write is not None:
-            on_write(kind)
-
-    pending = {'plan': plan, 'uncertain': False}
+    if plan['action'] == 'none':
+        return
+    current = [plan]
 
     def attempt():
-        current = pending.pop('plan', None)
-        if current is None:
-            current = plan_custom_policy(ram, name, plan['document'])
-            if current['action'] == 'none' and pending['uncertain']:
-                # a write whose reply was lost took effect before the refusal of its retry
-                wrote('updated')
+        if current[0] is None:
+            current[0] = plan_custom_policy(read_custom_policy(ram, name, plan['after']), plan['after'])
         try:
-            if current['action'] == 'create':
-                if _create(ram, name, current, description, wrote):
-                    return
-                current = plan_custom_policy(ram, name, plan['document'])
-                if current['action'] == 'create':
-                    error = AlicloudApiError(CREATE_CONFLICT_CODE, 'the policy was created and deleted by another writer meanwhile',
-                                             action='CreatePolicy')
-                    error.operation = 'create custom policy %s' % name
-                    raise error
-            _update(ram, name, current, wrote)
-        except AlicloudApiError as err:
-            pending['uncertain'] = pending['uncertain'] or bool(err.after_lost_reply) or err.final
-            if err.final:
-                # a new version whose answer was lost: the next plan, from fresh reads, finds out
-                err.code = LOST_ANSWER_CODE
+            _carry_out(writer, ram, name, current[0], description, change_for)
+        except Exception:
+            current[0] = None
             raise
 
-    if plan['action'] != 'none':
-        call_until_visible(attempt, REPLAN_CODES, timeout, sleep=time.sleep, clock=time.monotonic)
-    return bool(written)
+    call_until_visible(attempt, REPLAN_CODES, timeout, sleep=time.sleep, clock=time.monotonic)
 
 
 def delete_custom_policy(ram, name, timeout=CONTENTION_TIMEOUT):
@@ -210,13 +171,13 @@ def delete_custom_policy(ram, name, timeout=CONTENTION_TIMEOUT):
     written = []
 
     def attempt():
-        versions = list_policy_versions(ram, name)
+        versions = ram_api.list_policy_versions(ram, name)
         if versions is None:
             return
         for version in _oldest_first(v for v in versions if not v.get('IsDefaultVersion')):
-            if delete_policy_version(ram, name, version.get('VersionId')):
+            if ram_api.delete_policy_version(ram, name, version.get('VersionId')):
                 written.append(version.get('VersionId'))
-        if delete_policy(ram, name):
+        if ram_api.delete_policy(ram, name):
             written.append(name)
 
     call_until_visible(attempt, DELETE_REPLAN_CODES, timeout, sleep=time.sleep, clock=time.monotonic)

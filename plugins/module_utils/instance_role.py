@@ -4,20 +4,29 @@
 """The instance RAM role: the resources of ram_instance_role (:class:`InstanceRole`) and
 ram_instance_role_info (:class:`InstanceRoleInfo`).
 
-Decisions are taken from reads only (``plan`` is pure) and every write goes through
-``Resource.write``, so check mode predicts exactly what a real run does, and a run that fails
-after a write reports ``changed`` and the role as the writes left it.
+Decisions are taken from reads only (``plan`` is pure) and every write goes through the run's
+writer, so check mode predicts exactly what a real run does, and a run that fails after a write
+reports ``changed`` and the role as the writes left it.
+
+A RAM role is global: before it is deleted, every region the account has (ECS DescribeRegions)
+is searched for instances holding it, on the worker pool; without ``force`` any holder (or an
+attached policy) refuses the deletion, naming instance and region; with ``force`` the role is
+detached from each holder in its region first.
+
+The view: ``role`` (the Role dict, API keys; None when absent), ``policies`` (``Type:Name`` ->
+RAM policy dict), ``tags`` and ``holders`` (region -> instance id -> role held).
 """
 
-import time
+import collections
 
-from ansible_collections.alicloud.ram.plugins.module_utils import instances, ram_api
-from ansible_collections.alicloud.ram.plugins.module_utils.concurrency import WorkerPool
+from ansible_collections.alicloud.ram.plugins.module_utils import ecs_api, instances, ram_api
+from ansible_collections.alicloud.ram.plugins.module_utils.concurrency import WorkerPool, first_error
+from ansible_collections.alicloud.ram.plugins.module_utils.data import short_list
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
+from ansible_collections.alicloud.ram.plugins.module_utils.failures import InputError, InstanceFailures, refuse
 from ansible_collections.alicloud.ram.plugins.module_utils.policy import (
     ECS_SERVICE,
     PolicyDocumentError,
-    can_ecs_assume,
     normalize_policy,
     parse_policy_document,
     policies_equal,
@@ -25,76 +34,79 @@ from ansible_collections.alicloud.ram.plugins.module_utils.policy import (
     validate_policy_document,
 )
 from ansible_collections.alicloud.ram.plugins.module_utils.ram import (
+    RoleTags,
     parse_trust_policy,
     policy_item,
     role_to_result,
-    tags_from_ram,
     validate_description,
     validate_max_session_duration,
     validate_role_name,
 )
-from ansible_collections.alicloud.ram.plugins.module_utils.resource import InputError, Resource, ResourceFailure
-from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_with_retries
+from ansible_collections.alicloud.ram.plugins.module_utils.resource import REMOVED, Change, Conflict, Plan, Resource
 
 DEFAULT_TRUSTED_SERVICES = [ECS_SERVICE]
 DEFAULT_SESSION_DURATION = 3600
 MAX_TAGS = 20
 MAX_TAG_KEY_LENGTH = 128
-MAX_TAG_VALUE_LENGTH = 128
+MAX_TAG_VALUE_LENGTH = 256
 RESERVED_TAG_KEY_PREFIXES = ('acs:', 'aliyun')
-DETACH_WORKERS = 4
+REGION_WORKERS = 4
 # DeleteRole answers this when a policy was attached after we listed them: detach it and try again
 DELETE_CONFLICT = 'DeleteConflict.Role.Policy'
-DELETE_RETRIES = 2
+DELETE_ATTEMPTS = 3
 # role fields only the service assigns: absent from a role predicted in check mode
 SERVICE_FIELDS = ('role_id', 'arn', 'create_date', 'update_date')
 # ram_api.update_role argument -> the Role key it changes
 UPDATABLE = (('trust_policy', 'AssumeRolePolicyDocument'), ('description', 'Description'),
              ('max_session_duration', 'MaxSessionDuration'))
 
-# Error codes (substrings) meaning "this API or resource type is not offered here".
-_UNSUPPORTED_MARKERS = ('invalidaction', 'invalidapi', 'unsupported', 'notsupport', 'invalidparameter.resourcetype',
-                        'invalidresourcetype')
-
 
 # ---------------------------------------------------------------------------------- validation
 
-def validate_tags(tags):
-    """``tags`` as a ``{str: str}`` dict (None when not given); raise InputError on a rule the service would reject."""
+def tags_error(tags):
+    """A message for a ``tags`` option the service would reject, or None."""
     if tags is None:
         return None
     if not isinstance(tags, dict):
-        raise InputError('tags must be a dictionary of key: value pairs')
+        return 'tags must be a dictionary of key: value pairs'
     if len(tags) > MAX_TAGS:
-        raise InputError('a role can have at most %d tags, %d given' % (MAX_TAGS, len(tags)))
-    result = {}
+        return 'a role can have at most %d tags, %d given' % (MAX_TAGS, len(tags))
     for key, value in tags.items():
         if not isinstance(key, str) or not 1 <= len(key) <= MAX_TAG_KEY_LENGTH:
-            raise InputError('tag key %r is invalid: a tag key is 1 to %d characters' % (key, MAX_TAG_KEY_LENGTH))
+            return 'tag key %r is invalid: a tag key is 1 to %d characters' % (key, MAX_TAG_KEY_LENGTH)
         if key.lower().startswith(RESERVED_TAG_KEY_PREFIXES):
-            raise InputError("tag key '%s' is invalid: keys must not start with 'acs:' or 'aliyun'" % key)
+            return "tag key '%s' is invalid: keys must not start with 'acs:' or 'aliyun'" % key
         if isinstance(value, (dict, list)):
-            raise InputError("tag '%s' must have a string value" % key)
-        value = '' if value is None else (str(value).lower() if isinstance(value, bool) else str(value))
-        if len(value) > MAX_TAG_VALUE_LENGTH:
-            raise InputError("the value of tag '%s' is %d characters long; the limit is %d" % (key, len(value), MAX_TAG_VALUE_LENGTH))
-        result[key] = value
-    return result
+            return "tag '%s' must have a string value" % key
+        if len(tag_text(value)) > MAX_TAG_VALUE_LENGTH:
+            return "the value of tag '%s' is %d characters long; the limit is %d" % (key, len(tag_text(value)), MAX_TAG_VALUE_LENGTH)
+    return None
 
 
-def validate_trust(params):
-    """The trust policy the options ask for, as ``(document, JSON text to send)``; ``(None, None)`` when not given."""
-    document = params.get('assume_role_policy_document')
-    services = params.get('trusted_services')
+def tag_text(value):
+    return '' if value is None else (str(value).lower() if isinstance(value, bool) else str(value))
+
+
+def trust_error(params):
+    """A message for an unusable ``assume_role_policy_document`` / ``trusted_services``, or None."""
+    document, services = params.get('assume_role_policy_document'), params.get('trusted_services')
     if document is not None:
         try:
-            text = validate_policy_document(document, kind='trust policy')
+            validate_policy_document(document, kind='trust policy')
         except PolicyDocumentError as err:
-            raise InputError('assume_role_policy_document: %s' % err) from None
+            return 'assume_role_policy_document: %s' % err
+    elif services is not None and (not services or not all(isinstance(s, str) and s.strip() for s in services)):
+        return 'trusted_services must be a non-empty list of service names, for example [%s]' % ECS_SERVICE
+    return None
+
+
+def wanted_trust(params):
+    """The trust policy the (valid) options ask for, as ``(document, JSON text to send)``; ``(None, None)`` when not given."""
+    document, services = params.get('assume_role_policy_document'), params.get('trusted_services')
+    if document is not None:
+        text = validate_policy_document(document, kind='trust policy')
         return parse_policy_document(text, kind='trust policy'), text
     if services is not None:
-        if not services or not all(isinstance(s, str) and s.strip() for s in services):
-            raise InputError('trusted_services must be a non-empty list of service names, for example [%s]' % ECS_SERVICE)
         doc = trust_policy_for_services([s.strip() for s in services])
         return doc, validate_policy_document(doc, kind='trust policy')
     return None, None
@@ -104,34 +116,6 @@ def _description_error(description):
     if description == '':
         return 'description must be 1 to 1024 characters; omit it to keep the current description'
     return validate_description(description)
-
-
-# ---------------------------------------------------------------------------------- reads
-
-def _tag_api_unsupported(err):
-    code = (err.code or '').lower()
-    return any(marker in code for marker in _UNSUPPORTED_MARKERS)
-
-
-class RoleTags(object):
-    """Tags of roles: ListTagResources, or the ListRoles listing where the tag API is not offered (remembered)."""
-
-    def __init__(self, ram):
-        self.ram = ram
-        self.tag_api = True
-
-    def of(self, name):
-        if self.tag_api:
-            try:
-                return ram_api.list_role_tags(self.ram, name)
-            except AlicloudApiError as err:
-                if not _tag_api_unsupported(err):
-                    raise
-                self.tag_api = False
-        for listed in ram_api.list_roles(self.ram):
-            if (listed.get('RoleName') or '').lower() == name.lower():
-                return tags_from_ram(listed.get('Tags'))
-        return {}
 
 
 # ---------------------------------------------------------------------------------- results
@@ -159,25 +143,35 @@ def _policy_label(policy):
     return '%s (%s)' % (policy.get('PolicyName'), policy.get('PolicyType'))
 
 
-class RoleState(object):
-    """The role as the last read, or the writes since, left it: ``role`` (API keys; None when absent), ``policies``, ``tags``."""
-
-    def __init__(self, role=None, policies=None, tags=None):
-        self.role = dict(role) if role else None
-        self.policies = list(policies or [])
-        self.tags = dict(tags or {})
-
-    def as_result(self):
-        if self.role is None:
-            return {}
-        result = role_to_result(self.role, self.policies, self.tags)
-        for key in SERVICE_FIELDS:
-            if result[key] is None:
-                del result[key]
-        return result
+def policy_key(policy):
+    return '%s:%s' % (policy.get('PolicyType'), (policy.get('PolicyName') or '').lower())
 
 
-# ---------------------------------------------------------------------------------- ram_instance_role
+def role_result(view):
+    """The ``role`` result of a view: {} when there is no role; fields only the service assigns are left out when unknown."""
+    if not view.get('role'):
+        return {}
+    result = role_to_result(view['role'], list(view.get('policies', {}).values()), view.get('tags', {}))
+    for key in SERVICE_FIELDS:
+        if result[key] is None:
+            del result[key]
+    return result
+
+
+def holder_ids(holders):
+    return [iid for region in sorted(holders) for iid in holders[region]]
+
+
+def _create_change(wanted):
+    role = {'RoleName': wanted['name'], 'AssumeRolePolicyDocument': wanted['trust_policy'], 'Description': wanted['description'] or '',
+            'MaxSessionDuration': wanted['max_session_duration']}
+    return Change({('role',): role, ('tags',): dict(wanted['tags']), ('policies',): {}}, action='create', args=wanted)
+
+
+def _detach_policy_change(policy):
+    item = policy_item(policy.get('PolicyName'), policy.get('PolicyType'))
+    return Change({('policies', policy_key(policy)): REMOVED}, 'detached_policies', item, action='detach_policy', args=item)
+
 
 class InstanceRole(Resource):
     """One RAM role converged to the module's options (``state: present``) or deleted (``absent``)."""
@@ -189,61 +183,70 @@ class InstanceRole(Resource):
         self.name = self.params['name']
         self.tags = None
         self.trust = self.trust_text = None
-        self.before = self.now = RoleState()
 
     # -- validate / read ---------------------------------------------------------------------
 
     def validate(self):
-        for message in (validate_role_name(self.name), _description_error(self.params.get('description')),
-                        validate_max_session_duration(self.params.get('max_session_duration'))):
-            if message:
-                raise InputError(message)
-        self.tags = validate_tags(self.params.get('tags'))
-        self.trust, self.trust_text = validate_trust(self.params)
+        refuse([validate_role_name(self.name), _description_error(self.params.get('description')),
+                validate_max_session_duration(self.params.get('max_session_duration')), tags_error(self.params.get('tags')),
+                trust_error(self.params)])
+        tags = self.params.get('tags')
+        self.tags = None if tags is None else dict((key, tag_text(value)) for key, value in tags.items())
+        self.trust, self.trust_text = wanted_trust(self.params)
 
     def read(self):
         """``None`` when the role does not exist, else a dict: ``role``, ``policies``, ``tags``
-        (with ``state: absent`` also ``region`` and ``instance_ids``, None when no region is configured)."""
+        (with ``state: absent`` also ``holders``: region -> {instance id: role})."""
         role = ram_api.get_role(self.ram, self.name)
-        current = None
-        if role is not None:
-            current = {'role': role, 'policies': ram_api.list_policies_for(self.ram, 'role', self.name) or [],
-                       'tags': RoleTags(self.ram).of(self.name), 'region': None, 'instance_ids': None}
-            if self.params['state'] == 'absent':
-                current['region'], current['instance_ids'] = self._holders()
-        self.before = RoleState(current['role'], current['policies'], current['tags']) if current else RoleState()
-        self.now = RoleState(self.before.role, self.before.policies, self.before.tags)
+        if role is None:
+            return None
+        current = {'role': role, 'policies': ram_api.list_policies_for(self.ram, 'role', self.name) or [],
+                   'tags': RoleTags(self.ram).of(self.name), 'holders': {}, 'regions': None}
+        if self.params['state'] == 'absent':
+            current['regions'] = ecs_api.describe_regions(self._regional_client(None))
+            current['holders'] = self._holders(current['regions'])
         return current
 
-    def _holders(self):
-        region = self.module.region('ecs', required=False)
-        if region is None:
-            self.warn('no region is configured, so role %s was not checked for ECS instances that still hold it; '
-                      'set region to check (and, with force, detach) them' % self.name)
-            return None, None
-        return region, instances.holders_of_role(self.module.client('ecs'), region, self.name)
+    def _holders(self, regions):
+        """Instances holding the role in ``regions`` (the regions read on the pool, each with a client of its own)."""
+        pool = WorkerPool(lambda n: [None] * n, start=REGION_WORKERS)
+        outcomes = pool.map(lambda _client, region: ecs_api.role_holders(self._regional_client(region), region, self.name), regions)
+        error = first_error(outcomes)
+        if error is not None:
+            raise error
+        return collections.OrderedDict((region, collections.OrderedDict(
+            (iid, held) for iid, held in (outcome.value or {}).items() if instances.same_role(held, self.name)))
+            for region, outcome in zip(regions, outcomes) if outcome.value)
+
+    def _regional_client(self, region):
+        return self.module.regional_client('ecs', region)
 
     # -- plan --------------------------------------------------------------------------------
 
     def plan(self, current):
+        before = self._view(current)
         if self.params['state'] == 'absent':
-            return self.plan_delete(current)
+            return Plan(before, self.plan_delete(current), holders=before['holders'])
         if current is None:
-            return self.plan_create()
-        return self.plan_update(current)
+            return Plan(before, [_create_change(self.wanted_role())], holders={})
+        return Plan(before, self.plan_update(current), holders={})
 
-    def plan_create(self):
+    @staticmethod
+    def _view(current):
+        if current is None:
+            return {'role': None, 'policies': {}, 'tags': {}, 'holders': {}}
+        return {'role': dict(current['role']), 'policies': collections.OrderedDict((policy_key(p), p) for p in current['policies']),
+                'tags': dict(current['tags']), 'holders': current['holders']}
+
+    def wanted_role(self):
         trust, text = self.trust, self.trust_text
         if trust is None:
-            trust = trust_policy_for_services(DEFAULT_TRUSTED_SERVICES)
-            text = validate_policy_document(trust, kind='trust policy')
-        return {'create': {'trust_policy': text, 'description': self.params.get('description'),
-                           'max_session_duration': self.params.get('max_session_duration') or DEFAULT_SESSION_DURATION,
-                           'tags': self.tags or {}}}
+            text = validate_policy_document(trust_policy_for_services(DEFAULT_TRUSTED_SERVICES), kind='trust policy')
+        return {'name': self.name, 'trust_policy': text, 'description': self.params.get('description'),
+                'max_session_duration': self.params.get('max_session_duration') or DEFAULT_SESSION_DURATION, 'tags': self.tags or {}}
 
     def plan_update(self, current):
-        role = current['role']
-        changes = {}
+        role, changes = current['role'], {}
         if self.trust is not None:
             stored = parse_trust_policy(role.get('AssumeRolePolicyDocument'))
             if not (isinstance(stored, dict) and policies_equal(stored, self.trust)):
@@ -254,7 +257,9 @@ class InstanceRole(Resource):
         duration = self.params.get('max_session_duration')
         if duration is not None and str(duration) != str(role.get('MaxSessionDuration')):
             changes['max_session_duration'] = duration
-        tag, untag = {}, []
+        result = []
+        if changes:
+            result.append(Change(dict((('role', key), changes[arg]) for arg, key in UPDATABLE if arg in changes), action='update', args=changes))
         if self.tags is not None:
             have = current['tags']
             tag = dict((k, v) for k, v in self.tags.items() if have.get(k) != v)
@@ -263,175 +268,103 @@ class InstanceRole(Resource):
             if count > MAX_TAGS:
                 raise InputError('role %s would have %d tags; the limit is %d (set purge_tags: true to remove the others)'
                                  % (self.name, count, MAX_TAGS))
-        return {'update': changes, 'untag': untag, 'tag': tag}
+            if untag:
+                result.append(Change(dict((('tags', k), REMOVED) for k in untag), action='untag', args=untag))
+            if tag:
+                result.append(Change(dict((('tags', k), v) for k, v in tag.items()), action='tag', args=tag))
+        return result
 
     def plan_delete(self, current):
         if current is None:
-            return {}
-        policies, holders = current['policies'], current['instance_ids'] or []
+            return []
+        policies, holders = current['policies'], current['holders']
         blockers = []
         if policies:
             blockers.append('attached policies: %s' % ', '.join(_policy_label(p) for p in policies))
         if holders:
-            blockers.append('attached to instances in %s: %s' % (current['region'], instances.short_list(holders)))
+            blockers.append('holders: %s' % '; '.join('%s in %s' % (short_list(ids), region) for region, ids in holders.items()))
         if blockers and not self.params.get('force'):
-            role = RoleState(current['role'], policies, current['tags']).as_result()
+            role = role_result(self._view(current))
             raise InputError('role %s was not deleted: it still has %s; detach them first or set force: true'
                              % (self.name, ' and '.join(blockers)),
-                             role=role, attached_policies=role['attached_policies'], instance_ids=holders)
-        return {'delete': True, 'region': current['region'], 'instance_ids': holders, 'policies': policies}
+                             role=role, attached_policies=role['attached_policies'], instance_ids=holder_ids(holders),
+                             holders=dict((region, list(ids)) for region, ids in holders.items()))
+        changes = [Change({('holders', region, iid): REMOVED}, 'detached_instance_ids', iid, key=iid, target=None, action='detach_instance',
+                          args=region) for region, ids in holders.items() for iid in ids]
+        changes += [_detach_policy_change(p) for p in policies]
+        return changes + [Change({('role',): None, ('tags',): {}, ('policies',): {}}, action='delete')]
 
     # -- apply -------------------------------------------------------------------------------
 
     def apply(self, plan):
-        if 'create' in plan:
-            self.create(plan['create'])
-        elif 'update' in plan:
-            self.update(plan)
-        elif plan.get('delete'):
-            self.delete(plan)
+        """The instances first (batched, region by region), then every other change in plan order."""
+        if plan.holders:
+            self.detach_from_instances(plan)
+        for change in plan.changes:
+            if change.action == 'create':
+                self.create(change)
+            elif change.action == 'update':
+                answer = self.writer.write(change, ram_api.update_role, self.ram, self.name, **change.args)
+                if answer and answer.get('UpdateDate'):
+                    self.writer.learn({('role', 'UpdateDate'): answer['UpdateDate']})
+            elif change.action == 'untag':
+                self.writer.write(change, ram_api.untag_role, self.ram, self.name, change.args)
+            elif change.action == 'tag':
+                self.writer.write(change, ram_api.tag_role, self.ram, self.name, change.args)
+            elif change.action == 'detach_policy':
+                self.writer.write(change, ram_api.detach_policy, self.ram, 'role', self.name, change.args['policy_name'],
+                                  change.args['policy_type'])
+            elif change.action == 'delete':
+                self.delete_role(change)
 
-    def create(self, wanted):
-        outcome = self.write(None, None, ram_api.create_role, self.ram, self.name, **wanted)
+    def create(self, change):
+        wanted = change.args
+        outcome = self.writer.write(change, ram_api.create_role, self.ram, self.name, wanted['trust_policy'], wanted['description'],
+                                    wanted['max_session_duration'], wanted['tags'], settle=lambda: ram_api.get_role(self.ram, self.name) is not None)
         if outcome is False:
-            # created by someone else since our read: converge that role, reporting only our own writes
-            current = self.read()
-            if current is None:
-                raise ResourceFailure('role %s was created and deleted again by someone else while this task ran' % self.name)
-            self.apply(self.plan_update(current))
-            return
-        if outcome is True:
+            # created by someone else since our read: read again and converge that role
+            raise Conflict('role %s was created by someone else while this task ran' % self.name)
+        if outcome is True or (outcome is None and not self.writer.predict):
             # our CreateRole took effect but its answer was lost: read the role back
             outcome = ram_api.get_role(self.ram, self.name)
-        role = {'RoleName': self.name, 'AssumeRolePolicyDocument': wanted['trust_policy'],
-                'Description': wanted['description'] or '', 'MaxSessionDuration': wanted['max_session_duration']}
-        role.update(outcome or {})
-        role.setdefault('UpdateDate', role.get('CreateDate'))
-        self.now = RoleState(role, [], wanted['tags'])
-
-    def update(self, plan):
-        changes = plan['update']
-        if changes:
-            answer = self.write(None, None, ram_api.update_role, self.ram, self.name, **changes)
-            role = dict(self.now.role)
-            role.update((key, changes[arg]) for arg, key in UPDATABLE if arg in changes)
-            if answer and answer.get('UpdateDate'):
-                role['UpdateDate'] = answer['UpdateDate']
-            self.now.role = role
-        if plan['untag']:
-            self.write(None, None, ram_api.untag_role, self.ram, self.name, plan['untag'])
-            self.now.tags = dict((k, v) for k, v in self.now.tags.items() if k not in plan['untag'])
-        if plan['tag']:
-            self.write(None, None, ram_api.tag_role, self.ram, self.name, plan['tag'])
-            self.now.tags.update(plan['tag'])
-
-    def delete(self, plan):
-        if plan['instance_ids']:
-            self.detach_from_instances(plan)
-        for policy in plan['policies']:
-            self.detach_policy(policy)
-        if self.params.get('force'):
-            call_with_retries(self.delete_role, DELETE_RETRIES, extra_codes=(DELETE_CONFLICT,), sleep=time.sleep,
-                              on_retry=self.detach_late_policies)
-        else:
-            self.delete_role()
+        if isinstance(outcome, dict):
+            self.writer.learn(dict((('role', key), value) for key, value in outcome.items()))
+            if not outcome.get('UpdateDate') and outcome.get('CreateDate'):
+                self.writer.learn({('role', 'UpdateDate'): outcome['CreateDate']})
 
     def detach_from_instances(self, plan):
-        region, ids = plan['region'], plan['instance_ids']
-        if self.check_mode:
-            done, failures = ids, []
-        else:
-            pool = WorkerPool(lambda n: self.module.clients('ecs', n), start=DETACH_WORKERS)
-            done, failures = instances.detach_role(pool, region, self.name, ids, self.module.secrets())
-        for instance_id in done:
-            self.record('detached_instance_ids', instance_id)
+        failures = []
+        for region, ids in plan.holders.items():
+            pool = WorkerPool(lambda n, region=region: self.module.clients('ecs', n, region=region), start=REGION_WORKERS)
+            changes = [c for c in plan.changes if c.action == 'detach_instance' and c.args == region]
+            failed = self.writer.write_batches(pool, changes, ecs_api.MAX_IDS_PER_WRITE, instances.detach_sender(region, self.name),
+                                               lambda keys, pool=pool, region=region: instances.observe_roles(pool, region, keys),
+                                               instances.same_role)
+            failures.extend(f for f, _now in failed.values())
         if failures:
-            first = failures[0]
-            raise ResourceFailure('role %s was not deleted: detaching it failed for %d instance(s) in %s: %s (%s: %s)'
-                                  % (self.name, len(failures), region, instances.short_list(f['instance_id'] for f in failures),
-                                     first['code'], first['message']),
-                                  error={'code': first['code'], 'message': first['message'], 'request_id': first['request_id']},
-                                  failed_instances=failures, **self.result(None, plan))
+            raise InstanceFailures('role %s was not deleted: detach it from %d instance(s)' % (self.name, len(holder_ids(plan.holders))),
+                                   failures, len(holder_ids(plan.holders)))
 
-    def detach_policy(self, policy):
-        name, policy_type = policy.get('PolicyName'), policy.get('PolicyType')
-        self.write('detached_policies', policy_item(name, policy_type), ram_api.detach_policy, self.ram, 'role', self.name, name,
-                   policy_type)
-        self.now.policies = [p for p in self.now.policies if p.get('PolicyName') != name or p.get('PolicyType') != policy_type]
-
-    def detach_late_policies(self, err, _attempt, _delay):
-        if err.code == DELETE_CONFLICT:
+    def delete_role(self, change):
+        for attempt in range(DELETE_ATTEMPTS):
+            try:
+                self.writer.write(change, ram_api.delete_role, self.ram, self.name, settle=lambda: ram_api.get_role(self.ram, self.name) is None)
+                return
+            except AlicloudApiError as err:
+                if err.code != DELETE_CONFLICT or not self.params.get('force') or attempt == DELETE_ATTEMPTS - 1:
+                    raise
+            # a policy was attached after we listed them: detach it and try again
             for policy in ram_api.list_policies_for(self.ram, 'role', self.name) or []:
-                self.detach_policy(policy)
-
-    def delete_role(self):
-        self.write(None, None, ram_api.delete_role, self.ram, self.name)
-        self.now = RoleState()
+                self.writer.write(_detach_policy_change(policy), ram_api.detach_policy, self.ram, 'role', self.name,
+                                  policy.get('PolicyName'), policy.get('PolicyType'))
 
     # -- results -----------------------------------------------------------------------------
 
     def result(self, current, plan):
-        result = {'role': self.now.as_result()}
-        if plan and plan.get('region'):
-            result['region'] = plan['region']
+        result = {'role': role_result(self.view)}
+        if current is not None and current.get('regions') is not None:
+            result['regions_checked'] = current['regions']
         return result
 
-    def diff(self, current, plan):
-        return {'before': diff_view(self.before.as_result()), 'after': diff_view(self.now.as_result())}
-
-
-# ---------------------------------------------------------------------------------- ram_instance_role_info
-
-class InstanceRoleInfo(Resource):
-    """Roles for ram_instance_role_info: one by name, or every role whose name starts with a prefix (never writes)."""
-
-    PAGE_SIZE = ram_api.MAX_ITEMS
-
-    def __init__(self, module):
-        super(InstanceRoleInfo, self).__init__(module)
-        self.tags = None
-
-    def validate(self):
-        name = self.params.get('name')
-        message = validate_role_name(name) if name is not None else None
-        if message:
-            raise InputError(message)
-
-    def read(self):
-        self.tags = RoleTags(self.ram)
-        name = self.params.get('name')
-        return self.by_name(name) if name is not None else self.by_prefix((self.params.get('name_prefix') or '').lower())
-
-    def result(self, current, plan):
-        return {'roles': current}
-
-    def by_name(self, name):
-        role = ram_api.get_role(self.ram, name)
-        if role is None or not self.wanted(role):
-            return []
-        return self.described(role, self.tags.of(role['RoleName']))
-
-    def by_prefix(self, prefix):
-        roles = []
-        for listed in ram_api.list_roles(self.ram, self.PAGE_SIZE):
-            name = listed.get('RoleName') or ''
-            if not name.lower().startswith(prefix):
-                continue
-            # the listing has no trust policy; a role deleted since it was listed is skipped
-            role = ram_api.get_role(self.ram, name)
-            if role is None or not self.wanted(role):
-                continue
-            roles.extend(self.described(role, tags_from_ram(listed['Tags']) if 'Tags' in listed else self.tags.of(name)))
-        return roles
-
-    def wanted(self, role):
-        return not self.params.get('instance_roles_only') or can_ecs_assume(role.get('AssumeRolePolicyDocument'))
-
-    def described(self, role, tags):
-        """``[the roles item of role]``, or ``[]`` when the role is gone."""
-        policies = ram_api.list_policies_for(self.ram, 'role', role['RoleName'])
-        if policies is None:
-            return []
-        result = role_to_result(role, policies, tags)
-        result['ecs_can_assume'] = can_ecs_assume(role.get('AssumeRolePolicyDocument'))
-        return [result]
+    def diff_view(self, view, plan):
+        return diff_view(role_result(view))

@@ -124,12 +124,23 @@ class AlicloudModule(AnsibleModule):
             self._clients[service] = self._build_client(service, self.credentials(), self.options)
         return self._clients[service]
 
-    def clients(self, service, count):
-        """``count`` clients for ``service``, one per worker thread: :meth:`client` and ``count - 1`` more, kept for the run."""
-        pool = self._pools.setdefault(service, [])
-        while len(pool) < count - 1:
-            pool.append(self._build_client(service, self.credentials(), self.options))
-        return [self.client(service)] + pool[:max(0, count - 1)]
+    def regional_client(self, service, region):
+        """A cached client for ``service`` in ``region`` (None: the task's region, else the default one)."""
+        if region is None:
+            region = self.region(service, required=False) or endpoints.DEFAULT_REGION
+        return self.clients(service, 1, region=region)[0]
+
+    def clients(self, service, count, region=None):
+        """``count`` clients for ``service`` (in ``region``, default the task's), one per worker thread, kept for the run."""
+        if region is None:
+            pool = self._pools.setdefault(service, [])
+            while len(pool) < count - 1:
+                pool.append(self._build_client(service, self.credentials(), self.options))
+            return [self.client(service)] + pool[:max(0, count - 1)]
+        pool = self._pools.setdefault((service, region), [])
+        while len(pool) < count:
+            pool.append(self._build_client(service, self.credentials(), self.options, region=region))
+        return pool[:count]
 
     # -- results ---------------------------------------------------------------------------
 

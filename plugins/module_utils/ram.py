@@ -6,7 +6,9 @@
 import json
 import re
 
+from ansible_collections.alicloud.ram.plugins.module_utils import ram_api
 from ansible_collections.alicloud.ram.plugins.module_utils.data import as_list
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
 
 MIN_SESSION_DURATION = 3600
 MAX_SESSION_DURATION = 43200
@@ -113,3 +115,34 @@ def role_to_result(role, attached_policies=None, tags=None):
         'tags': dict(tags) if tags is not None else tags_from_ram(role.get('Tags')),
         'attached_policies': policies_to_result(attached_policies),
     }
+
+
+# Error codes (substrings) meaning "this API or resource type is not offered here".
+_UNSUPPORTED_MARKERS = ('invalidaction', 'invalidapi', 'unsupported', 'notsupport', 'invalidparameter.resourcetype',
+                        'invalidresourcetype')
+
+
+def _tag_api_unsupported(err):
+    code = (err.code or '').lower()
+    return any(marker in code for marker in _UNSUPPORTED_MARKERS)
+
+
+class RoleTags(object):
+    """Tags of roles: ListTagResources, or the ListRoles listing where the tag API is not offered (remembered)."""
+
+    def __init__(self, ram):
+        self.ram = ram
+        self.tag_api = True
+
+    def of(self, name):
+        if self.tag_api:
+            try:
+                return ram_api.list_role_tags(self.ram, name)
+            except AlicloudApiError as err:
+                if not _tag_api_unsupported(err):
+                    raise
+                self.tag_api = False
+        for listed in ram_api.list_roles(self.ram):
+            if (listed.get('RoleName') or '').lower() == name.lower():
+                return tags_from_ram(listed.get('Tags'))
+        return {}

@@ -32,28 +32,38 @@ from ansible_collections.alicloud.ram.plugins.module_utils.retries import wait_u
 
 # the value of a view path that a change removes
 REMOVED = object()
+# how many times a run reads and plans again when the resource changed under it (:class:`Conflict`)
+REPLANS = 2
+
+
+class Conflict(Exception):
+    """Raised by ``apply``: someone else changed the resource between the read and a write; ``run`` reads and
+    plans again (what was done so far stays recorded)."""
 
 
 class Change(object):
     """One write of a plan.
 
     ``effect``: ``{path: value}`` it makes to the view (a path is a tuple of keys; ``REMOVED``
-    deletes); ``done_list`` / ``item``: where the result lists it as done (None: only ``changed``).
+    deletes); ``done_list`` / ``item``: where the result lists it as done (None: only ``changed``);
+    ``action`` / ``args``: which write it is and its arguments, for the resource's ``apply``.
     Per-item batch writes (one instance each) set ``key`` (the item the API takes) and ``target``
     (the value a read shows once the write took effect).
     """
 
-    __slots__ = ('effect', 'done_list', 'item', 'key', 'target')
+    __slots__ = ('effect', 'done_list', 'item', 'key', 'target', 'action', 'args')
 
-    def __init__(self, effect=None, done_list=None, item=None, key=None, target=None):
+    def __init__(self, effect=None, done_list=None, item=None, key=None, target=None, action=None, args=None):
         self.effect = effect or {}
         self.done_list = done_list
         self.item = item
         self.key = key
         self.target = target
+        self.action = action
+        self.args = args
 
     def __repr__(self):
-        return 'Change(%r, %r, %r)' % (self.done_list, self.item, self.effect)
+        return 'Change(%r, %r, %r, %r)' % (self.action, self.done_list, self.item, self.effect)
 
 
 def apply_effect(view, effect):
@@ -177,10 +187,10 @@ class Writer(object):
             self.recorder.record(change)
         return outcome
 
-    def note(self, change):
-        """Record a change made by a write that went through :meth:`write` or :meth:`write_batches` elsewhere
-        (a step of a multi-step converge whose outcome was settled by its own read)."""
-        self.recorder.record(change)
+    def learn(self, effect):
+        """What a write's answer showed beyond its planned effect (ids and dates the service assigned); predicting, nothing."""
+        if not self.predict:
+            apply_effect(self.recorder.view, effect)
 
     def wait(self, check, timeout):
         """Poll ``check()`` until it is true (after writes: a change becoming visible); predicting, it is."""
@@ -307,15 +317,25 @@ class Resource(object):
         current = plan = None
         try:
             self.validate()
-            current = self.read()
-            plan = self.plan(current)
-            self.recorder.start(plan)
-            self.apply(plan)
+            for replan in range(REPLANS + 1):
+                current = self.read()
+                plan = self.plan(current)
+                self.recorder.start(plan)
+                try:
+                    self.apply(plan)
+                    break
+                except Conflict as conflict:
+                    if replan == REPLANS:
+                        raise ResourceFailure(str(conflict)) from None
             result = self.result(current, plan)
         except AlicloudApiError as err:
             self._fail(ResourceFailure.api(err), current, plan)
         except ResourceFailure as err:
             self._fail(err, current, plan)
+        except Exception as err:  # pylint: disable=broad-except
+            # a defect must still report what was done before it, in one line
+            self._fail(ResourceFailure('%s failed unexpectedly: %s: %s' % (type(self).__name__, type(err).__name__, ' '.join(str(err).split()))),
+                       current, plan)
         self._exit(result, plan)
 
     def _partial_result(self, current, plan):

@@ -5,26 +5,35 @@
 
 ``read`` lists the role's policies once, then reads a policy only where a document is given
 (the custom policy's versions) or a listed policy is not attached yet (which policy the name
-means). ``plan`` refuses what cannot be done (a missing policy, a custom policy named like a
+means). ``plan`` (pure) refuses what cannot be done (a missing policy, a custom policy named like a
 system one) before the first write. ``apply`` converges custom policies first (see
-custom_policy.py), then detaches, attaches and deletes, recording each write as it takes effect.
+custom_policy.py), then detaches, attaches and deletes, every write through the run's writer.
+
+The view: ``attached`` (``Type:Name`` -> policy item), ``documents`` (custom policy name -> its
+normalised default document, for the policies the task gives a document) and ``custom_policies``
+(names of the custom policies deleted with ``delete_unused_custom_policies``).
 """
+
+import collections
 
 from ansible_collections.alicloud.ram.plugins.module_utils import ram_api
 from ansible_collections.alicloud.ram.plugins.module_utils.custom_policy import (
-    apply_custom_policy_plan,
+    converge_custom_policy,
     delete_custom_policy,
     plan_custom_policy,
+    read_custom_policy,
 )
+from ansible_collections.alicloud.ram.plugins.module_utils.data import as_list
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
+from ansible_collections.alicloud.ram.plugins.module_utils.failures import InputError, ResourceFailure
 from ansible_collections.alicloud.ram.plugins.module_utils.policy import PolicyDocumentError, validate_policy_document
 from ansible_collections.alicloud.ram.plugins.module_utils.ram import (
-    as_list,
     policy_item,
     validate_description,
     validate_policy_name,
     validate_role_name,
 )
-from ansible_collections.alicloud.ram.plugins.module_utils.resource import InputError, Resource
+from ansible_collections.alicloud.ram.plugins.module_utils.resource import REMOVED, Change, Plan, Resource
 
 SYSTEM = 'System'
 CUSTOM = 'Custom'
@@ -40,7 +49,7 @@ _ITEM_KEYS = {
 
 # right after CreatePolicy the new policy may not be visible to AttachPolicyToRole yet
 NEW_POLICY_RETRY_CODES = ('EntityNotExist.Policy',)
-# what apply_custom_policy_plan reports -> the list it goes to
+# what converge_custom_policy reports -> the list it goes to
 _DONE_LIST_OF = {'created': 'created_policies', 'updated': 'updated_policies'}
 
 
@@ -131,6 +140,10 @@ def sort_attachments(items):
     return sorted(items, key=lambda p: (p['policy_type'], p['policy_name'].lower()))
 
 
+def attachment_key(item):
+    return '%s:%s' % (item['policy_type'], item['policy_name'].lower())
+
+
 def _diff_names(items):
     return ['%s:%s' % (p['policy_type'], p['policy_name']) for p in sort_attachments(items)]
 
@@ -140,6 +153,24 @@ def _attached_match(attached, request):
         if item['policy_name'].lower() == request.key and request.type in (None, item['policy_type']):
             return item
     return None
+
+
+def _custom_change(name, document):
+    def change_for(kind, effect=True):
+        return Change({('documents', name): document} if effect else {}, _DONE_LIST_OF[kind], name)
+    return change_for
+
+
+def _attach_change(item):
+    return Change({('attached', attachment_key(item)): item}, 'attached', item)
+
+
+def _detach_change(item):
+    return Change({('attached', attachment_key(item)): REMOVED}, 'detached', item)
+
+
+def _delete_change(name):
+    return Change({('custom_policies', name): REMOVED}, 'deleted_policies', name)
 
 
 class RolePolicies(Resource):
@@ -152,8 +183,6 @@ class RolePolicies(Resource):
         self.role_name = self.params['role_name']
         self.present = self.params['state'] == 'present'
         self.requests = []
-        # attachments as the service has them after each write, ours or "already so"
-        self._settled = {'attached': [], 'detached': []}
 
     def _refuse(self, message, **result):
         return InputError(message, role_name=self.role_name, **result)
@@ -177,13 +206,11 @@ class RolePolicies(Resource):
     def read(self):
         listed = ram_api.list_policies_for(self.ram, 'role', self.role_name)
         if listed is None and self.present:
-            if not self.check_mode:
-                raise self._refuse("role '%s' does not exist (EntityNotExist.Role); create it first, for example with "
-                                   "alicloud.ram.ram_instance_role" % self.role_name,
-                                   error={'code': 'EntityNotExist.Role', 'message': 'The role does not exist.', 'request_id': None,
-                                          'status': 404})
-            # an earlier task of the play may create it: predict for an empty role
-            self.warn('role %s does not exist yet; predicting as if an earlier task creates it' % self.role_name)
+            self.missing_dependency(
+                ResourceFailure("role '%s' does not exist (EntityNotExist.Role); create it first, for example with "
+                                "alicloud.ram.ram_instance_role" % self.role_name,
+                                AlicloudApiError('EntityNotExist.Role', 'The role does not exist.', status=404), role_name=self.role_name),
+                'role %s does not exist yet' % self.role_name)
         current = {'attached': [policy_item(p['PolicyName'], p.get('PolicyType')) for p in listed or () if p.get('PolicyName')],
                    'custom': {}, 'resolved': {}, 'entities': {}}
         for request in self.requests:
@@ -196,10 +223,10 @@ class RolePolicies(Resource):
         return current
 
     def _read_custom(self, request):
-        plan = plan_custom_policy(self.ram, request.name, request.document)
+        facts = read_custom_policy(self.ram, request.name, request.document)
         # a custom policy cannot take a system policy's name: found out before anything is written
-        system = plan['action'] == 'create' and ram_api.get_policy(self.ram, request.name, SYSTEM) is not None
-        return {'plan': plan, 'system_name': system}
+        system = facts['policy'] is None and ram_api.get_policy(self.ram, request.name, SYSTEM) is not None
+        return {'facts': facts, 'system_name': system}
 
     def _resolve(self, request):
         """``(name as RAM spells it, type)`` of a listed policy that is not attached yet, or None when there is none."""
@@ -212,49 +239,56 @@ class RolePolicies(Resource):
     # -- plan --------------------------------------------------------------------------------
 
     def plan(self, current):
-        plan = {'custom': [], 'attach': [], 'detach': [], 'delete': []}
+        custom, attach, detach, delete = [], [], [], []
         try:
             if self.present:
-                self._plan_present(current, plan)
+                self._plan_present(current, custom, attach, detach)
             else:
-                self._plan_absent(current, plan)
+                self._plan_absent(current, detach, delete)
         except InputError as err:
-            err.result.update(self.result(current, None))
+            err.result.update(self._view_result({'attached': dict((attachment_key(i), i) for i in current['attached'])}))
             raise
-        plan['attach'].sort(key=lambda entry: (entry[0]['policy_type'], entry[0]['policy_name'].lower()))
-        plan['detach'] = sort_attachments(plan['detach'])
-        plan['delete'].sort(key=str.lower)
-        return plan
+        attach.sort(key=lambda entry: (entry[0]['policy_type'], entry[0]['policy_name'].lower()))
+        detach = sort_attachments(detach)
+        delete.sort(key=str.lower)
+        before = {'attached': collections.OrderedDict((attachment_key(i), i) for i in sort_attachments(current['attached'])),
+                  'documents': dict((name, plan['before']) for name, plan, _d in custom if plan['action'] != 'none'),
+                  'custom_policies': dict((name, True) for name in delete)}
+        changes = [_custom_change(name, plan['after'])('created' if plan['action'] == 'create' else 'updated')
+                   for name, plan, _d in custom if plan['action'] != 'none']
+        changes += [_detach_change(item) for item in detach] + [_attach_change(item) for item, _new in attach]
+        changes += [_delete_change(name) for name in delete]
+        return Plan(before, changes, custom=custom, attach=attach, detach=detach, delete=delete)
 
-    def _plan_present(self, current, plan):
+    def _plan_present(self, current, custom, attach, detach):
         kept = []
         for request in self.requests:
             match = _attached_match(current['attached'], request)
             if request.document is not None:
-                name, custom = self._plan_custom(request, current['custom'][request.key])
-                plan['custom'].append((name, custom, request.description))
+                name, plan = self._plan_custom(request, current['custom'][request.key])
+                custom.append((name, plan, request.description))
                 if match is None:
-                    plan['attach'].append((policy_item(name, CUSTOM), custom['action'] == 'create'))
+                    attach.append((policy_item(name, CUSTOM), plan['action'] == 'create'))
             elif match is None:
                 name, policy_type = self._existing(request, current['resolved'][request.key])
-                plan['attach'].append((policy_item(name, policy_type), False))
+                attach.append((policy_item(name, policy_type), False))
             if match is not None:
                 kept.append(match)
         if self.params['purge_policies']:
-            plan['detach'] = [item for item in current['attached'] if item not in kept]
+            detach.extend(item for item in current['attached'] if item not in kept)
 
-    def _plan_custom(self, request, facts):
-        custom = facts['plan']
-        if custom['action'] == 'create':
-            if facts['system_name']:
+    def _plan_custom(self, request, read):
+        plan = plan_custom_policy(read['facts'], request.document)
+        if plan['action'] == 'create':
+            if read['system_name']:
                 raise self._refuse("'%s' is the name of a system policy; a custom policy needs another name" % request.name)
-            return request.name, custom
-        policy = custom['policy'] or {}
+            return request.name, plan
+        policy = plan['policy'] or {}
         name = policy.get('PolicyName') or request.name
         if request.description and policy.get('Description') not in (None, request.description):
             self.warn("custom policy '%s' already exists with another description; a description is set only when "
                       "the policy is created" % name)
-        return name, custom
+        return name, plan
 
     def _existing(self, request, resolved):
         if resolved is not None:
@@ -265,15 +299,15 @@ class RolePolicies(Resource):
             raise self._refuse("custom policy '%s' does not exist; give a document to create it" % request.name)
         raise self._refuse("policy '%s' does not exist (neither a system policy nor a custom policy of this account)" % request.name)
 
-    def _plan_absent(self, current, plan):
+    def _plan_absent(self, current, detach, delete):
         for request in self.requests:
             match = _attached_match(current['attached'], request)
-            if match is not None and match not in plan['detach']:
-                plan['detach'].append(match)
+            if match is not None and match not in detach:
+                detach.append(match)
             if request.key in current['entities']:
-                self._plan_delete(request.name, current['entities'][request.key], plan)
+                self._plan_delete(request.name, current['entities'][request.key], delete)
 
-    def _plan_delete(self, name, entities, plan):
+    def _plan_delete(self, name, entities, delete):
         """Delete a listed custom policy once nothing but this role (being detached) holds it."""
         if entities is None:
             return
@@ -282,57 +316,42 @@ class RolePolicies(Resource):
         if others:
             self.warn("custom policy '%s' is kept: it is still attached to %s" % (name, ', '.join(others)))
         else:
-            plan['delete'].append(name)
+            delete.append(name)
 
     # -- apply -------------------------------------------------------------------------------
 
+    def _attached_now(self):
+        return set(attachment_key(policy_item(p['PolicyName'], p.get('PolicyType')))
+                   for p in ram_api.list_policies_for(self.ram, 'role', self.role_name) or () if p.get('PolicyName'))
+
     def apply(self, plan):
-        for name, custom, description in plan['custom']:
-            self._converge_custom(name, custom, description)
-        for item in plan['detach']:
-            self._settle('detached', item, ram_api.detach_policy)
-        for item, new in plan['attach']:
-            self._settle('attached', item, ram_api.attach_policy, retry_codes=NEW_POLICY_RETRY_CODES if new else ())
-        for name in plan['delete']:
-            self.write('deleted_policies', name, delete_custom_policy, self.ram, name)
-
-    def _settle(self, list_name, item, func, **kwargs):
-        """Attach or detach ``item``; listed as done only when this write took effect (not when it was already so)."""
-        self.write(list_name, item, func, self.ram, 'role', self.role_name, item['policy_name'], item['policy_type'], **kwargs)
-        self._settled[list_name].append(item)
-
-    def _converge_custom(self, name, custom, description):
-        if custom['action'] == 'none':
-            return
-        if self.check_mode:
-            self.record('created_policies' if custom['action'] == 'create' else 'updated_policies', name)
-            return
-        # what was done can differ from the plan when another writer changes the policy meanwhile
-        apply_custom_policy_plan(self.ram, name, custom, description, on_write=lambda kind: self.record(_DONE_LIST_OF[kind], name))
+        for name, custom, description in plan.custom:
+            converge_custom_policy(self.writer, self.ram, name, custom, _custom_change(name, custom['after']), description)
+        for item in plan.detach:
+            self.writer.write(_detach_change(item), ram_api.detach_policy, self.ram, 'role', self.role_name, item['policy_name'],
+                              item['policy_type'], settle=lambda item=item: attachment_key(item) not in self._attached_now())
+        for item, new in plan.attach:
+            self.writer.write(_attach_change(item), ram_api.attach_policy, self.ram, 'role', self.role_name, item['policy_name'],
+                              item['policy_type'], retry_codes=NEW_POLICY_RETRY_CODES if new else (),
+                              settle=lambda item=item: attachment_key(item) in self._attached_now())
+        for name in plan.delete:
+            self.writer.write(_delete_change(name), delete_custom_policy, self.ram, name)
 
     # -- result and diff ---------------------------------------------------------------------
 
+    def _view_result(self, view):
+        return {'role_name': self.role_name, 'attached_policies': sort_attachments(view.get('attached', {}).values())}
+
     def result(self, current, plan):
-        after = [item for item in current['attached'] if item not in self._settled['detached']]
-        after.extend(item for item in self._settled['attached'] if item not in after)
-        return {'role_name': self.role_name, 'attached_policies': sort_attachments(after)}
+        return self._view_result(self.view)
 
     def _partial_result(self, current, plan):
-        return self.result(current, plan) if current is not None else {'role_name': self.role_name}
+        return self.result(current, plan) if plan is not None else {'role_name': self.role_name}
 
-    def diff(self, current, plan):
-        before = {'role_name': self.role_name, 'attached_policies': _diff_names(current['attached'])}
-        after = {'role_name': self.role_name, 'attached_policies': _diff_names(self.result(current, plan)['attached_policies'])}
-        before_docs, after_docs = {}, {}
-        for name, custom, _description in plan['custom']:
-            if custom['action'] != 'none':
-                if custom['before'] is not None:
-                    before_docs[name] = custom['before']
-                after_docs[name] = custom['after']
-        if before_docs or after_docs:
-            before['policy_documents'] = before_docs
-            after['policy_documents'] = after_docs
-        if plan['delete']:
-            before['custom_policies'] = list(plan['delete'])
-            after['custom_policies'] = []
-        return {'before': before, 'after': after}
+    def diff_view(self, view, plan):
+        shown = {'role_name': self.role_name, 'attached_policies': _diff_names(view.get('attached', {}).values())}
+        if plan.before.get('documents'):
+            shown['policy_documents'] = dict((k, v) for k, v in view.get('documents', {}).items() if v is not None)
+        if plan.delete:
+            shown['custom_policies'] = sorted(view.get('custom_policies', {}))
+        return shown

@@ -6,22 +6,35 @@
 The grant is one custom policy (``ram:PassRole`` on the role's ARN, plus optional ECS actions)
 attached to the grantee. Every decision is made from reads first, so check mode predicts exactly
 what a real run writes, and a second run makes no write call.
+
+A grant touches only what is its own. A policy is this grant's when its document is a PassRole
+grant of exactly this role (:func:`grant_role_of`: one ``Allow`` statement of ``ram:PassRole`` on
+the role's ARN, optionally one ``Allow`` statement of the instance management actions on ``*``,
+nothing else). Rewriting a policy that is not (another role's grant, or any other policy), or
+detaching or deleting it, is refused before any write, naming the policy, the role it grants and
+its holders; so is rewriting this role's grant under other holders.
+
+The view: ``attached`` (the policy is attached to the grantee) and ``policy_document`` (its
+normalised default document; None when there is no policy).
 """
 
 from ansible_collections.alicloud.ram.plugins.module_utils import ram as ram_utils
 from ansible_collections.alicloud.ram.plugins.module_utils import ram_api
 from ansible_collections.alicloud.ram.plugins.module_utils.custom_policy import (
-    apply_custom_policy_plan,
+    converge_custom_policy,
     delete_custom_policy,
+    normalized_or_none,
     plan_custom_policy,
     read_custom_policy,
 )
+from ansible_collections.alicloud.ram.plugins.module_utils.data import as_list
+from ansible_collections.alicloud.ram.plugins.module_utils.failures import InputError, refuse
 from ansible_collections.alicloud.ram.plugins.module_utils.policy import (
     PolicyDocumentError,
     normalize_policy,
     validate_policy_document,
 )
-from ansible_collections.alicloud.ram.plugins.module_utils.resource import InputError, Resource
+from ansible_collections.alicloud.ram.plugins.module_utils.resource import Change, Plan, Resource
 
 PASS_ROLE_ACTION = 'ram:PassRole'
 INSTANCE_MANAGEMENT_ACTIONS = (
@@ -87,11 +100,47 @@ def principal_label(kind, name):
     return '%s %s' % (kind, name)
 
 
-def _normalized_or_none(document):
-    try:
-        return normalize_policy(document) if document else None
-    except (TypeError, ValueError):
+def grant_role_of(document):
+    """The role (lower case) a PassRole grant document passes, or None when the document is not one
+    (see the module docstring for the recognised shape)."""
+    doc = normalized_or_none(document)
+    if not isinstance(doc, dict) or set(doc) - {'Version', 'Statement'}:
         return None
+    statements = as_list(doc.get('Statement'))
+    role, management = None, 0
+    for statement in statements:
+        if not isinstance(statement, dict) or statement.get('Effect') != 'Allow' or set(statement) - {'Effect', 'Action', 'Resource'}:
+            return None
+        actions, resources = as_list(statement.get('Action')), as_list(statement.get('Resource'))
+        if [a.lower() for a in actions] == [PASS_ROLE_ACTION.lower()] and len(resources) == 1 and role is None:
+            arn = str(resources[0])
+            prefix, _sep, name = arn.rpartition(':role/')
+            if not prefix.startswith('acs:ram:') or not name or '/' in name:
+                return None
+            role = name.lower()
+        elif sorted(a.lower() for a in actions) == sorted(a.lower() for a in INSTANCE_MANAGEMENT_ACTIONS) and resources == ['*']:
+            management += 1
+        else:
+            return None
+    return role if management <= 1 else None
+
+
+def _attach_change(label):
+    return Change({('attached',): True}, 'attached_to', label)
+
+
+def _detach_change(label):
+    return Change({('attached',): False}, 'detached_from', label)
+
+
+def _policy_change(name, document):
+    def change_for(kind, effect=True):
+        return Change({('policy_document',): document} if effect else {}, 'created_policies' if kind == 'created' else 'updated_policies', name)
+    return change_for
+
+
+def _delete_change(name):
+    return Change({('policy_document',): None}, 'deleted_policies', name)
 
 
 class RoleGrant(Resource):
@@ -108,7 +157,6 @@ class RoleGrant(Resource):
         self.role_name = self.params['role_name']
         self.present = self.params['state'] == 'present'
         self.policy_name = None
-        self.progress = set()
 
     @property
     def grantee_label(self):
@@ -119,11 +167,8 @@ class RoleGrant(Resource):
     def validate(self):
         if self.grantee is None:
             raise InputError('one of user_name, group_name or grantee_role_name is required')
-        error = self.validate_grantee(self.grantee) or ram_utils.validate_role_name(self.role_name)
-        if not error and self.params.get('policy_name') is not None:
-            error = ram_utils.validate_policy_name(self.params['policy_name'])
-        if error:
-            raise InputError(error)
+        refuse([self.validate_grantee(self.grantee), ram_utils.validate_role_name(self.role_name),
+                ram_utils.validate_policy_name(self.params['policy_name']) if self.params.get('policy_name') is not None else None])
         self.policy_name = self.params.get('policy_name') or default_policy_name(self.role_name)
 
     # -- read --------------------------------------------------------------------------------
@@ -133,14 +178,14 @@ class RoleGrant(Resource):
 
     def _read_present(self):
         if ram_api.get_principal(self.ram, self.kind, self.grantee) is None:
-            self._missing_in_check_mode('RAM %s %s does not exist; create it before granting it role %s'
-                                        % (self.kind, self.grantee, self.role_name),
-                                        '%s %s does not exist yet' % (self.kind, self.grantee))
+            self.missing_dependency(InputError('RAM %s %s does not exist; create it before granting it role %s'
+                                               % (self.kind, self.grantee, self.role_name), **self._identity()),
+                                    '%s %s does not exist yet' % (self.kind, self.grantee))
         role = ram_api.get_role(self.ram, self.role_name)
         if role is None:
-            self._missing_in_check_mode('RAM role %s does not exist; create it before granting it to %s'
-                                        % (self.role_name, self.grantee_label),
-                                        'role %s does not exist yet' % self.role_name)
+            self.missing_dependency(InputError('RAM role %s does not exist; create it before granting it to %s'
+                                               % (self.role_name, self.grantee_label), **self._identity()),
+                                    'role %s does not exist yet' % self.role_name)
             role_arn, resource_arn = None, predicted_role_arn(self.role_name)
         else:
             role_arn = resource_arn = role.get('Arn')
@@ -149,26 +194,19 @@ class RoleGrant(Resource):
         wanted = pass_role_policy(resource_arn, self.params['allow_instance_management'])
         try:
             validate_policy_document(wanted)
-            policy_plan = plan_custom_policy(self.ram, self.policy_name, wanted)
         except PolicyDocumentError as err:
             raise InputError('policy %s: %s' % (self.policy_name, err))
-        current = dict(role_arn=role_arn, wanted=wanted, policy_plan=policy_plan, document=policy_plan['before'])
-        current.update(self._holders(policy_plan['exists']))
+        facts = read_custom_policy(self.ram, self.policy_name, wanted)
+        current = dict(role_arn=role_arn, wanted=wanted, facts=facts, document=normalized_or_none(facts['document']))
+        current.update(self._holders(facts['policy'] is not None))
         return current
-
-    def _missing_in_check_mode(self, message, warning):
-        """A missing grantee or role fails a real run; check mode predicts as if an earlier task creates it."""
-        if not self.check_mode:
-            raise InputError(message, **self._identity())
-        self.warn('%s; predicting as if an earlier task creates it' % warning)
 
     def _read_absent(self):
         # Neither the grantee nor the role has to exist: what is left of the grant is removed.
         role = ram_api.get_role(self.ram, self.role_name)
-        # an unreadable stored document does not stop a revoke; it is only shown as unknown (None)
-        policy, document = read_custom_policy(self.ram, self.policy_name)
-        current = dict(role_arn=role.get('Arn') if role else None, document=_normalized_or_none(document))
-        current.update(self._holders(policy is not None))
+        facts = read_custom_policy(self.ram, self.policy_name)
+        current = dict(role_arn=role.get('Arn') if role else None, document=normalized_or_none(facts['document']))
+        current.update(self._holders(facts['policy'] is not None))
         return current
 
     def _holders(self, exists):
@@ -185,76 +223,85 @@ class RoleGrant(Resource):
 
     # -- plan --------------------------------------------------------------------------------
 
+    def _not_ours(self, current, action):
+        """The refusal of ``action`` on an existing policy that is not this role's grant, or None when it is."""
+        granted = grant_role_of(current['document'])
+        if granted == self.role_name.lower():
+            return None
+        what = 'the grant of role %s' % granted if granted else 'not a PassRole grant'
+        holders = sorted(current['others'] + ([self.grantee_label] if current['attached'] else []))
+        return InputError('policy %s is %s (held by %s), not a grant of role %s: it is not %s; choose another policy_name'
+                          % (self.policy_name, what, ', '.join(holders) or 'nobody', self.role_name, action),
+                          **self._identity(role_arn=current['role_arn'], policy_role=granted, policy_used_by=holders,
+                                           attached=current['attached'], policy_document=current['document']))
+
     def plan(self, current):
+        before = {'attached': current['attached'], 'policy_document': current['document']}
         if not self.present:
-            return dict(detach=current['attached'], delete=current['exists'] and not current['others'])
-        action = current['policy_plan']['action']
-        if action != 'none' and current['exists'] and current['others']:
-            raise InputError('policy %s already exists with another document and is attached to %s: it is not rewritten '
-                             'under them; choose another policy_name' % (self.policy_name, ', '.join(current['others'])),
-                             **self._identity(role_arn=current['role_arn'], policy_used_by=sorted(current['others'])))
-        return dict(policy_action=action, policy_plan=current['policy_plan'], attach=not current['attached'])
+            delete = current['exists'] and not current['others']
+            if current['attached'] or delete:
+                refusal = self._not_ours(current, 'detached or deleted')
+                if refusal is not None:
+                    raise refusal
+            changes = ([_detach_change(self.grantee_label)] if current['attached'] else []) + (
+                [_delete_change(self.policy_name)] if delete else [])
+            return Plan(before, changes, detach=current['attached'], delete=delete)
+        policy_plan = plan_custom_policy(current['facts'], current['wanted'])
+        action = policy_plan['action']
+        if action != 'none' and current['exists']:
+            refusal = self._not_ours(current, 'rewritten')
+            if refusal is not None:
+                raise refusal
+            if current['others']:
+                raise InputError('policy %s already exists with another document and is attached to %s: it is not rewritten '
+                                 'under them; choose another policy_name' % (self.policy_name, ', '.join(current['others'])),
+                                 **self._identity(role_arn=current['role_arn'], policy_used_by=sorted(current['others'])))
+        kind = 'created' if action == 'create' else 'updated'
+        changes = ([_policy_change(self.policy_name, policy_plan['after'])(kind)] if action != 'none' else []) + (
+            [_attach_change(self.grantee_label)] if not current['attached'] else [])
+        return Plan(before, changes, policy_plan=policy_plan, attach=not current['attached'])
 
     # -- apply -------------------------------------------------------------------------------
 
+    def _attached_now(self):
+        policies = ram_api.list_policies_for(self.ram, self.kind, self.grantee) or []
+        return any(p.get('PolicyName', '').lower() == self.policy_name.lower() and p.get('PolicyType') == POLICY_TYPE for p in policies)
+
     def apply(self, plan):
         if self.present:
-            self._apply_present(plan)
-        else:
-            self._apply_absent(plan)
-
-    def _apply_present(self, plan):
-        if plan['policy_action'] != 'none':
-            if self.check_mode:
-                self._record_policy_write('created' if plan['policy_action'] == 'create' else 'updated')
-            else:
-                # each write inside (create, or delete an old version then add one) is recorded as it happens
-                apply_custom_policy_plan(self.ram, self.policy_name, plan['policy_plan'], on_write=self._record_policy_write,
-                                         description='Lets its holders pass RAM role %s to ECS instances.' % self.role_name)
-        self.progress.add('policy')
-        if plan['attach']:
-            retry_codes = _NEW_POLICY_RETRY_CODES if plan['policy_action'] == 'create' else ()
-            self.write('attached_to', self.grantee_label, ram_api.attach_policy, self.ram, self.kind, self.grantee,
-                       self.policy_name, POLICY_TYPE, retry_codes=retry_codes)
-        self.progress.add('attach')
-
-    def _record_policy_write(self, kind):
-        self.record('created_policies' if kind == 'created' else 'updated_policies', self.policy_name)
-
-    def _apply_absent(self, plan):
-        if plan['detach']:
-            self.write('detached_from', self.grantee_label, ram_api.detach_policy, self.ram, self.kind, self.grantee,
-                       self.policy_name, POLICY_TYPE)
-        self.progress.add('detach')
-        if plan['delete']:
-            self.write('deleted_policies', self.policy_name, delete_custom_policy, self.ram, self.policy_name)
-            self.progress.add('delete')
+            policy_plan = plan.policy_plan
+            converge_custom_policy(self.writer, self.ram, self.policy_name, policy_plan, _policy_change(self.policy_name, policy_plan['after']),
+                                   description='Lets its holders pass RAM role %s to ECS instances.' % self.role_name)
+            if plan.attach:
+                retry_codes = _NEW_POLICY_RETRY_CODES if policy_plan['action'] == 'create' else ()
+                self.writer.write(_attach_change(self.grantee_label), ram_api.attach_policy, self.ram, self.kind, self.grantee,
+                                  self.policy_name, POLICY_TYPE, retry_codes=retry_codes, settle=self._attached_now)
+            return
+        if plan.detach:
+            self.writer.write(_detach_change(self.grantee_label), ram_api.detach_policy, self.ram, self.kind, self.grantee,
+                              self.policy_name, POLICY_TYPE, settle=lambda: not self._attached_now())
+        if plan.delete:
+            self.writer.write(_delete_change(self.policy_name), delete_custom_policy, self.ram, self.policy_name)
 
     # -- result and diff ---------------------------------------------------------------------
 
     def result(self, current, plan):
-        values = self._identity(role_arn=current['role_arn'], **self._state_after(current))
+        view = self.view
+        values = self._identity(role_arn=current['role_arn'], attached=view.get('attached', False),
+                                policy_document=view.get('policy_document'))
         if self.present:
-            values['policy_action'] = current['policy_plan']['action']
+            values['policy_action'] = plan.policy_plan['action']
         else:
-            values['policy_deleted'] = 'delete' in self.progress
+            values['policy_deleted'] = bool(plan.delete) and view.get('policy_document') is None
             values['policy_used_by'] = sorted(current['others'])
         return values
 
-    def _state_after(self, current):
-        """``attached`` and ``policy_document`` as far as the run got (all of it on success)."""
-        if self.present:
-            return dict(attached=current['attached'] or 'attach' in self.progress,
-                        policy_document=current['wanted'] if 'policy' in self.progress else current['document'])
-        return dict(attached=current['attached'] and 'detach' not in self.progress,
-                    policy_document=None if 'delete' in self.progress else current['document'])
-
-    def diff(self, current, plan):
-        before = dict(attached=current['attached'], policy_document=current['document'])
-        return {'before': self._identity(**before), 'after': self._identity(**self._state_after(current))}
+    def diff_view(self, view, plan):
+        return self._identity(attached=view.get('attached', False), policy_document=view.get('policy_document'))
 
     def _identity(self, **values):
         """``values`` plus the grantee option given and the policy name."""
         values[self.grantee_option] = self.grantee
         values['policy_name'] = self.policy_name
         return values
+

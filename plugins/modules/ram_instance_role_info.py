@@ -131,7 +131,7 @@ roles:
       sample: true
 '''
 
-from ansible_collections.alicloud.ram.plugins.module_utils.instance_role import InstanceRoleInfo
+from ansible_collections.alicloud.ram.plugins.module_utils.role_info import InstanceRoleInfo
 from ansible_collections.alicloud.ram.plugins.module_utils.module import AlicloudModule
 
 ARGUMENT_SPEC = dict(

@@ -325,7 +325,8 @@ def test_existing_policy_with_another_document_held_elsewhere_is_never_rewritten
     for name in ('predict', 'refused'):
         out = res.module_result(name)
         assert res.by_name(name)['status'] == 'failed' and out['changed'] is False
-        assert 'policy Shared already exists with another document and is attached to user bob, role oss-reader' in out['msg']
+        # not this role's grant (not a grant at all): never rewritten, whoever holds it
+        assert 'policy Shared is not a PassRole grant (held by role oss-reader, user bob), not a grant of role ' in out['msg']
         assert out['policy_used_by'] == ['role oss-reader', 'user bob'] and done_lists(out) == {}
     assert emu.write_calls() == []
     stored = policy(emu, 'Shared')
