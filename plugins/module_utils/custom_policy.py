@@ -133,7 +133,8 @@ def _carry_out(writer, ram, name, plan, description, change_for):
         writer.write(change_for('updated'), ram_api.set_default_policy_version, ram, name, plan['version_id'], settle=holds_wanted)
     elif plan['action'] == 'create_version':
         if plan['delete_version_id']:
-            writer.write(change_for('updated', effect=False), ram_api.delete_policy_version, ram, name, plan['delete_version_id'])
+            writer.write(change_for('updated', effect=False), ram_api.delete_policy_version, ram, name, plan['delete_version_id'],
+                         settle=lambda: not any(v.get('VersionId') == plan['delete_version_id'] for v in ram_api.list_policy_versions(ram, name) or []))
         writer.write(change_for('updated'), ram_api.create_policy_version, ram, name, plan['document'], settle=holds_wanted)
 
 

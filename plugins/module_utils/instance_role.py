@@ -42,7 +42,7 @@ from ansible_collections.alicloud.ram.plugins.module_utils.ram import (
     validate_max_session_duration,
     validate_role_name,
 )
-from ansible_collections.alicloud.ram.plugins.module_utils.resource import REMOVED, Change, Conflict, Plan, Resource
+from ansible_collections.alicloud.ram.plugins.module_utils.resource import REMOVED, SETTLED, Change, Conflict, Plan, Resource
 
 DEFAULT_TRUSTED_SERVICES = [ECS_SERVICE]
 DEFAULT_SESSION_DURATION = 3600
@@ -304,16 +304,18 @@ class InstanceRole(Resource):
             if change.action == 'create':
                 self.create(change)
             elif change.action == 'update':
-                answer = self.writer.write(change, ram_api.update_role, self.ram, self.name, **change.args)
-                if answer and answer.get('UpdateDate'):
+                answer = self.writer.write(change, ram_api.update_role, self.ram, self.name, settle=lambda change=change: self._shows(change),
+                                           **change.args)
+                if isinstance(answer, dict) and answer.get('UpdateDate'):
                     self.writer.learn({('role', 'UpdateDate'): answer['UpdateDate']})
             elif change.action == 'untag':
-                self.writer.write(change, ram_api.untag_role, self.ram, self.name, change.args)
+                self.writer.write(change, ram_api.untag_role, self.ram, self.name, change.args,
+                                  settle=lambda change=change: not set(change.args) & set(RoleTags(self.ram).of(self.name)))
             elif change.action == 'tag':
-                self.writer.write(change, ram_api.tag_role, self.ram, self.name, change.args)
+                self.writer.write(change, ram_api.tag_role, self.ram, self.name, change.args,
+                                  settle=lambda change=change: self._has_tags(change.args))
             elif change.action == 'detach_policy':
-                self.writer.write(change, ram_api.detach_policy, self.ram, 'role', self.name, change.args['policy_name'],
-                                  change.args['policy_type'])
+                self.detach_policy(change)
             elif change.action == 'delete':
                 self.delete_role(change)
 
@@ -324,7 +326,7 @@ class InstanceRole(Resource):
         if outcome is False:
             # created by someone else since our read: read again and converge that role
             raise Conflict('role %s was created by someone else while this task ran' % self.name)
-        if outcome is True or (outcome is None and not self.writer.predict):
+        if outcome is True or outcome is SETTLED:
             # our CreateRole took effect but its answer was lost: read the role back
             outcome = ram_api.get_role(self.ram, self.name)
         if isinstance(outcome, dict):
@@ -355,8 +357,30 @@ class InstanceRole(Resource):
                     raise
             # a policy was attached after we listed them: detach it and try again
             for policy in ram_api.list_policies_for(self.ram, 'role', self.name) or []:
-                self.writer.write(_detach_policy_change(policy), ram_api.detach_policy, self.ram, 'role', self.name,
-                                  policy.get('PolicyName'), policy.get('PolicyType'))
+                self.detach_policy(_detach_policy_change(policy))
+
+    def detach_policy(self, change):
+        name, policy_type = change.args['policy_name'], change.args['policy_type']
+        self.writer.write(change, ram_api.detach_policy, self.ram, 'role', self.name, name, policy_type,
+                          settle=lambda: not any(policy_key(p) == policy_key({'PolicyName': name, 'PolicyType': policy_type})
+                                                 for p in ram_api.list_policies_for(self.ram, 'role', self.name) or []))
+
+    def _has_tags(self, tags):
+        have = RoleTags(self.ram).of(self.name)
+        return all(have.get(key) == value for key, value in tags.items())
+
+    def _shows(self, change):
+        """Whether the role now has the values an UpdateRole meant to set (the read that settles a lost answer)."""
+        role = ram_api.get_role(self.ram, self.name) or {}
+        wanted = dict((key, value) for (_role, key), value in change.effect.items())
+        stored = parse_trust_policy(role.get('AssumeRolePolicyDocument'))
+        for key, value in wanted.items():
+            if key == 'AssumeRolePolicyDocument':
+                if not (isinstance(stored, dict) and policies_equal(stored, parse_trust_policy(value))):
+                    return False
+            elif str(role.get(key)) != str(value):
+                return False
+        return True
 
     # -- results -----------------------------------------------------------------------------
 

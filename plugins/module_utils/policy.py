@@ -197,10 +197,11 @@ def policy_text(doc):
 
 
 def validate_policy_document(doc, max_length=MAX_POLICY_LENGTH, kind='policy'):
-    """Parse and check ``doc``, including its size as sent; return the JSON text to send."""
+    """Parse and check ``doc``, including its size as sent (UTF-8 bytes, as RAM counts it); return the JSON text to send."""
     text = to_json(parse_policy_document(doc, kind))
-    if len(text) > max_length:
-        raise PolicyDocumentError('the %s document is %d characters long once compacted; the limit is %d' % (kind, len(text), max_length))
+    size = len(text.encode('utf-8'))
+    if size > max_length:
+        raise PolicyDocumentError('the %s document is %d bytes long once compacted (UTF-8); the limit is %d bytes' % (kind, size, max_length))
     return text
 
 

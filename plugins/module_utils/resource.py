@@ -32,6 +32,8 @@ from ansible_collections.alicloud.ram.plugins.module_utils.retries import wait_u
 
 # the value of a view path that a change removes
 REMOVED = object()
+# what Writer.write returns for a write whose outcome was unknown and a read showed done
+SETTLED = object()
 # how many times a run reads and plans again when the resource changed under it (:class:`Conflict`)
 REPLANS = 2
 
@@ -168,7 +170,7 @@ class Writer(object):
         ``settle`` (keyword): a read returning whether the wanted state holds, asked when the call
         failed with an uncertain outcome; when it holds, the write counts as done. A service write
         returning ``False`` ("already so" before this call) is recorded as settled, not done.
-        Returns what ``func`` returned (None when predicting or settled).
+        Returns what ``func`` returned, None when predicting, ``SETTLED`` when a read settled it.
         """
         settle = kwargs.pop('settle', None)
         if self.predict:
@@ -179,7 +181,7 @@ class Writer(object):
         except AlicloudApiError as err:
             if err.uncertain and settle is not None and settle():
                 self.recorder.record(change)
-                return None
+                return SETTLED
             raise
         if outcome is False:
             self.recorder.settled(change)

@@ -335,7 +335,8 @@ class RolePolicies(Resource):
                               item['policy_type'], retry_codes=NEW_POLICY_RETRY_CODES if new else (),
                               settle=lambda item=item: attachment_key(item) in self._attached_now())
         for name in plan.delete:
-            self.writer.write(_delete_change(name), delete_custom_policy, self.ram, name)
+            self.writer.write(_delete_change(name), delete_custom_policy, self.ram, name,
+                              settle=lambda name=name: ram_api.get_policy(self.ram, name, CUSTOM) is None)
 
     # -- result and diff ---------------------------------------------------------------------
 

@@ -281,7 +281,8 @@ class RoleGrant(Resource):
             self.writer.write(_detach_change(self.grantee_label), ram_api.detach_policy, self.ram, self.kind, self.grantee,
                               self.policy_name, POLICY_TYPE, settle=lambda: not self._attached_now())
         if plan.delete:
-            self.writer.write(_delete_change(self.policy_name), delete_custom_policy, self.ram, self.policy_name)
+            self.writer.write(_delete_change(self.policy_name), delete_custom_policy, self.ram, self.policy_name,
+                              settle=lambda: ram_api.get_policy(self.ram, self.policy_name, POLICY_TYPE) is None)
 
     # -- result and diff ---------------------------------------------------------------------
 

@@ -193,7 +193,7 @@ def test_validate_measures_the_compact_json():
     assert policy.validate_policy_document(json.dumps(doc, indent=8), max_length=len(text)) == text
     with pytest.raises(PolicyDocumentError) as exc:
         policy.validate_policy_document(doc, max_length=len(text) - 1)
-    assert 'policy document is %d characters long once compacted; the limit is %d' % (len(text), len(text) - 1) in str(exc.value)
+    assert 'policy document is %d bytes long once compacted (UTF-8); the limit is %d bytes' % (len(text), len(text) - 1) in str(exc.value)
 
 
 def test_trust_policy_for_services():
