@@ -196,9 +196,6 @@ class InstanceRoleAttachment(_InstanceReader):
     def _observe(self, ids):
         return instances.observe_roles(self.pool, self.region, ids)
 
-    def _write(self, changes, send):
-        return self.writer.write_batches(self.pool, changes, ecs_api.MAX_IDS_PER_WRITE, send, self._observe, same_role)
-
     def apply(self, plan):
         failures = collections.OrderedDict()
         detaches = [c for c in plan.changes if c.target is None]
@@ -208,7 +205,7 @@ class InstanceRoleAttachment(_InstanceReader):
             held = plan.before['attachments'][change.key]
             by_role.setdefault(held.lower(), (held, []))[1].append(change)
         for held, changes in by_role.values():
-            failures.update(self._write(changes, instances.detach_sender(self.region, held)))
+            failures.update(instances.write_detaches(self.writer, self.pool, self.region, held, changes))
         if attaches:
             failures.update(self._attach(plan, [c for c in attaches if c.key not in failures]))
         if failures:
@@ -221,7 +218,9 @@ class InstanceRoleAttachment(_InstanceReader):
     def _attach(self, plan, changes):
         """Attach; replaced instances first wait until their detach shows, then the attach is sent again for those
         still showing their old role (the detach lags), until ``wait_timeout``. Returns the failures."""
-        send = instances.attach_sender(self.region, changes[0].target if changes else None, self._policy())
+        if not changes:
+            return collections.OrderedDict()
+        role_name, policy = changes[0].target, self._policy()
         replaced = [c.key for c in changes if c.key in plan.replace]
         timeout = float(self.params['wait_timeout'])
         deadline = time.monotonic() + timeout
@@ -230,7 +229,7 @@ class InstanceRoleAttachment(_InstanceReader):
         failures, pending, last = collections.OrderedDict(), [changes], {}
 
         def attempt():
-            failed = self._write(pending[0], send)
+            failed = instances.write_attaches(self.writer, self.pool, self.region, role_name, pending[0], policy)
             # a replaced instance the settle read still shows holding a role: its detach has not shown yet
             lagging = [c for c in pending[0] if c.key in plan.replace and failed.get(c.key, (None, None))[1] is not None]
             lagging_ids = set(c.key for c in lagging)

@@ -339,9 +339,7 @@ class InstanceRole(Resource):
         for region, ids in plan.holders.items():
             pool = WorkerPool(lambda n, region=region: self.module.clients('ecs', n, region=region), start=REGION_WORKERS)
             changes = [c for c in plan.changes if c.action == 'detach_instance' and c.args == region]
-            failed = self.writer.write_batches(pool, changes, ecs_api.MAX_IDS_PER_WRITE, instances.detach_sender(region, self.name),
-                                               lambda keys, pool=pool, region=region: instances.observe_roles(pool, region, keys),
-                                               instances.same_role)
+            failed = instances.write_detaches(self.writer, pool, region, self.name, changes)
             failures.extend(f for f, _now in failed.values())
         if failures:
             raise InstanceFailures('role %s was not deleted: detach it from %d instance(s)' % (self.name, len(holder_ids(plan.holders))),

@@ -224,6 +224,14 @@ def observe_roles(pool, region, instance_ids):
     return read_roles(pool, region, instance_ids).roles
 
 
+def _holding_nothing(pool, region, instance_ids):
+    """As :func:`observe_roles`, with gone and classic instances as holding no role."""
+    reading = read_roles(pool, region, instance_ids)
+    roles = dict(reading.roles)
+    roles.update((i, None) for i in reading.unknown + reading.classic)
+    return roles
+
+
 # ---------------------------------------------------------------------------------- batched writes
 
 def _item_results(answer, ids):
@@ -296,6 +304,20 @@ def attach_sender(region, role_name, policy=None, visibility_timeout=ROLE_VISIBI
 
 def detach_sender(region, role_name):
     return batch_sender(region, lambda ecs, ids: ecs_api.detach_instance_ram_role(ecs, region, role_name, ids))
+
+
+def write_attaches(writer, pool, region, role_name, changes, policy=None):
+    """Attach ``role_name`` to the instances of ``changes`` through ``writer``, 100 a call; ``{id: (failure, role now)}``
+    of those that failed. An instance a read then shows holding the role is done (API_FACTS 5.1)."""
+    return writer.write_batches(pool, changes, ecs_api.MAX_IDS_PER_WRITE, attach_sender(region, role_name, policy),
+                                lambda ids: observe_roles(pool, region, ids), same_role)
+
+
+def write_detaches(writer, pool, region, role_name, changes):
+    """Detach ``role_name`` from the instances of ``changes``; an instance a read then shows without it (another role, none,
+    or released) is done, whatever the per-instance code said (API_FACTS 5.2)."""
+    return writer.write_batches(pool, changes, ecs_api.MAX_IDS_PER_WRITE, detach_sender(region, role_name),
+                                lambda ids: _holding_nothing(pool, region, ids), lambda now, _target: not same_role(now, role_name))
 
 
 def not_found_failures(region, ids):
