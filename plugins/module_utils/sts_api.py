@@ -5,6 +5,10 @@
 
 from ansible_collections.alicloud.ram.plugins.module_utils.service import operation
 
+# alibabacloud_sts20150401 names this method without the underscore before "with_options"
+_OIDC_METHOD = 'assume_role_with_oidcwith_options'
+_OIDC_METHOD_NAMED_AS_THE_OTHERS = 'assume_role_with_oidc_with_options'
+
 
 @operation('assume role {role_arn}')
 def assume_role(sts, role_arn, session_name, duration_seconds=None, policy=None, external_id=None):
@@ -12,3 +16,14 @@ def assume_role(sts, role_arn, session_name, duration_seconds=None, policy=None,
     params = {'RoleArn': role_arn, 'RoleSessionName': session_name, 'DurationSeconds': duration_seconds,
               'Policy': policy, 'ExternalId': external_id}
     return sts.call('AssumeRole', params).get('Credentials') or {}
+
+
+@operation('assume role {role_arn} with an OIDC token')
+def assume_role_with_oidc(sts, role_arn, provider_arn, token, session_name, duration_seconds=None, policy=None):
+    """The ``Credentials`` dict, like :func:`assume_role`; ``sts`` needs no credentials (the call is anonymous)."""
+    sdk_client = getattr(sts, 'sdk_client', None)
+    if hasattr(sdk_client, _OIDC_METHOD) and not hasattr(sdk_client, _OIDC_METHOD_NAMED_AS_THE_OTHERS):
+        setattr(sdk_client, _OIDC_METHOD_NAMED_AS_THE_OTHERS, getattr(sdk_client, _OIDC_METHOD))
+    params = {'RoleArn': role_arn, 'OIDCProviderArn': provider_arn, 'OIDCToken': token, 'RoleSessionName': session_name,
+              'DurationSeconds': duration_seconds, 'Policy': policy}
+    return sts.call('AssumeRoleWithOIDC', params).get('Credentials') or {}
