@@ -78,6 +78,9 @@ def issue_token(state, provider_name, subject=DEFAULT_SUBJECT, audience=DEFAULT_
 
 def verify(state, provider_arn, token, now=None):
     """The claims of ``token`` when ``provider_arn`` issued it for STS and it is still valid; else STS's refusal."""
+    match = PROVIDER_ARN.fullmatch(provider_arn)
+    if not match:
+        raise ApiError(400, 'InvalidParameter.OIDCProviderArn', 'The parameter OIDCProviderArn is wrongly formed.')
     token = (token or '').strip()
     if not token:
         raise _refused('AuthenticationFail.OIDCToken.Invalid', 'The OIDCToken can not empty.')
@@ -92,9 +95,6 @@ def verify(state, provider_arn, token, now=None):
         raise _refused('AuthenticationFail.OIDCToken.Invalid', 'The Jwt content is invalid that cannot be recognized.')
     if header.get('alg') != ALGORITHM:
         raise _refused('AuthenticationFail.OIDCToken.Invalid', 'The algorithm %s that be specified in Jwt header is unknown.' % header.get('alg'))
-    match = PROVIDER_ARN.fullmatch(provider_arn)
-    if not match:
-        raise ApiError(400, 'InvalidParameter.OIDCProviderArn', 'The parameter OIDCProviderArn is wrongly formed.')
     provider = providers(state).get(match.group(2).lower()) if match.group(1) == state.data['account_id'] else None
     if provider is None:
         raise _refused('AuthenticationFail.NoPermission', 'No such OIDC Provider registered.')

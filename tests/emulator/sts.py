@@ -87,7 +87,7 @@ def assume_role_with_oidc(ctx):
     params, state = ctx.params, ctx.state
     provider_arn = params.text('OIDCProviderArn', required=True)
     account, name, session, _policy = _session_request(params)
-    claims = oidc.verify(state, provider_arn, params.text('OIDCToken'))
+    claims = oidc.verify(state, provider_arn, params.text('OIDCToken'))  # the provider ARN's form first, then the token
     role = _role(state, account, name)
     if not oidc.trusts(json.loads(role['AssumeRolePolicyDocument']), provider_arn, claims):
         raise ApiError(401, 'AuthenticationFail.NoPermission', 'There is no permission')
