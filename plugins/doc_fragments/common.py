@@ -75,8 +75,8 @@ options:
     type: str
   oidc_provider_arn:
     description:
-      - Pod identity (RRSA, for example a job on Alibaba Cloud Container Service for Kubernetes): the ARN of the
-        OIDC identity provider, for example V(acs:ram::1234567890123456:oidc-provider/ack-rrsa-c0123).
+      - ARN of the OIDC identity provider for pod identity (RRSA, for example a job on Alibaba Cloud Container
+        Service for Kubernetes), for example V(acs:ram::1234567890123456:oidc-provider/ack-rrsa-c0123).
       - Used with O(oidc_token_file) and O(assume_role.role_arn), the role to assume; O(assume_role.session_name),
         O(assume_role.duration_seconds) and O(assume_role.policy) apply as well. The temporary credentials come from
         STS C(AssumeRoleWithOIDC), an anonymous call (no AccessKey signs it) sent to O(sts_endpoint).

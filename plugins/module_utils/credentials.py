@@ -81,7 +81,8 @@ NOTHING_FOUND = (
 OIDC_REFUSALS = (
     ('AuthenticationFail.OIDCToken.Expired', 'the token has expired: the file must hold a fresh token (on ACK the platform '
                                              'rewrites it before it expires)'),
-    ('AuthenticationFail.OIDCToken', 'the token is not one the OIDC provider issued for STS (issuer, audience or signature)'),
+    ('AuthenticationFail.OIDCToken', 'STS does not accept this token from the OIDC provider (its issuer, audience or signature, '
+                                     'or the provider itself; see the code)'),
     ('AuthenticationFail.NoPermission', "the OIDC provider does not exist or the role's trust policy does not trust it "
                                         '(Principal Federated, and its oidc: conditions)'),
 )

@@ -209,24 +209,25 @@ class MetadataClient(object):
 
         answer, err = backoff_loop(step, next_delay, self._sleep)
         if err is not None:
-            raise MetadataError('cannot reach the metadata service at %s (%s): %s' % (
-                self.endpoint, self._no_answer(err), _ENDPOINT_OFF_HINT), cause=ENDPOINT_OFF) from None
+            raise MetadataError('%s: %s' % (self._no_answer(err), _ENDPOINT_OFF_HINT), cause=ENDPOINT_OFF) from None
         status, body = answer
         if isinstance(body, bytes):
             body = body.decode('utf-8', 'replace')
         return status, body or ''
 
     def _no_answer(self, err):
-        """How a request got no answer, in a few words (never the URL: it may carry a password)."""
+        """What became of a request that got no answer (never the URL: it may carry a password)."""
         reason = getattr(err, 'reason', None)
         cause = reason if isinstance(reason, BaseException) else err
         if isinstance(cause, TimeoutError):
-            return 'no complete answer within %gs' % self.timeout
+            return 'the metadata service at %s sent no complete answer within %gs (timeout)' % (self.endpoint, self.timeout)
         if isinstance(cause, ConnectionRefusedError):
-            return 'connection refused'
-        if isinstance(cause, (RemoteDisconnected, ConnectionResetError, BrokenPipeError)):
-            return 'connection closed without an answer'
-        return '%s: %s' % (type(cause).__name__, reason or err)
+            how = 'connection refused'
+        elif isinstance(cause, (RemoteDisconnected, ConnectionResetError, BrokenPipeError)):
+            how = 'connection closed without an answer'
+        else:
+            how = '%s: %s' % (type(cause).__name__, reason or err)
+        return 'cannot reach the metadata service at %s (%s)' % (self.endpoint, how)
 
     def _fetch_token(self):
         status, body = self._request('PUT', TOKEN_PATH, {TOKEN_TTL_HEADER: str(self.token_ttl)})

@@ -619,10 +619,10 @@ def test_an_expired_token_fails_naming_the_file_and_the_cause(cloud, pod):
 
 
 @pytest.mark.parametrize('claims, code, hint', [
-    ({'forged': True}, 'AuthenticationFail.OIDCToken.InvalidSignature', 'not one the OIDC provider issued'),
-    ({'issuer': 'https://elsewhere.example'}, 'AuthenticationFail.OIDCToken.IssuerNotMatch', 'not one the OIDC provider issued'),
-    ({'audience': 'not-sts'}, 'AuthenticationFail.OIDCToken.AudienceNotMatch', 'not one the OIDC provider issued'),
-    ({'provider': 'other-cluster'}, 'AuthenticationFail.OIDCToken.IssuerNotMatch', 'not one the OIDC provider issued'),
+    ({'forged': True}, 'AuthenticationFail.OIDCToken.InvalidSignature', 'does not accept this token from the OIDC provider'),
+    ({'issuer': 'https://elsewhere.example'}, 'AuthenticationFail.OIDCToken.IssuerNotMatch', 'does not accept this token from the OIDC provider'),
+    ({'audience': 'not-sts'}, 'AuthenticationFail.OIDCToken.AudienceNotMatch', 'does not accept this token from the OIDC provider'),
+    ({'provider': 'other-cluster'}, 'AuthenticationFail.OIDCToken.IssuerNotMatch', 'does not accept this token from the OIDC provider'),
     ({'subject': 'system:serviceaccount:default:intruder'}, 'AuthenticationFail.NoPermission', "role's trust policy does not trust it"),
 ])
 def test_an_untrusted_token_fails_naming_the_file_and_the_cause(cloud, pod, claims, code, hint):

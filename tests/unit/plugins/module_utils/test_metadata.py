@@ -282,7 +282,8 @@ def test_each_request_is_bounded_as_a_whole_by_the_timeout(emulator):
     md = MetadataClient(endpoint=emulator.url, mode='plain', timeout=0.6, retries=1, backoff=0.01)
     with pytest.raises(MetadataError) as exc:
         md.role_name()
-    assert exc.value.msg.startswith('cannot reach the metadata service at %s (no complete answer within 0.6s)' % emulator.url)
+    assert exc.value.msg.startswith('the metadata service at %s sent no complete answer within 0.6s (timeout): ' % emulator.url)
+    assert exc.value.cause == metadata.ENDPOINT_OFF
     assert md.requests == 2
 
 
