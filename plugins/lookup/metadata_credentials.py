@@ -187,7 +187,7 @@ from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import redact
-from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MAX_TOKEN_TTL, ROLE_MISSING, MetadataError
+from ansible_collections.alicloud.ram.plugins.module_utils.metadata import ROLE_MISSING, MetadataError
 from ansible_collections.alicloud.ram.plugins.module_utils.metadata import metadata_client_for, parse_expiration
 from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
 
@@ -272,15 +272,16 @@ class LookupModule(LookupBase):
     # -- options -----------------------------------------------------------------------------
 
     def _client(self):
+        # the defaults of token_ttl, timeout and retries are those of DOCUMENTATION
         options = OptionAdapter.from_plugin(self)
-        retries = options.get('retries', 3)
+        settings = dict((name, options.get(name)) for name in ('token_ttl', 'timeout', 'retries') if options.get(name) is not None)
+        retries = settings.get('retries', 0)
         if not isinstance(retries, int) or retries < 0:
             raise _fail('retries must be 0 or a positive number, got %s' % retries)
-        timeout = options.get('timeout', 2.0)
-        if not timeout or timeout <= 0:
-            raise _fail('timeout must be a positive number of seconds, got %s' % timeout)
+        if 'timeout' in settings and not settings['timeout'] > 0:
+            raise _fail('timeout must be a positive number of seconds, got %s' % settings['timeout'])
         try:
-            client = _client_factory(options, token_ttl=options.get('token_ttl', MAX_TOKEN_TTL), timeout=timeout, retries=retries)
+            client = _client_factory(options, **settings)
         except MetadataError as err:
             raise _fail(err.msg) from None
         display.vvv(redact('%s: metadata service %s' % (PLUGIN, client.describe())))
