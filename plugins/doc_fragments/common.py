@@ -13,15 +13,18 @@ options:
       - Alibaba Cloud AccessKey ID.
       - A credential source set on the task (directly or through C(module_defaults)) comes before the environment.
         A task names at most one of them, O(access_key_id) with O(access_key_secret) (and O(security_token)),
-        O(profile), or O(ecs_role_name); setting two of them is an error naming both. An explicit O(profile) or
-        O(ecs_role_name) is used even when key variables are set in the environment.
-      - Without one, the first of these that is set is used
+        O(profile), O(ecs_role_name), or O(oidc_provider_arn) with O(oidc_token_file); setting two of them is an
+        error naming both. An explicit O(profile) or O(ecs_role_name) is used even when key variables are set in
+        the environment.
+      - Without one, the first of these that is set is used, in the order of the official credentials library
         (1) the environment variables E(ALIBABA_CLOUD_ACCESS_KEY_ID), E(ALIBABA_CLOUD_ACCESS_KEY_SECRET) and
         E(ALIBABA_CLOUD_SECURITY_TOKEN), then the legacy E(ALICLOUD_ACCESS_KEY), E(ALICLOUD_SECRET_KEY) and
         E(ALICLOUD_SECURITY_TOKEN);
-        (2) the profile named by E(ALIBABA_CLOUD_PROFILE);
-        (3) the instance RAM role named by E(ALIBABA_CLOUD_ECS_METADATA);
-        (4) the current profile of C(~/.aliyun/config.json), then the C([default]) section of
+        (2) pod identity (RRSA), when E(ALIBABA_CLOUD_ROLE_ARN), E(ALIBABA_CLOUD_OIDC_PROVIDER_ARN) and
+        E(ALIBABA_CLOUD_OIDC_TOKEN_FILE) are all set (see O(oidc_provider_arn));
+        (3) the profile named by E(ALIBABA_CLOUD_PROFILE);
+        (4) the instance RAM role named by E(ALIBABA_CLOUD_ECS_METADATA);
+        (5) the current profile of C(~/.aliyun/config.json), then the C([default]) section of
         C(~/.alibabacloud/credentials.ini).
       - O(assume_role) (or its environment fallback E(ALICLOUD_ASSUME_ROLE_ARN)) is then applied on top of the credentials found.
       - Environment variables set to an empty string count as unset.
@@ -70,6 +73,25 @@ options:
       - The metadata service is reached through the same proxy settings as the API (see O(http_proxy), O(no_proxy)).
       - Not to be confused with the role a module manages.
     type: str
+  oidc_provider_arn:
+    description:
+      - ARN of the OIDC identity provider for pod identity (RRSA, for example a job on Alibaba Cloud Container
+        Service for Kubernetes), for example V(acs:ram::1234567890123456:oidc-provider/ack-rrsa-c0123).
+      - Used with O(oidc_token_file) and O(assume_role.role_arn), the role to assume; O(assume_role.session_name),
+        O(assume_role.duration_seconds) and O(assume_role.policy) apply as well. The temporary credentials come from
+        STS C(AssumeRoleWithOIDC), an anonymous call (no AccessKey signs it) sent to O(sts_endpoint).
+      - Without the options, E(ALIBABA_CLOUD_ROLE_ARN), E(ALIBABA_CLOUD_OIDC_PROVIDER_ARN) and
+        E(ALIBABA_CLOUD_OIDC_TOKEN_FILE) (all three, as ACK injects them into a pod), with
+        E(ALIBABA_CLOUD_ROLE_SESSION_NAME) for the session name, are used after the key variables
+        (see O(access_key_id)); O(assume_role) then applies on top of the pod's role.
+      - A token that has expired or that STS does not trust fails the task before any change, naming the token
+        file (never the token).
+    type: str
+  oidc_token_file:
+    description:
+      - Path of the file holding the OIDC token of O(oidc_provider_arn); read on every run, as the platform
+        rewrites it before the token expires.
+    type: path
   metadata_endpoint:
     description:
       - Base URL of the ECS metadata service used by O(ecs_role_name).
@@ -78,6 +100,7 @@ options:
   assume_role:
     description:
       - Call STS AssumeRole with the credentials found and use the role's temporary credentials instead.
+      - With O(oidc_provider_arn), the role to assume with the OIDC token instead (STS C(AssumeRoleWithOIDC)).
       - When this option is not set, E(ALICLOUD_ASSUME_ROLE_ARN) supplies O(assume_role.role_arn), with
         E(ALICLOUD_ASSUME_ROLE_SESSION_NAME) for O(assume_role.session_name) and
         E(ALICLOUD_ASSUME_ROLE_SESSION_EXPIRATION) (seconds) for O(assume_role.duration_seconds)
@@ -114,7 +137,8 @@ options:
     type: str
   sts_endpoint:
     description:
-      - STS endpoint (used by O(assume_role) and C(RamRoleArn) profiles), in the same forms as O(ram_endpoint).
+      - STS endpoint (used by O(assume_role), O(oidc_provider_arn) and C(RamRoleArn) profiles), in the same forms as
+        O(ram_endpoint).
       - Falls back to E(ALIBABA_CLOUD_STS_ENDPOINT); by default the SDK's endpoint for the region is used.
     type: str
   retries:

@@ -24,6 +24,8 @@ description:
     times in one task (a loop over 100 items, repeated references) asks the metadata service once.
     Ansible runs each task in a forked worker process, so this cache lives for one task only; credentials are
     never written to disk. See the examples for reusing them across tasks.
+  - Without a term the role's name is asked each time; its credentials come from the cache when a lookup of that
+    role by name fetched them already.
   - The returned values are marked unsafe, so template markers inside them are never rendered.
 options:
   _terms:
@@ -91,9 +93,11 @@ notes:
     service refuses requests relayed by a proxy, so on a controller with a proxy add C(100.100.100.200) to E(NO_PROXY).
     E(ALIBABA_CLOUD_CA_BUNDLE) names the CA bundle for an V(https://) endpoint. With C(-vvv) the lookup shows
     the endpoint and the proxy it uses."
-  - Errors name the role and the HTTP status, never a credential, session token, or password in a URL. Typical causes are no RAM role attached to the
-    instance, a role name that is not the attached role, a refused session token, or an unreachable endpoint
-    (the controller is not an ECS instance).
+  - Errors name the role and the HTTP status, never a credential, session token, or password in a URL, and say what
+    the metadata service showed. No answer at all (or no metadata served) means the metadata endpoint of the
+    instance is off (C(HttpEndpoint=disabled), see M(alicloud.ram.ecs_instance_metadata_options)) or the controller
+    is not an ECS instance; an answer without the role means no RAM role (or another one) is attached to the
+    instance; a refused session token points at O(imds_mode) or a proxy.
 seealso:
   - name: Instance metadata (Alibaba Cloud)
     description: The ECS instance metadata service, including hardened mode.
@@ -173,7 +177,8 @@ _raw:
       sample: '2024-11-08T03:44:50Z'
 '''
 
-import os
+import threading
+import time
 
 from ansible.errors import AnsibleLookupError
 from ansible.module_utils.common.text.converters import to_text
@@ -181,33 +186,65 @@ from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.alicloud.ram.plugins.module_utils import network as netconf
-from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import redact
-from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MetadataClient, MetadataError, process_cache
+from ansible_collections.alicloud.ram.plugins.module_utils.metadata import ROLE_MISSING, MetadataError
+from ansible_collections.alicloud.ram.plugins.module_utils.metadata import metadata_client_for, parse_expiration
 from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
 
 display = Display()
 
 PLUGIN = 'alicloud.ram.metadata_credentials'
-IMDSV1_DISABLED_ENV = 'ALIBABA_CLOUD_IMDSV1_DISABLED'
 # Cache key of the credentials found by discovery (no role name given); role names are never empty.
 DISCOVERED = ''
 RESULT_KEYS = ('access_key_id', 'access_key_secret', 'security_token', 'expiration', 'last_updated')
+CACHE_MARGIN = 300
 
 
-def _client_factory(**kwargs):
+class CredentialCache(object):
+    """Role credentials of this process, keyed by endpoint and role, each served until ``expiration - margin``."""
+
+    def __init__(self, margin=CACHE_MARGIN, clock=time.time):
+        self.margin = margin
+        self._clock = clock
+        self._entries = {}
+        self._lock = threading.Lock()
+
+    def get(self, endpoint, role_name):
+        key = (endpoint, role_name)
+        with self._lock:
+            valid_until, credentials = self._entries.get(key, (None, None))
+            if valid_until is None:
+                return None
+            if self._clock() >= valid_until:
+                del self._entries[key]
+                return None
+            return dict(credentials)
+
+    def put(self, endpoint, role_name, credentials):
+        expires = parse_expiration(credentials.get('expiration'))
+        if expires is not None:
+            with self._lock:
+                self._entries[(endpoint, role_name)] = (expires - self.margin, dict(credentials))
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self):
+        return len(self._entries)
+
+
+_PROCESS_CACHE = CredentialCache()
+
+
+def _client_factory(options, **settings):
     """Build the metadata client (replaced in unit tests to stub the network and the clock)."""
-    return MetadataClient(**kwargs)
+    return metadata_client_for(options, **settings)
 
 
 def _credential_cache():
     """The controller process' credential cache (replaced in unit tests)."""
-    return process_cache()
-
-
-def _env_true(name):
-    return os.environ.get(name, '').strip().lower() in ('1', 'true', 'yes', 'on')
+    return _PROCESS_CACHE
 
 
 def _fail(message):
@@ -235,24 +272,16 @@ class LookupModule(LookupBase):
     # -- options -----------------------------------------------------------------------------
 
     def _client(self):
+        # the defaults of token_ttl, timeout and retries are those of DOCUMENTATION
         options = OptionAdapter.from_plugin(self)
-        try:
-            endpoint = endpoints.resolve_metadata_endpoint(options)
-            network = netconf.resolve_network(options)
-        except (endpoints.EndpointError, netconf.NetworkError) as err:
-            raise _fail(err) from None
-        mode = options.get('imds_mode', 'auto')
-        if mode == 'auto' and _env_true(IMDSV1_DISABLED_ENV):
-            mode = 'hardened'
-        retries = options.get('retries', 3)
+        settings = dict((name, options.get(name)) for name in ('token_ttl', 'timeout', 'retries') if options.get(name) is not None)
+        retries = settings.get('retries', 0)
         if not isinstance(retries, int) or retries < 0:
             raise _fail('retries must be 0 or a positive number, got %s' % retries)
-        timeout = options.get('timeout', 2.0)
-        if not timeout or timeout <= 0:
-            raise _fail('timeout must be a positive number of seconds, got %s' % timeout)
+        if 'timeout' in settings and not settings['timeout'] > 0:
+            raise _fail('timeout must be a positive number of seconds, got %s' % settings['timeout'])
         try:
-            client = _client_factory(endpoint=endpoint, mode=mode, token_ttl=options.get('token_ttl', 21600),
-                                     timeout=timeout, retries=retries, network=network)
+            client = _client_factory(options, **settings)
         except MetadataError as err:
             raise _fail(err.msg) from None
         display.vvv(redact('%s: metadata service %s' % (PLUGIN, client.describe())))
@@ -270,38 +299,45 @@ class LookupModule(LookupBase):
     # -- credentials -------------------------------------------------------------------------
 
     def _credentials(self, client, cache, role_name):
-        key = role_name if role_name else DISCOVERED
-        cached = cache.get(client.endpoint, key)
-        if cached is not None:
+        discovering = not role_name
+        credentials = cache.get(client.endpoint, role_name or DISCOVERED)
+        if credentials is None and discovering:
+            # the role's name is asked each time; a named lookup may have fetched its credentials already
+            role_name = self._discover(client)
+            credentials = cache.get(client.endpoint, role_name)
+        if credentials is not None:
             _log('credentials of %s from the in-memory cache (expire at %s)' % (
-                "RAM role '%s'" % role_name if role_name else 'the discovered RAM role', cached.get('expiration')))
-            return cached
-        try:
-            if not role_name:
-                role_name = client.role_name()
-                _log("the instance holds RAM role '%s'" % role_name)
-            credentials = client.role_credentials(role_name)
-        except MetadataError as err:
-            raise _fail(self._explain(client, role_name, err)) from None
-        _log("fetched credentials of RAM role '%s' from %s (imds_mode %s, expire at %s)" % (
-            role_name, client.endpoint, client.mode, credentials.get('expiration')))
-        cache.put(client.endpoint, role_name, credentials)
-        if key == DISCOVERED:
+                "RAM role '%s'" % role_name if role_name else 'the discovered RAM role', credentials.get('expiration')))
+        else:
+            try:
+                credentials = client.role_credentials(role_name)
+            except MetadataError as err:
+                raise _fail(self._explain(client, role_name, err)) from None
+            _log("fetched credentials of RAM role '%s' from %s (imds_mode %s, expire at %s)" % (
+                role_name, client.endpoint, client.mode, credentials.get('expiration')))
+            cache.put(client.endpoint, role_name, credentials)
+        if discovering:
             cache.put(client.endpoint, DISCOVERED, credentials)
         return credentials
 
     @staticmethod
+    def _discover(client):
+        try:
+            role_name = client.role_name()
+        except MetadataError as err:
+            raise _fail(err.msg) from None
+        _log("the instance holds RAM role '%s'" % role_name)
+        return role_name
+
+    @staticmethod
     def _explain(client, role_name, err):
-        """The error message, plus which role the instance does hold when a named role was not found."""
-        msg = err.msg
-        # the status for an unknown role is not documented (404 is the common answer): name the attached role on any 4xx
-        if role_name and err.status in (400, 403, 404) and 'session token' not in msg:
-            try:
-                attached = client.role_name()
-            except MetadataError as discovery_error:
-                if discovery_error.status == 404 or 'no RAM role is attached' in discovery_error.msg:
-                    msg += '; no RAM role is attached to this instance'
-            else:
-                if attached != role_name:
-                    msg += "; the instance holds RAM role '%s'" % attached
-        return msg
+        """The error message, plus which role the instance does hold when the named one is missing."""
+        if err.cause != ROLE_MISSING:
+            return err.msg
+        try:
+            attached = client.role_name()
+        except MetadataError as discovery_error:
+            return err.msg + ('; no RAM role is attached to this instance' if discovery_error.cause == ROLE_MISSING else '')
+        if attached != role_name:
+            return err.msg + "; the instance holds RAM role '%s'" % attached
+        return err.msg

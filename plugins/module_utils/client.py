@@ -164,7 +164,8 @@ class ServiceClient(object):
 
     def _method_index(self):
         if self._methods is None:
-            suffix = '_with_options'
+            # 'get_role_with_options' -> 'getrole'; the STS SDK spells one 'assume_role_with_oidcwith_options'
+            suffix = 'with_options'
             self._methods = dict(
                 (name[:-len(suffix)].replace('_', '').lower(), name)
                 for name in dir(self.sdk_client)

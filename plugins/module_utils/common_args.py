@@ -34,6 +34,9 @@ COMMON_ARGUMENT_SPEC = dict(
     region=dict(type='str', aliases=['alicloud_region', 'region_id']),
     profile=dict(type='str'),
     ecs_role_name=dict(type='str'),
+    oidc_provider_arn=dict(type='str'),
+    # a path, not a secret: the token stays in the file
+    oidc_token_file=dict(type='path', no_log=False),
     metadata_endpoint=dict(type='str'),
     assume_role=dict(type='dict', options=ASSUME_ROLE_SPEC),
     ram_endpoint=dict(type='str'),

@@ -5,27 +5,36 @@
 
 Sources set on the task (options, also through ``module_defaults``) come first, and a task
 names at most one of them: ``access_key_id`` + ``access_key_secret`` (+ ``security_token``),
-``profile``, or ``ecs_role_name``; two of them on one task is an error naming both. Without
-one, the environment and the files decide, first match wins:
+``profile``, ``ecs_role_name``, or ``oidc_provider_arn`` + ``oidc_token_file`` (with
+``assume_role.role_arn`` as the role); two of them on one task is an error naming both. Without
+one, the environment and the files decide, first match wins (the order of the official
+credentials library's default chain, ours with named profiles and instance roles explicit):
 
 1. ``ALIBABA_CLOUD_ACCESS_KEY_ID`` / ``ALIBABA_CLOUD_ACCESS_KEY_SECRET`` (+ ``ALIBABA_CLOUD_SECURITY_TOKEN``),
    then the legacy ``ALICLOUD_ACCESS_KEY`` / ``ALICLOUD_SECRET_KEY`` (+ ``ALICLOUD_SECURITY_TOKEN``);
-2. ``ALIBABA_CLOUD_PROFILE``: a profile of ``~/.aliyun/config.json``, then of
+2. pod identity (RRSA): ``ALIBABA_CLOUD_ROLE_ARN``, ``ALIBABA_CLOUD_OIDC_PROVIDER_ARN`` and
+   ``ALIBABA_CLOUD_OIDC_TOKEN_FILE`` all set (+ ``ALIBABA_CLOUD_ROLE_SESSION_NAME``);
+3. ``ALIBABA_CLOUD_PROFILE``: a profile of ``~/.aliyun/config.json``, then of
    ``~/.alibabacloud/credentials.ini`` (or ``ALIBABA_CLOUD_CREDENTIALS_FILE``);
-3. ``ALIBABA_CLOUD_ECS_METADATA``: the instance RAM role, from the metadata service;
-4. the default profiles of those files (the CLI file's ``current`` profile, the ini ``[default]`` section);
+4. ``ALIBABA_CLOUD_ECS_METADATA``: the instance RAM role, from the metadata service;
+5. the default profiles of those files (the CLI file's ``current`` profile, the ini ``[default]`` section);
 
 then ``assume_role`` (STS AssumeRole) on top of whichever credential was found; when the option
 is not given, ``ALICLOUD_ASSUME_ROLE_ARN`` (with ``ALICLOUD_ASSUME_ROLE_SESSION_NAME`` and
 ``ALICLOUD_ASSUME_ROLE_SESSION_EXPIRATION``, the names alibaba.alicloud uses) supplies it.
 Empty environment variables count as unset (AWX credential types inject empty optional fields).
 
+OIDC credentials come from STS AssumeRoleWithOIDC, an anonymous call (no AccessKey signs it)
+made with the token read from its file on every run: the platform rewrites that file before the
+token expires, so a token is never kept.
+
 The credentials also carry a region hint: the chosen profile's ``region_id``, or for an
 instance RAM role the metadata service's ``region-id`` (asked only when neither the ``region``
 option nor a region variable is set).
 
 alibabacloud_credentials is not used for the chain itself: its metadata provider cannot be
-pointed at another endpoint, it starts a background refresh thread, and it cannot keep an
+pointed at another endpoint, it starts a background refresh thread, its OIDC provider sends with
+its own transport (no sts_endpoint option, proxies or deadlines of ours), and it cannot keep an
 explicit precedence with our option names.
 """
 
@@ -34,10 +43,10 @@ import json
 import os
 import time
 
-from ansible_collections.alicloud.ram.plugins.module_utils import network as netconf
 from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, sts_api
+from ansible_collections.alicloud.ram.plugins.module_utils.data import truthy
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, format_error, remember_secrets
-from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MetadataClient, MetadataError
+from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MetadataError, metadata_client_for
 from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_until_visible
 
 DEFAULT_SESSION_NAME = 'ansible-alicloud-ram'
@@ -56,16 +65,27 @@ CLI_PROFILE_DISABLED_ENV = 'ALIBABA_CLOUD_CLI_PROFILE_DISABLED'
 ECS_ROLE_ENV = 'ALIBABA_CLOUD_ECS_METADATA'
 LEGACY_ECS_ROLE_ENV = 'ALICLOUD_ECS_ROLE_NAME'
 ECS_METADATA_DISABLED_ENV = 'ALIBABA_CLOUD_ECS_METADATA_DISABLED'
-IMDSV1_DISABLED_ENV = 'ALIBABA_CLOUD_IMDSV1_DISABLED'
+RRSA_ENV = ('ALIBABA_CLOUD_ROLE_ARN', 'ALIBABA_CLOUD_OIDC_PROVIDER_ARN', 'ALIBABA_CLOUD_OIDC_TOKEN_FILE')
+ROLE_SESSION_NAME_ENV = 'ALIBABA_CLOUD_ROLE_SESSION_NAME'
 ASSUME_ROLE_ARN_ENV = 'ALICLOUD_ASSUME_ROLE_ARN'
 ASSUME_ROLE_SESSION_NAME_ENV = 'ALICLOUD_ASSUME_ROLE_SESSION_NAME'
 ASSUME_ROLE_SESSION_EXPIRATION_ENV = 'ALICLOUD_ASSUME_ROLE_SESSION_EXPIRATION'
 
 NOTHING_FOUND = (
     'No Alibaba Cloud credentials found. Set access_key_id and access_key_secret (or the environment variables '
-    'ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET), or profile (ALIBABA_CLOUD_PROFILE) naming a '
-    'profile of ~/.aliyun/config.json or ~/.alibabacloud/credentials.ini (ALIBABA_CLOUD_CREDENTIALS_FILE), or '
-    'ecs_role_name (ALIBABA_CLOUD_ECS_METADATA) on an ECS instance with a RAM role.'
+    'ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET), or oidc_provider_arn and oidc_token_file with '
+    'assume_role.role_arn (ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE and ALIBABA_CLOUD_ROLE_ARN), '
+    'or profile (ALIBABA_CLOUD_PROFILE) naming a profile of ~/.aliyun/config.json or ~/.alibabacloud/credentials.ini '
+    '(ALIBABA_CLOUD_CREDENTIALS_FILE), or ecs_role_name (ALIBABA_CLOUD_ECS_METADATA) on an ECS instance with a RAM role.'
+)
+# what an AssumeRoleWithOIDC refusal means, by the start of its code
+OIDC_REFUSALS = (
+    ('AuthenticationFail.OIDCToken.Expired', 'the token has expired: the file must hold a fresh token (on ACK the platform '
+                                             'rewrites it before it expires)'),
+    ('AuthenticationFail.OIDCToken', 'STS does not accept this token from the OIDC provider (its issuer, audience or signature, '
+                                     'or the provider itself; see the code)'),
+    ('AuthenticationFail.NoPermission', "the OIDC provider does not exist or the role's trust policy does not trust it "
+                                        '(Principal Federated, and its oidc: conditions)'),
 )
 
 
@@ -83,6 +103,7 @@ TASK_SOURCES = (
     ('access_key_id', ('access_key_id', 'access_key_secret', 'security_token')),
     ('profile', ('profile',)),
     ('ecs_role_name', ('ecs_role_name',)),
+    ('oidc_provider_arn', ('oidc_provider_arn', 'oidc_token_file')),
 )
 
 
@@ -126,8 +147,8 @@ class Credentials(object):
     __hash__ = None
 
 
-def _truthy(value):
-    return str(value or '').strip().lower() in ('1', 'true', 'yes', 'on')
+# what signs an anonymous call (AssumeRoleWithOIDC): nothing
+ANONYMOUS = Credentials(None, None, None, 'no credentials (anonymous call)')
 
 
 def _pair(key_id, secret, token, names, source):
@@ -190,7 +211,7 @@ class _Resolver(object):
         self.env = os.environ if env is None else env
         self.home = home if home is not None else os.path.expanduser('~')
         self.sts_client_factory = sts_client_factory or _default_sts_client_factory
-        self.metadata_client_factory = metadata_client_factory or _default_metadata_client_factory
+        self.metadata_client_factory = metadata_client_factory or metadata_client_for
         self.visibility_timeout = ROLE_VISIBILITY_TIMEOUT
         self.sleep = time.sleep
 
@@ -219,7 +240,7 @@ class _Resolver(object):
         return found
 
     def cli_profiles(self):
-        if _truthy(self.env.get(CLI_PROFILE_DISABLED_ENV)) or not os.path.isfile(self.cli_path):
+        if truthy(self.env.get(CLI_PROFILE_DISABLED_ENV)) or not os.path.isfile(self.cli_path):
             return None
         return _load_cli_config(self.cli_path)
 
@@ -332,15 +353,10 @@ class _Resolver(object):
     # metadata service
     def from_metadata(self, role_name, source_name=None, region_hint=None):
         try:
-            endpoint = endpoints.resolve_metadata_endpoint(self.options, self.env)
-            network = netconf.resolve_network(self.options, self.env)
-        except (endpoints.EndpointError, netconf.NetworkError) as err:
-            raise CredentialsError(str(err)) from None
-        mode = self.options.get('imds_mode')
-        if not mode:
-            mode = 'hardened' if _truthy(self.env.get(IMDSV1_DISABLED_ENV)) else 'auto'
+            client = self.metadata_client_factory(self.options, self.env)
+        except MetadataError as err:
+            raise CredentialsError(err.msg) from None
         try:
-            client = self.metadata_client_factory(endpoint, mode, network)
             values = client.role_credentials(role_name)
         except MetadataError as err:
             raise CredentialsError('cannot get the credentials of instance RAM role %s: %s' % (role_name, err.msg)) from None
@@ -359,7 +375,7 @@ class _Resolver(object):
 
     def ecs_role_name(self):
         """The instance RAM role named by the environment, or None."""
-        if _truthy(self.env.get(ECS_METADATA_DISABLED_ENV)):
+        if truthy(self.env.get(ECS_METADATA_DISABLED_ENV)):
             return None
         return self.env.get(ECS_ROLE_ENV) or self.env.get(LEGACY_ECS_ROLE_ENV) or None
 
@@ -378,7 +394,9 @@ class _Resolver(object):
                 raise CredentialsError('%s must be an integer number of seconds' % ASSUME_ROLE_SESSION_EXPIRATION_ENV) from None
         return spec
 
-    def assume_role(self, base, spec, region=None):
+    @staticmethod
+    def session_terms(spec):
+        """``(role_arn, session name, duration or None, policy text or None)`` of an ``assume_role`` spec."""
         role_arn = spec.get('role_arn')
         if not role_arn:
             raise CredentialsError('assume_role needs role_arn')
@@ -391,20 +409,62 @@ class _Resolver(object):
         policy = spec.get('policy')
         if policy and not isinstance(policy, str):
             policy = json.dumps(policy, separators=(',', ':'), sort_keys=True)
+        return role_arn, spec.get('session_name') or DEFAULT_SESSION_NAME, duration or None, policy or None
+
+    def until_visible(self, call):
+        # a role created moments ago may not be visible to STS yet: wait that out, briefly
+        return call_until_visible(call, ROLE_VISIBILITY_CODES, self.visibility_timeout, sleep=self.sleep)
+
+    def assume_role(self, base, spec, region=None):
+        role_arn, session_name, duration, policy = self.session_terms(spec)
         try:
             client = self.sts_client_factory(base, self.options, region)
-            # a role created moments ago may not be visible to STS yet: wait that out, briefly
-            creds = call_until_visible(
-                lambda: sts_api.assume_role(client, role_arn, spec.get('session_name') or DEFAULT_SESSION_NAME, duration or None,
-                                            policy or None, spec.get('external_id') or None),
-                ROLE_VISIBILITY_CODES, self.visibility_timeout, sleep=self.sleep)
+            creds = self.until_visible(
+                lambda: sts_api.assume_role(client, role_arn, session_name, duration, policy, spec.get('external_id') or None))
         except AlicloudApiError as err:
             raise CredentialsError(format_error(err, 'assume_role %s (with credentials from %s)' % (role_arn, base.source)),
                                    api_error=err) from None
-        if not (creds.get('AccessKeyId') and creds.get('AccessKeySecret') and creds.get('SecurityToken')):
-            raise CredentialsError('assume_role %s: the STS answer holds no credentials' % role_arn)
-        return Credentials(creds['AccessKeyId'], creds['AccessKeySecret'], creds['SecurityToken'],
-                           'assume_role %s (via %s)' % (role_arn, base.source), creds.get('Expiration'), base.region_hint)
+        return _issued(creds, role_arn, 'assume_role %s (via %s)' % (role_arn, base.source), base.region_hint)
+
+    # pod identity (RRSA): OIDC token file + STS AssumeRoleWithOIDC
+    def from_oidc_options(self):
+        spec = self.options.get('assume_role') or {}
+        given = (('oidc_provider_arn', self.options.get('oidc_provider_arn')), ('oidc_token_file', self.options.get('oidc_token_file')),
+                 ('assume_role.role_arn', spec.get('role_arn')))
+        missing = [name for name, value in given if not value]
+        if missing:
+            raise CredentialsError('oidc_provider_arn, oidc_token_file and assume_role.role_arn go together; %s not set' % (
+                ' and '.join(missing) + (' is' if len(missing) == 1 else ' are')))
+        return self.assume_role_with_oidc(spec, given[0][1], given[1][1], 'option oidc_token_file')
+
+    def from_rrsa_env(self):
+        """Credentials of the pod's role when the three RRSA variables are set, else None."""
+        role_arn, provider_arn, token_file = [(self.env.get(name) or '').strip() for name in RRSA_ENV]
+        if not (role_arn and provider_arn and token_file):
+            return None
+        spec = {'role_arn': role_arn, 'session_name': (self.env.get(ROLE_SESSION_NAME_ENV) or '').strip() or None}
+        return self.assume_role_with_oidc(spec, provider_arn, token_file, RRSA_ENV[2])
+
+    def assume_role_with_oidc(self, spec, provider_arn, token_file, token_source):
+        role_arn, session_name, duration, policy = self.session_terms(spec)
+        where = 'the OIDC token file %s (%s)' % (token_file, token_source)
+        token = read_oidc_token(token_file, where)
+        try:
+            client = self.sts_client_factory(ANONYMOUS, self.options, None)
+            creds = self.until_visible(
+                lambda: sts_api.assume_role_with_oidc(client, role_arn, provider_arn, token, session_name, duration, policy))
+        except AlicloudApiError as err:
+            text = format_error(err, 'AssumeRoleWithOIDC of %s with %s' % (role_arn, where))
+            hints = [hint for prefix, hint in OIDC_REFUSALS if (err.code or '').startswith(prefix)]
+            raise CredentialsError(text + ('; ' + hints[0] if hints else ''), api_error=err) from None
+        return _issued(creds, role_arn, 'OIDC role %s (provider %s, token file %s)' % (role_arn, provider_arn, token_file), None)
+
+    def partial_rrsa_env(self):
+        """Why an incomplete set of RRSA variables was passed over ('' when none or all are set)."""
+        unset = [name for name in RRSA_ENV if not (self.env.get(name) or '').strip()]
+        if 0 < len(unset) < len(RRSA_ENV):
+            return ' (pod identity needs %s set as well)' % ' and '.join(unset)
+        return ''
 
     def task_source(self):
         """The one credential source named by the task's options, or None; two or more are an error."""
@@ -417,6 +477,8 @@ class _Resolver(object):
     def from_environment(self):
         """The first source the environment and the files offer, or None."""
         base = self.from_env()
+        if base is None:
+            base = self.from_rrsa_env()
         if base is None:
             profile = self.env.get(PROFILE_ENV) or self.env.get(LEGACY_PROFILE_ENV)
             if profile:
@@ -437,18 +499,40 @@ class _Resolver(object):
             base = self.from_named_profile(self.options.get('profile'))
         elif source == 'ecs_role_name':
             base = self.from_metadata(self.options.get('ecs_role_name'))
+        elif source == 'oidc_provider_arn':
+            # the task's assume_role names the OIDC role itself: nothing is assumed on top
+            return self.from_oidc_options()
         else:
             base = self.from_environment()
         if base is None:
-            raise CredentialsError(NOTHING_FOUND)
+            raise CredentialsError(NOTHING_FOUND + self.partial_rrsa_env())
         assume = self.options.get('assume_role') or self.assume_role_from_env()
         if assume:
             return self.assume_role(base, assume)
         return base
 
 
-def _default_metadata_client_factory(endpoint, mode, network=None):
-    return MetadataClient(endpoint=endpoint, mode=mode, network=network)
+def _issued(creds, role_arn, source, region_hint):
+    """Credentials from an STS ``Credentials`` answer."""
+    if not (creds.get('AccessKeyId') and creds.get('AccessKeySecret') and creds.get('SecurityToken')):
+        raise CredentialsError('%s: the STS answer holds no credentials' % role_arn)
+    return Credentials(creds['AccessKeyId'], creds['AccessKeySecret'], creds['SecurityToken'], source, creds.get('Expiration'),
+                       region_hint)
+
+
+def read_oidc_token(path, where):
+    """The OIDC token held by ``path``, read now (it is rewritten before it expires) and remembered as a secret."""
+    try:
+        with open(os.path.expanduser(path), 'rb') as handle:
+            token = handle.read().decode('utf-8').strip()
+    except (IOError, OSError) as err:
+        raise CredentialsError('cannot read %s: %s' % (where, err.strerror or type(err).__name__)) from None
+    except UnicodeDecodeError:
+        raise CredentialsError('%s does not hold a token (not UTF-8 text)' % where) from None
+    if not token:
+        raise CredentialsError('%s is empty' % where)
+    remember_secrets(token)
+    return token
 
 
 def _default_sts_client_factory(credentials, options, region=None):
@@ -462,7 +546,7 @@ def resolve_credentials(options, sts_client_factory=None, metadata_client_factor
 
     ``options``: an OptionAdapter (or anything with ``get(name)``).
     ``sts_client_factory(credentials, options, region)`` returns an object with ``call(action, params)``.
-    ``metadata_client_factory(endpoint, mode, network)`` returns a MetadataClient.
+    ``metadata_client_factory(options, env)`` returns a MetadataClient (default ``metadata.metadata_client_for``).
     ``env`` (mapping) and ``home`` (directory) default to the real ones.
     """
     return _Resolver(options, sts_client_factory, metadata_client_factory, env, home).resolve()

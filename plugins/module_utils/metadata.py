@@ -3,99 +3,83 @@
 # Private to the alicloud.ram collection: not a public API, may change without notice.
 """Client for the ECS instance metadata service (RAM role credentials).
 
-Used by the ``ecs_role_name`` credential source and by the ``metadata_credentials`` lookup.
+Used by the ``ecs_role_name`` credential source and by the ``metadata_credentials`` lookup, which
+both build their client with :func:`metadata_client_for`.
 """
 
-import base64
 import calendar
 import json
-import ssl
-import threading
+import os
 import time
 
-from http.client import HTTPConnection, HTTPException, HTTPSConnection
-from urllib.parse import quote, unquote, urlsplit
+from http.client import HTTPException, RemoteDisconnected
+from urllib.parse import quote
 
-from ansible_collections.alicloud.ram.plugins.module_utils import network as netconf, transport
+from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, transport
+from ansible_collections.alicloud.ram.plugins.module_utils import network as netconf
+from ansible_collections.alicloud.ram.plugins.module_utils.data import truthy
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import redact, remember_secrets
 from ansible_collections.alicloud.ram.plugins.module_utils.retries import backoff_loop
 
-DEFAULT_ENDPOINT = 'http://100.100.100.200'
+DEFAULT_ENDPOINT = endpoints.DEFAULT_METADATA_ENDPOINT
 MODES = ('auto', 'hardened', 'plain')
+IMDSV1_DISABLED_ENV = 'ALIBABA_CLOUD_IMDSV1_DISABLED'
+DEFAULT_TIMEOUT = 1.0
+DEFAULT_RETRIES = 3
 TOKEN_PATH = '/latest/api/token'
 CREDENTIALS_PATH = '/latest/meta-data/ram/security-credentials/'
 REGION_PATH = '/latest/meta-data/region-id'
+# served by every instance whose metadata endpoint is on: tells "role missing" from "endpoint off"
+INSTANCE_ID_PATH = '/latest/meta-data/instance-id'
 TOKEN_TTL_HEADER = 'X-aliyun-ecs-metadata-token-ttl-seconds'
 TOKEN_HEADER = 'X-aliyun-ecs-metadata-token'
 MAX_TOKEN_TTL = 21600
 EXPIRATION_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
 
-_UNREACHABLE_HINT = ('the metadata service is only reachable from an ECS instance; '
-                     'elsewhere point metadata_endpoint (ALIBABA_CLOUD_METADATA_ENDPOINT) at an emulator')
+# What the service showed, carried by MetadataError.cause
+ENDPOINT_OFF = 'endpoint_off'      # no answer at all, or no metadata served: endpoint disabled or not an ECS instance
+ROLE_MISSING = 'role_missing'      # the service answers, and holds no such role
+TOKEN_REFUSED = 'token_refused'    # the session token (or its absence) was refused
+SERVICE_ERROR = 'service_error'    # any other answer: 5xx after retries, malformed or expired credentials
+SETTINGS = 'settings'              # unusable endpoint, mode or token TTL: nothing was asked
+
+_ENDPOINT_OFF_HINT = ('the metadata endpoint of this instance is disabled (HttpEndpoint=disabled, see '
+                      'alicloud.ram.ecs_instance_metadata_options) or this host is not an ECS instance (elsewhere point '
+                      'metadata_endpoint or ALIBABA_CLOUD_METADATA_ENDPOINT at an emulator)')
 
 
 class MetadataError(Exception):
-    """The metadata service could not provide what was asked. Never carries a secret."""
+    """The metadata service could not provide what was asked. Never carries a secret.
 
-    def __init__(self, msg, status=None):
+    ``cause`` is one of ENDPOINT_OFF, ROLE_MISSING, TOKEN_REFUSED, SERVICE_ERROR, SETTINGS.
+    """
+
+    def __init__(self, msg, status=None, cause=SERVICE_ERROR):
         super(MetadataError, self).__init__(msg)
         self.msg = msg
         self.status = status
+        self.cause = cause
 
 
-def _connection(url, network, timeout):
-    """``(connection, request target)`` for ``url``: direct, or through the proxy ``network`` selects."""
-    parts = urlsplit(url)
-    https = parts.scheme == 'https'
-    context = None
-    if https:
-        context = ssl.create_default_context(cafile=network.ca_bundle)
-        if not network.validate_certs:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-    target = parts.path + ('?' + parts.query if parts.query else '')
-    proxy = netconf.proxy_for(url, network)[0]
-    if proxy is None:
-        if https:
-            return HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=context), target
-        return HTTPConnection(parts.hostname, parts.port, timeout=timeout), target
-    proxy_parts = urlsplit(proxy)
-    auth = {}
-    if proxy_parts.username is not None:
-        pair = '%s:%s' % (unquote(proxy_parts.username), unquote(proxy_parts.password or ''))
-        auth['Proxy-Authorization'] = 'Basic ' + base64.b64encode(pair.encode('utf-8')).decode('ascii')
-    if https:
-        conn = HTTPSConnection(proxy_parts.hostname, proxy_parts.port or 80, timeout=timeout, context=context)
-        conn.set_tunnel(parts.hostname, parts.port or 443, headers=auth)
-        return conn, target
-    conn = HTTPConnection(proxy_parts.hostname, proxy_parts.port or 80, timeout=timeout)
-    conn.proxy_headers = auth
-    return conn, url
+def metadata_client_for(options, env=None, **settings):
+    """The one way to build a :class:`MetadataClient`: the credential chain and the lookup both use it.
 
-
-def http_request(method, url, headers, timeout, network=netconf.NO_NETWORK_SETTINGS):
-    """One HTTP exchange, bounded as a whole by ``timeout`` seconds; returns ``(status, body bytes)``.
-
-    Raises ``TimeoutError`` when the whole exchange (connect, request, complete answer) takes
-    longer, ``OSError`` / ``HTTPException`` on connection errors.
+    From ``options``: ``metadata_endpoint`` (else ``ALIBABA_CLOUD_METADATA_ENDPOINT``, else the
+    real address), the proxy and TLS options, and ``imds_mode`` (``auto`` when unset, which
+    ``ALIBABA_CLOUD_IMDSV1_DISABLED=true`` turns into ``hardened``). ``settings`` go to the
+    client as they are (``token_ttl``, ``timeout``, ``retries``; tests add ``opener``, ``clock``).
+    Raises :class:`MetadataError` (cause SETTINGS) for unusable settings.
     """
-    conn, target = _connection(url, network, timeout)
-    headers = dict(headers, **getattr(conn, 'proxy_headers', {}))
-    deadline = transport.Deadline(timeout)
+    environ = os.environ if env is None else env
     try:
-        deadline.watch(conn)
-        conn.connect()
-        deadline.watch(conn)
-        conn.request(method, target, headers=headers)
-        response = conn.getresponse()
-        return response.status, response.read()
-    except Exception:  # pylint: disable=broad-except
-        if deadline.expired:
-            raise TimeoutError('no complete answer within %gs' % timeout) from None
-        raise
-    finally:
-        deadline.cancel()
-        conn.close()
+        endpoint = endpoints.resolve_metadata_endpoint(options, environ)
+        network = netconf.resolve_network(options, environ)
+    except (endpoints.EndpointError, netconf.NetworkError) as err:
+        raise MetadataError(str(err), cause=SETTINGS) from None
+    mode = options.get('imds_mode') or 'auto'
+    if mode == 'auto' and truthy(environ.get(IMDSV1_DISABLED_ENV)):
+        mode = 'hardened'
+    return MetadataClient(endpoint=endpoint, mode=mode, network=network, **settings)
 
 
 def parse_expiration(value):
@@ -114,16 +98,16 @@ class MetadataClient(object):
     when the token endpoint is not offered (404, 405, 501), never after 401/403.
     """
 
-    def __init__(self, endpoint=DEFAULT_ENDPOINT, mode='auto', token_ttl=MAX_TOKEN_TTL, timeout=1.0, retries=3,
-                 sleep=time.sleep, opener=None, clock=time.time, backoff=0.2, network=None):
+    def __init__(self, endpoint=DEFAULT_ENDPOINT, mode='auto', token_ttl=MAX_TOKEN_TTL, timeout=DEFAULT_TIMEOUT,
+                 retries=DEFAULT_RETRIES, sleep=time.sleep, opener=None, clock=time.time, backoff=0.2, network=None):
         if mode not in MODES:
-            raise MetadataError("imds_mode must be one of %s, got '%s'" % (', '.join(MODES), mode))
+            raise MetadataError("imds_mode must be one of %s, got '%s'" % (', '.join(MODES), mode), cause=SETTINGS)
         try:
             token_ttl = int(token_ttl)
         except (TypeError, ValueError):
             token_ttl = 0
         if not 1 <= token_ttl <= MAX_TOKEN_TTL:
-            raise MetadataError('token_ttl must be between 1 and %d seconds' % MAX_TOKEN_TTL)
+            raise MetadataError('token_ttl must be between 1 and %d seconds' % MAX_TOKEN_TTL, cause=SETTINGS)
         self.endpoint = (endpoint or DEFAULT_ENDPOINT).rstrip('/')
         self.mode = mode
         self.token_ttl = token_ttl
@@ -131,7 +115,7 @@ class MetadataClient(object):
         self.retries = max(0, int(retries or 0))
         self._sleep = sleep
         self.network = network or netconf.NO_NETWORK_SETTINGS
-        self._opener = opener or (lambda method, url, headers, timeout: http_request(method, url, headers, timeout, self.network))
+        self._opener = opener or (lambda method, url, headers, timeout: transport.http_request(method, url, headers, timeout, self.network))
         self._clock = clock
         self._backoff = backoff
         self._token = None
@@ -165,16 +149,25 @@ class MetadataClient(object):
 
         answer, err = backoff_loop(step, next_delay, self._sleep)
         if err is not None:
-            if isinstance(err, TimeoutError):
-                raise MetadataError('the metadata service at %s sent no complete answer within %gs (timeout); %s' % (
-                    self.endpoint, self.timeout, _UNREACHABLE_HINT)) from None
-            reason = getattr(err, 'reason', None) or err
-            raise MetadataError('cannot reach the metadata service at %s (%s: %s); %s' % (
-                self.endpoint, type(err).__name__, reason, _UNREACHABLE_HINT)) from None
+            raise MetadataError('%s: %s' % (self._no_answer(err), _ENDPOINT_OFF_HINT), cause=ENDPOINT_OFF) from None
         status, body = answer
         if isinstance(body, bytes):
             body = body.decode('utf-8', 'replace')
         return status, body or ''
+
+    def _no_answer(self, err):
+        """What became of a request that got no answer (never the URL: it may carry a password)."""
+        reason = getattr(err, 'reason', None)
+        cause = reason if isinstance(reason, BaseException) else err
+        if isinstance(cause, TimeoutError):
+            return 'the metadata service at %s sent no complete answer within %gs (timeout)' % (self.endpoint, self.timeout)
+        if isinstance(cause, ConnectionRefusedError):
+            how = 'connection refused'
+        elif isinstance(cause, (RemoteDisconnected, ConnectionResetError, BrokenPipeError)):
+            how = 'connection closed without an answer'
+        else:
+            how = '%s: %s' % (type(cause).__name__, reason or err)
+        return 'cannot reach the metadata service at %s (%s)' % (self.endpoint, how)
 
     def _fetch_token(self):
         status, body = self._request('PUT', TOKEN_PATH, {TOKEN_TTL_HEADER: str(self.token_ttl)})
@@ -189,13 +182,13 @@ class MetadataClient(object):
                 self._token_unsupported = True
                 return None
             raise MetadataError('the metadata service at %s does not offer session tokens (HTTP %d), '
-                                'but imds_mode is hardened' % (self.endpoint, status), status=status)
+                                'but imds_mode is hardened' % (self.endpoint, status), status=status, cause=TOKEN_REFUSED)
         if status in (401, 403):
             raise MetadataError('the metadata service refused a session token (HTTP %d); requests through a proxy '
-                                '(X-Forwarded-For) are rejected' % status, status=status)
+                                '(X-Forwarded-For) are rejected' % status, status=status, cause=TOKEN_REFUSED)
         if status == 400:
             raise MetadataError('the metadata service refused a session token (HTTP 400): token_ttl %d is not '
-                                'accepted' % self.token_ttl, status=status)
+                                'accepted' % self.token_ttl, status=status, cause=TOKEN_REFUSED)
         raise MetadataError('the metadata service answered HTTP %d to the session token request' % status, status=status)
 
     def _current_token(self):
@@ -217,12 +210,14 @@ class MetadataClient(object):
                 self._token = None
                 continue
             if status == 401:
-                raise MetadataError('the metadata service rejected the session token (HTTP 401)', status=status)
+                raise MetadataError('the metadata service rejected the session token (HTTP 401)', status=status, cause=TOKEN_REFUSED)
             if status == 403 and not token:
                 raise MetadataError('the metadata service refused a request without a session token (HTTP 403); '
-                                    'the instance enforces hardened mode: use imds_mode auto or hardened', status=status)
+                                    'the instance enforces hardened mode: use imds_mode auto or hardened', status=status,
+                                    cause=TOKEN_REFUSED)
             return status, body
-        raise MetadataError('the metadata service rejected the session token (HTTP 401)', status=401)  # pragma: no cover
+        raise MetadataError('the metadata service rejected the session token (HTTP 401)', status=401,
+                            cause=TOKEN_REFUSED)  # pragma: no cover
 
     # -- RAM role credentials --------------------------------------------------------------
 
@@ -230,14 +225,33 @@ class MetadataClient(object):
         """Name of the RAM role attached to this instance."""
         status, body = self.get(CREDENTIALS_PATH)
         if status == 404:
-            raise MetadataError('no RAM role is attached to this instance (metadata service answered 404)', status=404)
+            raise self._not_found('no RAM role is attached to this instance (the metadata service answered 404)')
         if status != 200:
             raise MetadataError('the metadata service answered HTTP %d while discovering the instance RAM role' % status,
                                 status=status)
         names = [line.strip() for line in body.splitlines() if line.strip()]
         if not names:
-            raise MetadataError('no RAM role is attached to this instance (empty answer from the metadata service)')
+            raise MetadataError('no RAM role is attached to this instance (empty answer from the metadata service)',
+                                status=status, cause=ROLE_MISSING)
         return names[0]
+
+    def _not_found(self, msg):
+        """The error for a 404 on a RAM role path, after asking for instance-id to tell why.
+
+        A service that serves instance-id lacks only the role; one that serves nothing at all
+        does not serve this host (its metadata endpoint is off).
+        """
+        try:
+            status = self.get(INSTANCE_ID_PATH)[0]
+        except MetadataError as err:
+            if err.cause != ENDPOINT_OFF:
+                raise
+            status = None
+        if status == 200:
+            return MetadataError(msg, status=404, cause=ROLE_MISSING)
+        return MetadataError('the metadata service at %s serves no metadata to this host (HTTP 404 for the RAM role, %s for '
+                             'instance-id): %s' % (self.endpoint, 'HTTP %d' % status if status else 'no answer', _ENDPOINT_OFF_HINT),
+                             status=404, cause=ENDPOINT_OFF)
 
     def region_id(self):
         """The region of this instance (``/latest/meta-data/region-id``)."""
@@ -253,8 +267,7 @@ class MetadataClient(object):
             raise MetadataError("invalid RAM role name '%s'" % role_name)
         status, body = self.get(CREDENTIALS_PATH + quote(role_name, safe=''))
         if status == 404:
-            raise MetadataError("RAM role '%s' is not attached to this instance (metadata service answered 404)" % role_name,
-                                status=404)
+            raise self._not_found("RAM role '%s' is not attached to this instance (the metadata service answered 404)" % role_name)
         if status != 200:
             raise MetadataError("the metadata service answered HTTP %d for the credentials of RAM role '%s'" % (status, role_name),
                                 status=status)
@@ -283,54 +296,3 @@ class MetadataClient(object):
             'expiration': data['Expiration'],
             'last_updated': data.get('LastUpdated'),
         }
-
-
-class CredentialCache(object):
-    """Process-level cache of role credentials, keyed by endpoint and role.
-
-    An entry is served until ``expiration - margin`` seconds.
-    """
-
-    def __init__(self, margin=300, clock=time.time):
-        self.margin = margin
-        self._clock = clock
-        self._entries = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _key(endpoint, role_name):
-        return ((endpoint or DEFAULT_ENDPOINT).rstrip('/'), role_name)
-
-    def get(self, endpoint, role_name):
-        key = self._key(endpoint, role_name)
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            valid_until, credentials = entry
-            if self._clock() >= valid_until:
-                del self._entries[key]
-                return None
-            return dict(credentials)
-
-    def put(self, endpoint, role_name, credentials):
-        expires = parse_expiration(credentials.get('expiration'))
-        if expires is None:
-            return
-        with self._lock:
-            self._entries[self._key(endpoint, role_name)] = (expires - self.margin, dict(credentials))
-
-    def clear(self):
-        with self._lock:
-            self._entries.clear()
-
-    def __len__(self):
-        return len(self._entries)
-
-
-_PROCESS_CACHE = CredentialCache()
-
-
-def process_cache():
-    """The cache shared by everything running in this Python process."""
-    return _PROCESS_CACHE

@@ -18,16 +18,20 @@ only ends when its socket does. The session is built on first use: importing thi
 HTTP library. Proxy and TLS settings come from ``network.py``; every answer is offered to :mod:`recording` (``ALIBABA_CLOUD_RECORD``).
 """
 
+import base64
 import importlib
 import json
+import os
 import re
 import socket
+import ssl
 import threading
 
-from urllib.parse import urlsplit
+from http.client import HTTPConnection, HTTPSConnection
+from urllib.parse import unquote, urlsplit
 
 from ansible_collections.alicloud.ram.plugins.module_utils import recording
-from ansible_collections.alicloud.ram.plugins.module_utils.network import Network, proxy_for
+from ansible_collections.alicloud.ram.plugins.module_utils.network import NO_NETWORK_SETTINGS, Network, proxy_for
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import (
     EMPTY_ANSWER_CODE,
     TIMEOUT_ERROR_CODE,
@@ -285,3 +289,61 @@ def send(request, runtime_option=None):
     response.body = answer.content
     response.response = answer
     return response
+
+
+# -- plain HTTP exchanges (the instance metadata service) ------------------------------------
+
+def _connection(url, network, timeout):
+    """``(connection, request target)`` for ``url``: direct, or through the proxy ``network`` selects."""
+    parts = urlsplit(url)
+    https = parts.scheme == 'https'
+    context = None
+    if https:
+        bundle = network.ca_bundle
+        context = ssl.create_default_context(capath=bundle) if bundle and os.path.isdir(bundle) else ssl.create_default_context(cafile=bundle)
+        if not network.validate_certs:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+    target = parts.path + ('?' + parts.query if parts.query else '')
+    proxy = proxy_for(url, network)[0]
+    if proxy is None:
+        if https:
+            return HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=context), target
+        return HTTPConnection(parts.hostname, parts.port, timeout=timeout), target
+    proxy_parts = urlsplit(proxy)
+    auth = {}
+    if proxy_parts.username is not None:
+        pair = '%s:%s' % (unquote(proxy_parts.username), unquote(proxy_parts.password or ''))
+        auth['Proxy-Authorization'] = 'Basic ' + base64.b64encode(pair.encode('utf-8')).decode('ascii')
+    if https:
+        conn = HTTPSConnection(proxy_parts.hostname, proxy_parts.port or 80, timeout=timeout, context=context)
+        conn.set_tunnel(parts.hostname, parts.port or 443, headers=auth)
+        return conn, target
+    conn = HTTPConnection(proxy_parts.hostname, proxy_parts.port or 80, timeout=timeout)
+    conn.proxy_headers = auth
+    return conn, url
+
+
+def http_request(method, url, headers, timeout, network=NO_NETWORK_SETTINGS):
+    """One HTTP exchange, bounded as a whole by ``timeout`` seconds; returns ``(status, body bytes)``.
+
+    Raises ``TimeoutError`` when the whole exchange (connect, request, complete answer) takes
+    longer, ``OSError`` / ``HTTPException`` on connection errors.
+    """
+    conn, target = _connection(url, network, timeout)
+    headers = dict(headers, **getattr(conn, 'proxy_headers', {}))
+    deadline = Deadline(timeout)
+    try:
+        deadline.watch(conn)
+        conn.connect()
+        deadline.watch(conn)
+        conn.request(method, target, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    except Exception:  # pylint: disable=broad-except
+        if deadline.expired:
+            raise TimeoutError('no complete answer within %gs' % timeout) from None
+        raise
+    finally:
+        deadline.cancel()
+        conn.close()

@@ -2,6 +2,8 @@
 
 from collections import Counter
 
+from . import oidc
+
 
 class ControlError(Exception):
     def __init__(self, status, message):
@@ -61,6 +63,10 @@ def handle(app, method, route, query, body):
     if key == ('GET', 'metadata'):
         with state.lock:
             return 200, _metadata_view(state)
+    if key == ('POST', 'oidc_providers'):
+        return 200, _oidc_provider(state, body or {})
+    if key == ('POST', 'oidc_tokens'):
+        return 200, _oidc_token(state, body or {})
     if key == ('GET', 'calls'):
         with state.lock:
             calls = [dict(c) for c in state.calls]
@@ -143,3 +149,27 @@ def _metadata(state, body):
             inst['MetadataOptions']['HttpTokens'] = 'required' if body['hardened_only'] else 'optional'
         state.save()
         return _metadata_view(state)
+
+
+def _oidc_provider(state, body):
+    with state.lock:
+        try:
+            provider = oidc.add_provider(state, body.get('name'), body.get('issuer'), body.get('client_ids'))
+        except ValueError as exc:
+            raise ControlError(400, str(exc)) from None
+        state.save()
+        return provider
+
+
+def _oidc_token(state, body):
+    settings = {k: body[k] for k in ('subject', 'audience', 'issuer', 'forged') if body.get(k) is not None}
+    try:
+        settings['expires_in'] = int(body.get('expires_in', 3600))
+    except (TypeError, ValueError):
+        raise ControlError(400, 'expires_in must be an integer number of seconds') from None
+    with state.lock:
+        try:
+            token, claims = oidc.issue_token(state, body.get('provider'), **settings)
+        except KeyError:
+            raise ControlError(404, 'unknown OIDC provider %s' % body.get('provider')) from None
+    return {'token': token, 'claims': claims}

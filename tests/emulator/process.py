@@ -111,6 +111,25 @@ class EmulatorProcess:
             body['hardened_only'] = hardened_only
         return self.control('POST', 'metadata', body)
 
+    def add_oidc_provider(self, name, issuer=None, client_ids=None):
+        """Register an OIDC identity provider; returns ``{name, arn, issuer, client_ids}``."""
+        body = {'name': name}
+        if issuer is not None:
+            body['issuer'] = issuer
+        if client_ids is not None:
+            body['client_ids'] = list(client_ids)
+        return self.control('POST', 'oidc_providers', body)
+
+    def oidc_token(self, provider, **claims):
+        """A token of ``provider`` (``subject``, ``audience``, ``expires_in`` seconds, may be negative, ``issuer``, ``forged``)."""
+        return self.control('POST', 'oidc_tokens', dict(claims, provider=provider))['token']
+
+    def write_oidc_token(self, path, provider, **claims):
+        """Write a token of ``provider`` to ``path`` (as a pod's projected token file) and return ``path``."""
+        with open(str(path), 'w', encoding='utf-8') as handle:
+            handle.write(self.oidc_token(provider, **claims))
+        return path
+
     def state(self):
         return self.control('GET', 'state')
 

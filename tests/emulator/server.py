@@ -19,7 +19,7 @@ SERVICES = {
     '2015-04-01': ('sts', 'Sts', sts.ACTIONS),
 }
 WRITE_PREFIXES = ('Create', 'Update', 'Delete', 'Attach', 'Detach', 'Set', 'Tag', 'Untag', 'Modify')
-HIDDEN_PARAMS = set(V1_PARAMS) | {'AccessKeySecret', 'Password', 'NewPassword', 'OldPassword'}
+HIDDEN_PARAMS = set(V1_PARAMS) | {'AccessKeySecret', 'Password', 'NewPassword', 'OldPassword', 'OIDCToken'}
 
 
 class Context:
@@ -129,11 +129,13 @@ class Emulator:
                 access_key_id, token = verify_v3(method, split.path, pairs, headers, body, state.secret_for, self.nonces)
             elif values.get('Signature'):
                 access_key_id, token = verify_v1(method, values, state.secret_for, self.nonces)
+            elif service == 'sts' and action in sts.ANONYMOUS_ACTIONS:
+                access_key_id, token = None, None
             else:
                 raise incomplete('The Authorization header is missing.')
             entry['access_key_id'] = access_key_id
             with state.lock:
-                principal = state.principal_for_key(access_key_id, token)
+                principal = None if access_key_id is None else state.principal_for_key(access_key_id, token)
             fault = state.faults.api_fault(action)
             if fault is not None:
                 entry['injected'] = True
@@ -146,6 +148,8 @@ class Emulator:
             answer = {'RequestId': request_id}
             answer.update(result)
             status = 200
+            if isinstance(result.get('Credentials'), dict):
+                entry['issued_access_key_id'] = result['Credentials'].get('AccessKeyId')
         except ApiError as exc:
             status = exc.status
             entry['code'] = exc.code

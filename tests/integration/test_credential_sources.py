@@ -195,3 +195,91 @@ def test_task_sources_come_before_the_environment_and_give_the_region(runner, em
     regions = set(c['params'].get('RegionId') for c in emu.calls() if c['service'] == 'ecs')
     assert regions == {'cn-beijing'}, regions
     _assert_quiet(res, emu.access_key_secret, sts_secret, sts_token)
+
+
+SERVICE_ACCOUNT = 'system:serviceaccount:awx:awx-ee'
+
+
+def _pod_identity(emu, tmp_path):
+    """An ACK-like pod identity: OIDC provider, a role trusting it for one service account, the token file."""
+    provider = emu.add_oidc_provider('ack-rrsa-c1')
+    trust = {'Version': '1', 'Statement': [{
+        'Effect': 'Allow', 'Action': 'sts:AssumeRole', 'Principal': {'Federated': [provider['arn']]},
+        'Condition': {'StringEquals': {'oidc:aud': 'sts.aliyuncs.com', 'oidc:sub': SERVICE_ACCOUNT}}}]}
+    role_arn = _create_role(emu, 'awx-pod-role', trust)
+    token_file = emu.write_oidc_token(tmp_path / 'rrsa-token', 'ack-rrsa-c1', subject=SERVICE_ACCOUNT)
+    return provider['arn'], role_arn, str(token_file)
+
+
+def _oidc_calls(emu):
+    return [c for c in emu.calls() if c['service'] == 'sts' and c['action'] == 'AssumeRoleWithOIDC']
+
+
+def test_a_pod_with_only_the_three_rrsa_variables_and_no_access_key(runner, emu, tmp_path):
+    provider_arn, role_arn, token_file = _pod_identity(emu, tmp_path)
+    _create_role(emu, 'probe-rrsa-env', _trust({'Service': ['ecs.aliyuncs.com']}))
+    _create_role(emu, 'probe-rrsa-options', _trust({'Service': ['ecs.aliyuncs.com']}))
+    empty_home = tmp_path / 'home'
+    empty_home.mkdir()
+    # no AccessKey anywhere: not in module_defaults, not in the environment, no profile files
+    pod_env = dict(NO_KEYS_IN_ENV, HOME=str(empty_home), ALIBABA_CLOUD_ROLE_ARN=role_arn,
+                   ALIBABA_CLOUD_OIDC_PROVIDER_ARN=provider_arn, ALIBABA_CLOUD_OIDC_TOKEN_FILE=token_file,
+                   ALIBABA_CLOUD_ROLE_SESSION_NAME='awx-job-1')
+    emu.clear_calls()
+    res = runner.run_tasks([
+        _probe('rrsa-env'),
+        {'name': 'a write', 'alicloud.ram.ram_instance_role': {'name': 'made-by-the-pod'}},
+    ], module_defaults=False, env=pod_env, verbosity=3)
+
+    oidc_calls = _oidc_calls(emu)  # one per task: each module run resolves its credentials
+    assert len(oidc_calls) == 2
+    for call in oidc_calls:
+        assert call['status'] == 200 and call['access_key_id'] is None  # anonymous: nothing signed it
+        assert call['params'] == {'RoleArn': role_arn, 'OIDCProviderArn': provider_arn, 'RoleSessionName': 'awx-job-1'}
+    info_key, write_key = [call['issued_access_key_id'] for call in oidc_calls]
+    assert info_key.startswith('STS.') and write_key.startswith('STS.')
+    assert res.by_name('rrsa-env')['result']['credentials_source'] == 'OIDC role %s (provider %s, token file %s)' % (
+        role_arn, provider_arn, token_file)
+    assert set(k for k, _s in _signers(emu, 'rrsa-env')) == {info_key}
+    writes = [c for c in emu.calls() if c['write']]
+    assert [(c['action'], c['access_key_id'], c['status']) for c in writes] == [('CreateRole', write_key, 200)]
+    assert res.by_name('a write')['result']['changed'] is True
+    api_signers = set(c['access_key_id'] for c in emu.calls() if c['service'] in ('ram', 'ecs', 'sts'))
+    assert api_signers == {None, info_key, write_key}
+    _assert_quiet(res, open(token_file).read().strip())
+
+    # the same through the task's options, the environment holding no RRSA variable
+    emu.clear_calls()
+    options = {'oidc_provider_arn': provider_arn, 'oidc_token_file': token_file,
+               'assume_role': {'role_arn': role_arn, 'session_name': 'from-options', 'duration_seconds': 1800}}
+    res = runner.run_tasks([_probe('rrsa-options', **options)], module_defaults=False,
+                           env=dict(NO_KEYS_IN_ENV, HOME=str(empty_home)), verbosity=3)
+    [oidc_call] = _oidc_calls(emu)
+    assert (oidc_call['params']['RoleSessionName'], oidc_call['params']['DurationSeconds']) == ('from-options', '1800')
+    assert set(k for k, _s in _signers(emu, 'rrsa-options')) == {oidc_call['issued_access_key_id']}
+    assert res.by_name('rrsa-options')['status'] == 'ok'
+
+
+def test_an_expired_or_untrusted_pod_token_fails_before_any_write_naming_the_file(runner, emu, tmp_path):
+    provider_arn, role_arn, token_file = _pod_identity(emu, tmp_path)
+    pod_env = dict(NO_KEYS_IN_ENV, HOME=str(tmp_path), ALIBABA_CLOUD_ROLE_ARN=role_arn,
+                   ALIBABA_CLOUD_OIDC_PROVIDER_ARN=provider_arn, ALIBABA_CLOUD_OIDC_TOKEN_FILE=token_file)
+    task = {'name': 'a write', 'alicloud.ram.ram_instance_role': {'name': 'never-made'}, 'ignore_errors': True}
+    outcomes = {}
+    for case, claims in (('expired', {'expires_in': -60, 'subject': SERVICE_ACCOUNT}),
+                         ('untrusted', {'subject': 'system:serviceaccount:default:someone-else'})):
+        emu.write_oidc_token(token_file, 'ack-rrsa-c1', **claims)
+        emu.clear_calls()
+        res = runner.run_tasks([task], module_defaults=False, env=pod_env, verbosity=3)
+        failed = res.by_name('a write')
+        assert failed['status'] == 'failed', failed
+        outcomes[case] = failed['result']['msg']
+        assert [c['action'] for c in emu.calls() if c['service'] != 'metadata'] == ['AssumeRoleWithOIDC']
+        _assert_quiet(res, open(token_file).read().strip())
+    for message in outcomes.values():
+        assert message.startswith('AssumeRoleWithOIDC of %s with the OIDC token file %s (ALIBABA_CLOUD_OIDC_TOKEN_FILE) failed: '
+                                  % (role_arn, token_file)), message
+        assert '\n' not in message
+    assert 'AuthenticationFail.OIDCToken.Expired' in outcomes['expired'] and 'the token has expired' in outcomes['expired']
+    assert 'AuthenticationFail.NoPermission' in outcomes['untrusted'] and 'trust policy' in outcomes['untrusted']
+    assert [r['RoleName'] for r in emu.state()['roles']] == ['awx-pod-role']

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_sts20150401.client import Client as StsClient
 
@@ -127,6 +128,41 @@ def test_clear_errors_for_missing_and_unknown_roles(runner, emu):
     assert 'cannot reach the metadata service' in message and 'ECS instance' in message, message
     secret = read_credentials_directly(emu)['AccessKeySecret']
     assert secret not in res.stdout and secret not in res.stderr
+
+
+def disable_metadata_endpoint(emu):
+    """HttpEndpoint=disabled on the metadata service's instance, through the ECS API as a user would set it."""
+    _ram, ecs, _sts = clients(emu)
+    instance_id = emu.control('GET', 'metadata')['instance_id']
+    ecs.modify_instance_metadata_options(ecs_models.ModifyInstanceMetadataOptionsRequest(
+        region_id='cn-hangzhou', instance_id=instance_id, http_endpoint='disabled'))
+
+
+def test_a_disabled_metadata_endpoint_is_named_as_the_cause_not_a_missing_role(runner, emu):
+    attach_new_role(emu)
+    disable_metadata_endpoint(emu)
+    emu.clear_calls()
+    res = runner.run_tasks([
+        lookup_task('named', lookup_expr(ROLE, retries='0'), ignore_errors=True),
+        lookup_task('discovered', lookup_expr(retries='0'), ignore_errors=True),
+        lookup_task('named plain', lookup_expr(ROLE, retries='0', imds_mode='plain'), ignore_errors=True),
+    ])
+    for name in ('named', 'discovered', 'named plain'):
+        message = failure_message(res, name)
+        assert 'cannot reach the metadata service at %s (connection closed without an answer)' % emu.url in message, message
+        assert 'HttpEndpoint=disabled' in message and 'ecs_instance_metadata_options' in message, message
+        assert 'not attached' not in message and 'no RAM role' not in message, message
+    assert set(call['action'] for call in emu.calls() if call['service'] == 'metadata') == {'EndpointDisabled'}
+
+
+def test_discovering_the_role_a_named_lookup_fetched_serves_the_cached_credentials(runner, emu):
+    attach_new_role(emu)
+    emu.clear_calls()
+    res = runner.run_tasks([lookup_task('named, then discovered', '[%s, %s]' % (lookup_expr(ROLE), lookup_expr()))])
+    named, discovered = res.module_result('named, then discovered')['creds']
+    assert named == discovered and named['access_key_id'].startswith('STS.')
+    assert len(metadata_calls(emu, 'GetRoleCredentials')) == 1
+    assert len(metadata_calls(emu, 'GetRoleName')) == 1
 
 
 def test_a_loop_of_100_lookups_fetches_once(runner, emu):

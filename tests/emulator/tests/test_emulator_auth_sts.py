@@ -1,4 +1,4 @@
-"""Signature checks (V3 and V1), STS AssumeRole / GetCallerIdentity and STS credentials on API calls."""
+"""Signature checks (V3 and V1), STS AssumeRole / AssumeRoleWithOIDC / GetCallerIdentity and STS credentials on API calls."""
 
 import hashlib
 import hmac
@@ -8,10 +8,13 @@ import urllib.error
 import urllib.request
 import uuid
 
+import pytest
+
 from alibabacloud_ram20150501 import models as m
 from alibabacloud_sts20150401 import models as s
 from alibabacloud_tea_openapi.models import Config
 
+from tests.emulator.process import EmulatorError
 from tests.emulator.sdkhelpers import ACCOUNT_TRUST, ECS_TRUST, clients, error_of
 
 
@@ -139,3 +142,115 @@ def test_v1_signature_from_credentials_library(emulator, ram, monkeypatch):
     config = Config(credential=cred, endpoint=emulator.endpoint, protocol='http', region_id='cn-hangzhou')
     from alibabacloud_sts20150401.client import Client as StsClient
     assert StsClient(config).get_caller_identity().body.arn.endswith(':assumed-role/deployer/lib-session')
+
+
+ACCOUNT = '1234567890123456'
+SUBJECT = 'system:serviceaccount:awx:awx-ee'
+
+
+def oidc_trust(provider_arn, **conditions):
+    statement = {'Action': 'sts:AssumeRole', 'Effect': 'Allow', 'Principal': {'Federated': [provider_arn]}}
+    if conditions:
+        statement['Condition'] = {'StringEquals': conditions}
+    return json.dumps({'Version': '1', 'Statement': [statement]})
+
+
+def anonymous_sts(emulator):
+    from alibabacloud_sts20150401.client import Client as StsClient  # pylint: disable=import-outside-toplevel
+    return StsClient(Config(endpoint=emulator.endpoint, protocol='http', region_id='cn-hangzhou'))
+
+
+def with_oidc(sts, provider_arn, token, role='pod-role', **extra):
+    request = s.AssumeRoleWithOIDCRequest(oidcprovider_arn=provider_arn, role_arn='acs:ram::%s:role/%s' % (ACCOUNT, role),
+                                          oidctoken=token, role_session_name=extra.pop('session', 'pod-session'), **extra)
+    return sts.assume_role_with_oidc(request).body
+
+
+def test_assume_role_with_oidc_is_anonymous_and_its_keys_sign_later_calls(emulator, ram):
+    provider = emulator.add_oidc_provider('ack-rrsa-c1')
+    assert provider['arn'] == 'acs:ram::%s:oidc-provider/ack-rrsa-c1' % ACCOUNT and provider['client_ids'] == ['sts.aliyuncs.com']
+    ram.create_role(m.CreateRoleRequest(role_name='pod-role', max_session_duration=7200,
+                                        assume_role_policy_document=oidc_trust(provider['arn'], **{'oidc:sub': SUBJECT})))
+    token = emulator.oidc_token('ack-rrsa-c1', subject=SUBJECT)
+    body = with_oidc(anonymous_sts(emulator), provider['arn'], token, duration_seconds=7200, policy='{"Version": "1", '
+                     '"Statement": [{"Effect": "Allow", "Action": "ram:Get*", "Resource": "*"}]}')
+    assert body.credentials.access_key_id.startswith('STS.') and body.credentials.security_token
+    assert body.assumed_role_user.assumed_role_id.endswith(':pod-session')
+    info = body.oidctoken_info
+    assert (info.subject, info.issuer, info.client_ids) == (SUBJECT, provider['issuer'], 'sts.aliyuncs.com')
+    assert info.expiration_time > info.issuance_time
+    [call] = [c for c in emulator.calls() if c['action'] == 'AssumeRoleWithOIDC']
+    assert call['access_key_id'] is None and call['status'] == 200 and 'OIDCToken' not in call['params']
+    assert call['issued_access_key_id'] == body.credentials.access_key_id
+    ram2, _ecs2, sts2 = clients(emulator, access_key_id=body.credentials.access_key_id,
+                                access_key_secret=body.credentials.access_key_secret, security_token=body.credentials.security_token)
+    assert sts2.get_caller_identity().body.arn == 'acs:ram::%s:assumed-role/pod-role/pod-session' % ACCOUNT
+    assert ram2.get_role(m.GetRoleRequest(role_name='pod-role')).body.role.role_name == 'pod-role'
+    # other actions still need a signature
+    status, answer = raw_call(emulator, {'x-acs-action': 'GetCallerIdentity', 'x-acs-version': '2015-04-01'}, query='')
+    assert (status, answer['Code']) == (400, 'IncompleteSignature')
+
+
+def test_assume_role_with_oidc_refusals(emulator, ram):
+    provider = emulator.add_oidc_provider('ack-rrsa-c1')
+    emulator.add_oidc_provider('other-cluster')
+    ram.create_role(m.CreateRoleRequest(role_name='pod-role', assume_role_policy_document=oidc_trust(
+        provider['arn'], **{'oidc:sub': SUBJECT, 'oidc:aud': 'sts.aliyuncs.com'})))
+    ram.create_role(m.CreateRoleRequest(role_name='ecs-only', assume_role_policy_document=ECS_TRUST))
+    emulator.clear_calls()
+    sts = anonymous_sts(emulator)
+    good = emulator.oidc_token('ack-rrsa-c1', subject=SUBJECT)
+    unknown_provider = 'acs:ram::%s:oidc-provider/nope' % ACCOUNT
+    cases = [
+        ((provider['arn'], emulator.oidc_token('ack-rrsa-c1', subject=SUBJECT, expires_in=-1)), {},
+         'AuthenticationFail.OIDCToken.Expired', 401),
+        ((provider['arn'], emulator.oidc_token('ack-rrsa-c1', subject=SUBJECT, forged=True)), {},
+         'AuthenticationFail.OIDCToken.InvalidSignature', 401),
+        ((provider['arn'], emulator.oidc_token('other-cluster', subject=SUBJECT)), {}, 'AuthenticationFail.OIDCToken.IssuerNotMatch', 401),
+        ((provider['arn'], emulator.oidc_token('ack-rrsa-c1', subject=SUBJECT, audience='other')), {},
+         'AuthenticationFail.OIDCToken.AudienceNotMatch', 401),
+        ((provider['arn'], 'not-a-jwt'), {}, 'AuthenticationFail.OIDCToken.Invalid', 401),
+        ((unknown_provider, good), {}, 'AuthenticationFail.NoPermission', 401),
+        (('acs:ram::%s:role/not-a-provider' % ACCOUNT, good), {}, 'InvalidParameter.OIDCProviderArn', 400),
+        ((provider['arn'], emulator.oidc_token('ack-rrsa-c1', subject='system:serviceaccount:x:y')), {},
+         'AuthenticationFail.NoPermission', 401),
+        ((provider['arn'], good), {'role': 'ecs-only'}, 'AuthenticationFail.NoPermission', 401),
+        ((provider['arn'], good), {'role': 'ghost'}, 'EntityNotExist.Role', 404),
+        ((provider['arn'], good), {'session': 'x'}, 'InvalidParameter.RoleSessionName', 400),
+        ((provider['arn'], good), {'duration_seconds': 3601}, 'InvalidParameter.DurationSeconds', 400),
+    ]
+    for (provider_arn, token), extra, code, status in cases:
+        exc = error_of(lambda: with_oidc(sts, provider_arn, token, **extra))  # pylint: disable=cell-var-from-loop
+        assert (exc.code, exc.status_code) == (code, status), (code, extra)
+        assert token not in json.dumps(exc.data)
+    assert [c for c in emulator.calls() if c['write']] == []
+    assert all(c['access_key_id'] is None for c in emulator.calls())
+
+
+def test_oidc_control_api_errors(emulator):
+    with pytest.raises(EmulatorError) as exc:
+        emulator.add_oidc_provider('bad name!')
+    assert exc.value.status == 400
+    with pytest.raises(EmulatorError) as exc:
+        emulator.oidc_token('never-registered')
+    assert exc.value.status == 404
+
+
+def test_oidc_provider_of_the_credentials_library(emulator, ram, tmp_path, monkeypatch):
+    from alibabacloud_credentials.provider import oidc as oidc_provider  # pylint: disable=import-outside-toplevel
+
+    original = oidc_provider.TeaCore.do_action
+
+    def plain_http(request, runtime=None):
+        request.protocol = 'http'
+        return original(request, runtime)
+    monkeypatch.setattr(oidc_provider.TeaCore, 'do_action', staticmethod(plain_http))
+    provider = emulator.add_oidc_provider('ack-rrsa-c1')
+    ram.create_role(m.CreateRoleRequest(role_name='pod-role', assume_role_policy_document=oidc_trust(provider['arn'])))
+    token_file = emulator.write_oidc_token(tmp_path / 'token', 'ack-rrsa-c1')
+    library = oidc_provider.OIDCRoleArnCredentialsProvider(
+        role_arn='acs:ram::%s:role/pod-role' % ACCOUNT, oidc_provider_arn=provider['arn'], oidc_token_file_path=str(token_file),
+        role_session_name='lib-session', sts_endpoint=emulator.endpoint)
+    assert library.get_credentials().get_access_key_id().startswith('STS.')
+    [call] = [c for c in emulator.calls() if c['action'] == 'AssumeRoleWithOIDC']
+    assert call['status'] == 200 and call['params']['RoleSessionName'] == 'lib-session'

@@ -12,8 +12,9 @@ from ansible import constants as C
 from ansible.errors import AnsibleError
 
 from ansible_collections.alicloud.ram.plugins.lookup import metadata_credentials as plugin
+from ansible_collections.alicloud.ram.plugins.lookup.metadata_credentials import CredentialCache
 from ansible_collections.alicloud.ram.plugins.module_utils import metadata
-from ansible_collections.alicloud.ram.plugins.module_utils.metadata import CredentialCache, MetadataClient
+from ansible_collections.alicloud.ram.plugins.module_utils.metadata import metadata_client_for
 
 NOW = 1700000000  # 2023-11-14T22:13:20Z
 EXPIRES = NOW + 6 * 3600
@@ -39,7 +40,8 @@ class FakeMetadataService(object):
     """Stand-in for the metadata service, plugged in as the MetadataClient opener."""
 
     def __init__(self, tokens_offered=True, token_status=200, enforce_token=False, role='web', creds=None,
-                 fail_first=0, fail_status=500):
+                 fail_first=0, fail_status=500, serves_metadata=True):
+        self.serves_metadata = serves_metadata
         self.tokens_offered = tokens_offered
         self.token_status = token_status
         self.enforce_token = enforce_token
@@ -71,6 +73,10 @@ class FakeMetadataService(object):
             return 401, b'Unauthorized'
         if token is None and self.enforce_token:
             return 403, b'Forbidden'
+        if not self.serves_metadata:
+            return 404, b'Not Found'
+        if path == metadata.INSTANCE_ID_PATH:
+            return 200, b'i-emulated'
         if path == ROLE_PATH:
             return (200, self.role.encode()) if self.role else (404, b'Not Found')
         if self.role and path == ROLE_PATH + self.role:
@@ -110,8 +116,8 @@ def setup(env):
     built = []
 
     def make(service):
-        def factory(**kwargs):
-            client = MetadataClient(opener=service, clock=clock, sleep=sleeps.append, **kwargs)
+        def factory(options, **settings):
+            client = metadata_client_for(options, opener=service, clock=clock, sleep=sleeps.append, **settings)
             built.append(client)
             return client
 
@@ -312,6 +318,36 @@ def test_unreachable_endpoint_gives_the_hint(setup):
     assert_clean(message)
 
 
+@pytest.mark.parametrize('terms', [['web'], []], ids=['named', 'discovered'])
+@pytest.mark.parametrize('service', [
+    lambda: FakeMetadataService(fail_first=100, fail_status=None),
+    lambda: FakeMetadataService(serves_metadata=False),
+], ids=['no answer', 'no metadata served'])
+def test_an_instance_whose_metadata_endpoint_is_off_is_told_so_not_blamed_on_the_role(setup, service, terms):
+    with pytest.raises(AnsibleError) as err:
+        setup(service())(terms, retries=0, imds_mode='plain')
+    message = str(err.value)
+    assert 'HttpEndpoint=disabled' in message and 'ecs_instance_metadata_options' in message, message
+    assert 'not attached' not in message and 'no RAM role' not in message and 'holds RAM role' not in message, message
+    assert_clean(message)
+
+
+def test_role_missing_endpoint_off_and_token_refused_read_differently(setup):
+    messages = {}
+    for name, service, options in (
+            ('role missing', FakeMetadataService(role=''), {}),
+            ('endpoint off', FakeMetadataService(fail_first=100, fail_status=None), {'retries': 0}),
+            ('token refused', FakeMetadataService(token_status=403), {'imds_mode': 'hardened'})):
+        with pytest.raises(AnsibleError) as err:
+            setup(service)(['web'], **options)
+        messages[name] = str(err.value)
+    assert "RAM role 'web' is not attached to this instance" in messages['role missing']
+    assert 'HttpEndpoint=disabled' not in messages['role missing']
+    assert 'cannot reach the metadata service' in messages['endpoint off']
+    assert 'refused a session token (HTTP 403)' in messages['token refused']
+    assert 'HttpEndpoint=disabled' not in messages['token refused'] and 'not attached' not in messages['token refused']
+
+
 @pytest.mark.parametrize('options, text', [
     ({'token_ttl': 0}, 'token_ttl must be between 1 and 21600'),
     ({'token_ttl': 21601}, 'token_ttl must be between 1 and 21600'),
@@ -350,8 +386,9 @@ def test_4xx_is_not_retried(setup):
     service = FakeMetadataService(role='web')
     with pytest.raises(AnsibleError):
         setup(service)(['db'], imds_mode='plain')
-    # one GET for the role, one to name the attached role in the message; no retry of either
-    assert [p for _m, p, _h in service.log] == [ROLE_PATH + 'db', ROLE_PATH]
+    # one GET for the role, one to tell a missing role from an endpoint that is off, one to name the attached
+    # role in the message; no retry of any
+    assert [p for _m, p, _h in service.log] == [ROLE_PATH + 'db', metadata.INSTANCE_ID_PATH, ROLE_PATH]
     assert setup.sleeps == []
 
 
@@ -382,6 +419,25 @@ def test_discovery_is_cached_too(setup):
     assert len(service.log) == 3  # token, role name, credentials
     run(['web'])
     assert len(service.log) == 3
+
+
+def test_discovering_a_role_a_named_lookup_fetched_serves_the_cached_credentials(setup):
+    service = FakeMetadataService(role='web')
+    run = setup(service)
+    first = run(['web'])
+    assert run([]) == first
+    assert len(service.credential_gets()) == 1
+    # the discovery asked only the role's name; later discoveries ask nothing at all
+    assert [p for _m, p, _h in service.requests('GET')] == [ROLE_PATH + 'web', ROLE_PATH]
+    asked = len(service.log)
+    run([])
+    assert len(service.log) == asked
+
+
+def test_a_named_and_a_discovered_term_in_one_lookup_fetch_once(setup):
+    service = FakeMetadataService(role='web')
+    assert setup(service)(['web', '']) == [expected(), expected()]
+    assert len(service.credential_gets()) == 1
 
 
 def test_cache_is_per_endpoint(setup):
@@ -426,7 +482,22 @@ def test_failures_are_not_cached(setup):
 
 
 def test_the_process_cache_is_the_default():
-    assert plugin._credential_cache() is metadata.process_cache()  # pylint: disable=protected-access
+    assert plugin._credential_cache() is plugin._credential_cache() is plugin._PROCESS_CACHE  # pylint: disable=protected-access
+
+
+def test_credential_cache_expires_with_margin():
+    now = [NOW]
+    cache = CredentialCache(margin=300, clock=lambda: now[0])
+    creds = {'access_key_id': 'a', 'expiration': '2023-11-14T23:13:20Z'}  # NOW + 3600
+    cache.put('http://md', 'web', creds)
+    assert cache.get('http://md', 'web') == creds
+    assert cache.get('http://other', 'web') is None
+    assert cache.get('http://md', 'db') is None
+    now[0] += 3600 - 301
+    assert cache.get('http://md', 'web') == creds
+    now[0] += 1
+    assert cache.get('http://md', 'web') is None
+    assert len(cache) == 0
 
 
 def test_the_proxy_environment_reaches_the_metadata_client(setup, env):

@@ -11,7 +11,8 @@ from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
 from ansible_collections.alicloud.ram.plugins.module_utils import credentials as credentials_module
 from ansible_collections.alicloud.ram.plugins.module_utils.client import service_client_for
 from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Credentials, CredentialsError, resolve_credentials
-from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MetadataClient
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import redact
+from ansible_collections.alicloud.ram.plugins.module_utils.metadata import metadata_client_for
 from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
 from ansible_collections.alicloud.ram.tests.emulator import control
 from ansible_collections.alicloud.ram.tests.unit.emulated import ENDPOINT
@@ -42,9 +43,11 @@ class Cloud(object):
         self.metadata_clients = []
         self.metadata_paths = []
 
-    def metadata_factory(self, endpoint, mode, network):
-        self.metadata_clients.append((endpoint, mode))
-        return MetadataClient(endpoint=endpoint, mode=mode, network=network, opener=self._metadata, sleep=lambda s: None)
+    def metadata_factory(self, options, env):
+        """The collection's own factory, with the network replaced by the in-process emulator."""
+        client = metadata_client_for(options, env, opener=self._metadata, sleep=lambda s: None)
+        self.metadata_clients.append((client.endpoint, client.mode))
+        return client
 
     def _metadata(self, method, url, headers, timeout):
         path = urlsplit(url).path
@@ -443,3 +446,201 @@ def test_assume_role_waits_for_a_role_sts_does_not_see_yet(cloud, monkeypatch):
     creds = resolve(cloud, dict(cloud.keys(), assume_role={'role_arn': DEPLOYER}))
     assert creds.access_key_id.startswith('STS.')
     assert len(slept) == 2 and all(0 < s <= 8 for s in slept)
+
+
+# -- pod identity (RRSA): OIDC token file + anonymous STS AssumeRoleWithOIDC -----------------------
+
+PROVIDER = 'acs:ram::%s:oidc-provider/ack-rrsa-c1' % ACCOUNT
+POD_ROLE = 'acs:ram::%s:role/pod-role' % ACCOUNT
+SERVICE_ACCOUNT = 'system:serviceaccount:awx:awx-ee'
+
+
+class Pod(object):
+    """An ACK-like pod identity in the in-process emulator: provider ``ack-rrsa-c1`` and ``pod-role`` trusting it."""
+
+    def __init__(self, cloud, tmp_path):
+        self.cloud = cloud
+        self.token_file = str(tmp_path / 'rrsa-token')
+        app = cloud.emulated.app
+        control.handle(app, 'POST', 'oidc_providers', {}, {'name': 'ack-rrsa-c1'})
+        control.handle(app, 'POST', 'oidc_providers', {}, {'name': 'other-cluster'})
+        admin = Credentials(cloud.key, cloud.secret, None, 'test')
+        ram = service_client_for('ram', admin, OptionAdapter.from_dict({'ram_endpoint': ENDPOINT}), env={})
+        statement = {'Action': 'sts:AssumeRole', 'Effect': 'Allow', 'Principal': {'Federated': [PROVIDER]},
+                     'Condition': {'StringEquals': {'oidc:aud': 'sts.aliyuncs.com', 'oidc:sub': SERVICE_ACCOUNT}}}
+        ram.call('CreateRole', {'RoleName': 'pod-role', 'AssumeRolePolicyDocument': json.dumps({'Version': '1', 'Statement': [statement]})})
+        self.write_token()
+        cloud.emulated.state.calls[:] = []
+
+    def token(self, provider='ack-rrsa-c1', **claims):
+        body = dict({'provider': provider, 'subject': SERVICE_ACCOUNT}, **claims)
+        return control.handle(self.cloud.emulated.app, 'POST', 'oidc_tokens', {}, body)[1]['token']
+
+    def write_token(self, provider='ack-rrsa-c1', **claims):
+        self.current_token = self.token(provider, **claims)
+        with open(self.token_file, 'w') as handle:
+            handle.write(self.current_token + '\n')
+
+    def env(self, **extra):
+        return dict({'ALIBABA_CLOUD_ROLE_ARN': POD_ROLE, 'ALIBABA_CLOUD_OIDC_PROVIDER_ARN': PROVIDER,
+                     'ALIBABA_CLOUD_OIDC_TOKEN_FILE': self.token_file}, **extra)
+
+    def options(self, **assume_role):
+        return {'oidc_provider_arn': PROVIDER, 'oidc_token_file': self.token_file, 'assume_role': dict({'role_arn': POD_ROLE}, **assume_role)}
+
+    def oidc_calls(self):
+        return [entry for entry in self.cloud.emulated.state.calls if entry['action'] == 'AssumeRoleWithOIDC']
+
+
+@pytest.fixture
+def pod(cloud, tmp_path):
+    return Pod(cloud, tmp_path)
+
+
+def test_the_three_rrsa_variables_give_the_pods_role_through_an_anonymous_call(cloud, pod):
+    creds = resolve(cloud, env=pod.env())
+    assert creds.access_key_id.startswith('STS.') and creds.security_token and creds.expiration
+    assert creds.source == 'OIDC role %s (provider %s, token file %s)' % (POD_ROLE, PROVIDER, pod.token_file)
+    [call] = pod.oidc_calls()
+    assert call['status'] == 200 and call['access_key_id'] is None  # nothing signed it
+    assert call['params'] == {'RoleArn': POD_ROLE, 'OIDCProviderArn': PROVIDER, 'RoleSessionName': 'ansible-alicloud-ram'}
+    # the issued key signs later calls as the pod's role
+    sts = service_client_for('sts', creds, OptionAdapter.from_dict({'sts_endpoint': ENDPOINT}), env={})
+    assert sts.call('GetCallerIdentity')['Arn'] == 'acs:ram::%s:assumed-role/pod-role/ansible-alicloud-ram' % ACCOUNT
+    assert cloud.emulated.state.calls[-1]['access_key_id'] == creds.access_key_id
+
+
+def test_the_rrsa_session_name_variable_names_the_session(cloud, pod):
+    resolve(cloud, env=pod.env(ALIBABA_CLOUD_ROLE_SESSION_NAME='awx-job-7'))
+    assert pod.oidc_calls()[0]['params']['RoleSessionName'] == 'awx-job-7'
+
+
+def test_rrsa_comes_after_the_key_variables_and_before_profiles_and_instance_roles(cloud, pod, tmp_path):
+    write_cli(tmp_path, [{'name': 'default', 'mode': 'AK', 'access_key_id': 'dflt', 'access_key_secret': 'x1x'},
+                         {'name': 'ci', 'mode': 'AK', 'access_key_id': 'ci', 'access_key_secret': 'x2x'}])
+    env = pod.env(ALIBABA_CLOUD_PROFILE='ci', ALIBABA_CLOUD_ECS_METADATA='web', **ENV_KEYS_ONLY)
+    assert resolve(cloud, env=env, home=tmp_path).source == 'env'
+    assert pod.oidc_calls() == []
+    for name in ENV_KEYS_ONLY:
+        del env[name]
+    assert resolve(cloud, env=env, home=tmp_path).source.startswith('OIDC role %s' % POD_ROLE)
+    assert cloud.metadata_clients == []
+
+
+@pytest.mark.parametrize('unset', ['ALIBABA_CLOUD_ROLE_ARN', 'ALIBABA_CLOUD_OIDC_PROVIDER_ARN', 'ALIBABA_CLOUD_OIDC_TOKEN_FILE'])
+def test_rrsa_needs_all_three_variables(cloud, pod, tmp_path, unset):
+    env = pod.env(**{unset: ''})
+    with pytest.raises(CredentialsError) as exc:
+        resolve(cloud, env=env, home=tmp_path)
+    assert exc.value.msg.endswith('(pod identity needs %s set as well)' % unset)
+    write_cli(tmp_path, [{'name': 'default', 'mode': 'AK', 'access_key_id': 'dflt', 'access_key_secret': 'x1x'}])
+    assert resolve(cloud, env=env, home=tmp_path).access_key_id == 'dflt'
+    assert pod.oidc_calls() == []
+
+
+def test_the_task_options_name_the_oidc_source_with_assume_role(cloud, pod):
+    policy = {'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': 'ram:Get*', 'Resource': '*'}]}
+    creds = resolve(cloud, pod.options(session_name='job-1', duration_seconds=1800, policy=policy),
+                    env=dict(ENV_KEYS_ONLY, ALICLOUD_ASSUME_ROLE_ARN=DEPLOYER))
+    assert creds.source.startswith('OIDC role %s' % POD_ROLE)
+    [call] = pod.oidc_calls()
+    assert (call['params']['RoleSessionName'], call['params']['DurationSeconds']) == ('job-1', '1800')
+    assert json.loads(call['params']['Policy']) == policy
+    # the task's assume_role is the OIDC role itself: nothing is assumed on top, whatever the environment says
+    assert cloud.assume_role_calls() == []
+
+
+def test_options_come_before_the_rrsa_variables(cloud, pod):
+    env = pod.env(ALIBABA_CLOUD_ROLE_ARN='acs:ram::%s:role/not-this-one' % ACCOUNT, ALIBABA_CLOUD_OIDC_TOKEN_FILE='/nonexistent')
+    resolve(cloud, pod.options(), env=env)
+    assert [c['params']['RoleArn'] for c in pod.oidc_calls()] == [POD_ROLE]
+
+
+@pytest.mark.parametrize('drop, named', [
+    ('oidc_token_file', 'oidc_token_file is not set'),
+    ('oidc_provider_arn', 'oidc_provider_arn is not set'),
+    ('assume_role', 'assume_role.role_arn is not set'),
+])
+def test_oidc_options_go_together(cloud, pod, drop, named):
+    options = pod.options()
+    del options[drop]
+    with pytest.raises(CredentialsError) as exc:
+        resolve(cloud, options, env=pod.env())
+    assert exc.value.msg == 'oidc_provider_arn, oidc_token_file and assume_role.role_arn go together; %s' % named
+    assert pod.oidc_calls() == []
+
+
+def test_oidc_options_and_another_task_source_fail_naming_both(cloud, pod):
+    with pytest.raises(CredentialsError) as exc:
+        resolve(cloud, dict(pod.options(), **cloud.keys()))
+    assert 'this task sets access_key_id and oidc_provider_arn' in exc.value.msg
+
+
+def test_assume_role_applies_on_top_of_the_pods_role_from_the_environment(cloud, pod):
+    creds = resolve(cloud, {'assume_role': {'role_arn': DEPLOYER}}, env=pod.env())
+    assert creds.source == 'assume_role %s (via OIDC role %s (provider %s, token file %s))' % (DEPLOYER, POD_ROLE, PROVIDER, pod.token_file)
+    oidc_key = [c for c in cloud.emulated.state.calls if c['action'] == 'AssumeRoleWithOIDC']
+    assume = [c for c in cloud.emulated.state.calls if c['action'] == 'AssumeRole']
+    assert len(oidc_key) == 1 and assume[0]['access_key_id'].startswith('STS.')
+
+
+@pytest.mark.parametrize('use_options', [False, True], ids=['env', 'options'])
+def test_a_missing_or_empty_token_file_fails_before_any_call_naming_the_file(cloud, pod, use_options):
+    source = 'option oidc_token_file' if use_options else 'ALIBABA_CLOUD_OIDC_TOKEN_FILE'
+    os.remove(pod.token_file)
+    run = (lambda: resolve(cloud, pod.options())) if use_options else (lambda: resolve(cloud, env=pod.env()))
+    with pytest.raises(CredentialsError) as exc:
+        run()
+    assert exc.value.msg == 'cannot read the OIDC token file %s (%s): No such file or directory' % (pod.token_file, source)
+    open(pod.token_file, 'w').close()
+    with pytest.raises(CredentialsError) as exc:
+        run()
+    assert exc.value.msg == 'the OIDC token file %s (%s) is empty' % (pod.token_file, source)
+    assert cloud.emulated.state.calls == []
+
+
+def refusal(cloud, pod, **claims):
+    pod.write_token(**claims)
+    with pytest.raises(CredentialsError) as exc:
+        resolve(cloud, env=pod.env())
+    message = exc.value.msg
+    assert pod.current_token not in message and '\n' not in message
+    assert message.startswith('AssumeRoleWithOIDC of %s with the OIDC token file %s (ALIBABA_CLOUD_OIDC_TOKEN_FILE) failed: '
+                              % (POD_ROLE, pod.token_file)), message
+    return exc.value
+
+
+def test_an_expired_token_fails_naming_the_file_and_the_cause(cloud, pod):
+    err = refusal(cloud, pod, expires_in=-60)
+    assert err.api_error.code == 'AuthenticationFail.OIDCToken.Expired'
+    assert err.msg.endswith('This JsonWebToken is expired. (request id %s); the token has expired: the file must hold a fresh '
+                            'token (on ACK the platform rewrites it before it expires)' % err.api_error.request_id)
+    assert cloud.emulated.write_actions() == []
+
+
+@pytest.mark.parametrize('claims, code, hint', [
+    ({'forged': True}, 'AuthenticationFail.OIDCToken.InvalidSignature', 'does not accept this token from the OIDC provider'),
+    ({'issuer': 'https://elsewhere.example'}, 'AuthenticationFail.OIDCToken.IssuerNotMatch', 'does not accept this token from the OIDC provider'),
+    ({'audience': 'not-sts'}, 'AuthenticationFail.OIDCToken.AudienceNotMatch', 'does not accept this token from the OIDC provider'),
+    ({'provider': 'other-cluster'}, 'AuthenticationFail.OIDCToken.IssuerNotMatch', 'does not accept this token from the OIDC provider'),
+    ({'subject': 'system:serviceaccount:default:intruder'}, 'AuthenticationFail.NoPermission', "role's trust policy does not trust it"),
+])
+def test_an_untrusted_token_fails_naming_the_file_and_the_cause(cloud, pod, claims, code, hint):
+    err = refusal(cloud, pod, **claims)
+    assert err.api_error.code == code and hint in err.msg
+    assert cloud.emulated.write_actions() == []
+
+
+def test_the_token_file_is_read_on_every_run(cloud, pod):
+    resolve(cloud, env=pod.env())
+    pod.write_token(expires_in=-60)
+    with pytest.raises(CredentialsError):
+        resolve(cloud, env=pod.env())
+    pod.write_token()
+    assert resolve(cloud, env=pod.env()).access_key_id.startswith('STS.')
+
+
+def test_the_token_and_the_issued_secrets_are_never_shown(cloud, pod):
+    creds = resolve(cloud, env=pod.env())
+    text = 'token %s, secret %s, security token %s' % (pod.current_token, creds.access_key_secret, creds.security_token)
+    assert redact(text) == 'token ********, secret ********, security token ********'
