@@ -3,6 +3,8 @@
 Both answer ``400 Throttling.User`` and read the emulator clock (see clock.py), never the wall clock.
 """
 
+import math
+
 from .errors import ApiError
 
 
@@ -21,7 +23,7 @@ def clean_storm(value):
         raise ValueError('throttle_storm actions must be a list of action names')
     if 'seconds' in value:
         seconds = float(value['seconds'])
-        if not seconds > 0:
+        if not math.isfinite(seconds) or seconds <= 0:
             raise ValueError('throttle_storm seconds must be > 0')
         return {'seconds': seconds, 'actions': actions}
     calls = int(value['calls'])

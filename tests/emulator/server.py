@@ -96,7 +96,7 @@ class Emulator:
                 'lost_reply': False, 'empty_body': False}
 
     def api(self, method, split, headers, body):
-        """Serve one RPC call; returns (status, body dict)."""
+        """Serve one RPC call; returns (status, body dict). Lost replies and empty bodies are left to :meth:`api_reply`."""
         status, answer, _entry = self._call(method, split, headers, body)
         return status, answer
 
