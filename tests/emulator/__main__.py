@@ -31,13 +31,78 @@ def parse_args(argv=None):
     parser.add_argument('--role-visibility-delay', type=float, default=0.0, metavar='SECONDS')
     parser.add_argument('--metadata-unavailable-rate', type=float, default=0.0)
     parser.add_argument('--hardened-only', action='store_true', help='metadata service requires a token')
+    behaviours = parser.add_argument_group('documented behaviours and their switches (see README)')
+    behaviours.add_argument('--strict-metadata-options', action='store_true',
+                            help='ModifyInstanceMetadataOptions: an omitted HttpTokens falls back to optional')
+    behaviours.add_argument('--http-endpoint-optional', action='store_true',
+                            help='ModifyInstanceMetadataOptions accepts calls without HttpEndpoint (older emulator behaviour)')
+    behaviours.add_argument('--results-without-success', action='store_true',
+                            help='Attach/DetachInstanceRamRole results carry Code and Message but no Success')
+    behaviours.add_argument('--per-instance-unknown-ids', action='store_true',
+                            help='an unknown id fails per instance unless every id is unknown (older emulator behaviour)')
+    behaviours.add_argument('--per-instance-classic-ids', action='store_true',
+                            help='a classic id fails per instance unless every id is classic; DescribeInstanceRamRole lists it')
+    behaviours.add_argument('--empty-body-rate', type=float, default=0.0, metavar='F',
+                            help='share of carried-out Attach/Detach/DescribeInstanceRamRole calls answered 200 with an empty body')
+    behaviours.add_argument('--detach-visibility-delay', type=float, default=0.0, metavar='SECONDS',
+                            help='a detach stays invisible to DescribeInstanceRamRole and attach this long')
+    behaviours.add_argument('--detach-visibility-reads', type=int, default=0, metavar='N',
+                            help='a detach stays invisible for the next N DescribeInstanceRamRole reads of the instance')
+    behaviours.add_argument('--throttle-storm', type=float, default=None, metavar='SECONDS',
+                            help='answer every call (or --throttle-storm-actions) 400 Throttling.User for this long after start')
+    behaviours.add_argument('--throttle-storm-calls', type=int, default=None, metavar='N',
+                            help='answer the first N calls (or of --throttle-storm-actions) 400 Throttling.User')
+    behaviours.add_argument('--throttle-storm-actions', default=None, metavar='A,B', help='actions the storm applies to')
+    behaviours.add_argument('--empty-body', action='append', default=[], metavar='ACTION=N',
+                            help='the next N carried-out calls of ACTION are answered 200 with an empty body; repeatable')
+    behaviours.add_argument('--qps', action='append', default=[], metavar='ACTION=N',
+                            help='rate limit of one action in calls per second (token bucket); repeatable')
     parser.add_argument('--fault-seed', type=int, default=None)
     parser.add_argument('--state-file', default=None)
     parser.add_argument('--quiet', action='store_true')
     parser.add_argument('--print-env', action='store_true', help='print shell export lines for the credentials and endpoints')
     parser.add_argument('--port-file', default=None, help='write the port number to this file once listening')
     parser.add_argument('--daemon', action='store_true', help='serve in the background; the foreground process exits after printing')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    try:
+        args.qps = action_numbers('--qps', args.qps)
+        args.empty_body = action_numbers('--empty-body', args.empty_body, integer=True)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.throttle_storm and args.throttle_storm_calls:
+        parser.error('--throttle-storm and --throttle-storm-calls exclude each other')
+    return args
+
+
+def action_numbers(flag, items, integer=False):
+    """``['Action=N', ...]`` as ``{'Action': N}`` (N > 0); raises ValueError naming ``flag``."""
+    numbers = {}
+    for item in items:
+        action, _sep, text = item.partition('=')
+        try:
+            number = int(text) if integer else float(text)
+        except ValueError:
+            number = 0
+        if not action.strip() or not number > 0:
+            raise ValueError('%s takes ACTION=N with N > 0, not %r' % (flag, item))
+        numbers[action.strip()] = number
+    return numbers
+
+
+def behaviour_settings(args):
+    """The fault and switch settings the command line asks for (beyond the historical Faults arguments)."""
+    storm = None
+    if args.throttle_storm or args.throttle_storm_calls:
+        actions = [a.strip() for a in args.throttle_storm_actions.split(',') if a.strip()] if args.throttle_storm_actions else None
+        storm = {'seconds': args.throttle_storm} if args.throttle_storm else {'calls': args.throttle_storm_calls}
+        storm['actions'] = actions
+    empty_body = [action for action, count in args.empty_body.items() for _unused in range(count)]
+    return dict(strict_metadata_options=args.strict_metadata_options, http_endpoint_required=not args.http_endpoint_optional,
+                results_without_success=args.results_without_success,
+                unknown_ids='per_instance' if args.per_instance_unknown_ids else 'request',
+                classic_ids='per_instance' if args.per_instance_classic_ids else 'request',
+                empty_body_actions=empty_body, empty_body_rate=args.empty_body_rate, detach_visibility_delay=args.detach_visibility_delay,
+                detach_visibility_reads=args.detach_visibility_reads, throttle_storm=storm, qps=args.qps)
 
 
 def environment(args, url, region):
@@ -89,7 +154,7 @@ def main(argv=None):
                     hardened_only=args.hardened_only, state_file=args.state_file)
     faults = Faults(throttle_rate=args.throttle_rate, unavailable_rate=args.unavailable_rate, latency_ms=args.latency_ms,
                     role_visibility_delay=args.role_visibility_delay, metadata_unavailable_rate=args.metadata_unavailable_rate,
-                    seed=args.fault_seed)
+                    seed=args.fault_seed, **behaviour_settings(args))
     server = make_server(config, faults, host=args.host, port=args.port, quiet=args.quiet)
     port = server.server_address[1]
     url = 'http://%s:%d' % (args.host, port)

@@ -3,6 +3,7 @@
 from collections import Counter
 
 from . import oidc
+from .state import INSTANCE_STATUSES
 
 
 class ControlError(Exception):
@@ -19,6 +20,7 @@ def handle(app, method, route, query, body):
     if key == ('GET', 'health'):
         return 200, {'ok': True}
     if key == ('POST', 'reset'):
+        app.barrier.clear()
         state.reset()
         app.nonces.clear()
         return 200, {'ok': True}
@@ -33,6 +35,10 @@ def handle(app, method, route, query, body):
         return 200, _add_instances(state, body or {})
     if key == ('POST', 'instance_tags'):
         return 200, _tag_instances(state, body or {})
+    if key == ('POST', 'instance_status'):
+        return 200, _set_status(state, body or {})
+    if route.strip('/') in ('barrier', 'clock'):
+        return 200, _timing(app, key, body or {})
     if key == ('GET', 'instances'):
         region = query.get('region') or state.config.regions[0]
         with state.lock:
@@ -97,9 +103,10 @@ def _add_instances(state, body):
     network = body.get('network_type', 'vpc')
     if network not in ('vpc', 'classic') or count < 0 or count > 10000:
         raise ControlError(400, 'network_type must be vpc or classic and count 0..10000')
+    status = _status(body.get('status', 'Running'))
     region = body.get('region') or state.config.regions[0]
     with state.lock:
-        ids = state.add_instances(region, count, network, tags)
+        ids = state.add_instances(region, count, network, tags, status)
         if state.data['metadata']['instance_id'] is None and network == 'vpc' and ids:
             state.data['metadata']['instance_id'] = ids[0]
         state.save()
@@ -119,6 +126,54 @@ def _tag_instances(state, body):
             state.tag_instance(state.data['instances'][iid], tags)
         state.save()
         return {'tags': dict((iid, dict(state.data['instances'][iid]['tags'])) for iid in ids)}
+
+
+def _status(value):
+    if value not in INSTANCE_STATUSES:
+        raise ControlError(400, 'status must be one of %s' % ', '.join(INSTANCE_STATUSES))
+    return value
+
+
+def _set_status(state, body):
+    ids = body.get('instance_ids')
+    if not isinstance(ids, list):
+        raise ControlError(400, 'instance_ids (a list) and status are required')
+    status = _status(body.get('status'))
+    with state.lock:
+        unknown = [iid for iid in ids if iid not in state.data['instances']]
+        if unknown:
+            raise ControlError(404, 'unknown instances %s' % ', '.join(map(str, unknown)))
+        for iid in ids:
+            state.data['instances'][iid]['Status'] = status
+        state.save()
+    return {'instance_ids': ids, 'status': status}
+
+
+def _timing(app, key, body):
+    """The barrier (POST arms, GET shows, DELETE cancels) and the emulator clock (POST freezes/advances)."""
+    method, route = key
+    try:
+        if route == 'barrier':
+            if method == 'POST':
+                return app.barrier.arm(body.get('count', 0), body.get('action'), body.get('timeout', 60))
+            if method == 'GET':
+                return app.barrier.status()
+            if method == 'DELETE':
+                return app.barrier.cancel()
+        clock = app.state.faults.clock
+        if method == 'POST':
+            if set(body) - {'freeze', 'advance'}:
+                raise ValueError('clock takes "freeze" (true/false) and "advance" (seconds)')
+            if body.get('freeze') is True:
+                clock.freeze()
+            elif body.get('freeze') is False:
+                clock.unfreeze()
+            clock.advance(float(body.get('advance', 0)))
+        if method in ('GET', 'POST'):
+            return clock.view()
+    except (TypeError, ValueError) as exc:
+        raise ControlError(400, str(exc)) from None
+    raise ControlError(404, 'unknown control endpoint %s /_emulator/%s' % key)
 
 
 def _metadata_view(state):

@@ -1,9 +1,9 @@
-"""ECS (2014-05-26): instance RAM role attachment, metadata options and the DescribeInstances subset the collection needs."""
+"""ECS (2014-05-26): instance RAM role attachment, metadata options, DescribeRegions and the DescribeInstances subset the collection needs."""
 
 import json
 import re
 
-from . import policydoc
+from . import policydoc, regions
 from .errors import ApiError, invalid
 
 MAX_IDS = 100
@@ -12,6 +12,7 @@ MAX_TAG_FILTERS = 20
 TAG_PARAM = re.compile(r'Tag\.(\d+)\.(Key|Value)')
 METADATA_CHOICES = {'HttpTokens': ('optional', 'required'), 'HttpEndpoint': ('enabled', 'disabled'),
                     'InstanceMetadataTags': ('enabled', 'disabled')}
+TRANSITIONS = ('Pending', 'Starting', 'Stopping')
 
 # Codes marked "Emulator." are invented: the real service's codes for these cases are unknown.
 ALREADY_ATTACHED = 'Emulator.RamRoleAlreadyAttached'
@@ -51,8 +52,18 @@ def lookup_role(state, name):
     return role
 
 
+def refused(problem):
+    code, status, message = problem
+    return ApiError(status, code, message)
+
+
 def classify(state, region_id, ids):
-    """Map each id to its instance, or to the (code, status, message) of a request-level problem."""
+    """Map each id to its instance, or to the (code, status, message) of its problem.
+
+    By default (the documented behaviour) any unknown id refuses the whole call with 404, else any classic
+    id with 403; the ``unknown_ids`` / ``classic_ids`` switches set to ``per_instance`` refuse the call only
+    when every id has that problem and report the others per instance.
+    """
     out = []
     for iid in ids:
         inst = state.data['instances'].get(iid)
@@ -62,10 +73,10 @@ def classify(state, region_id, ids):
             out.append((iid, inst, CLASSIC))
         else:
             out.append((iid, inst, None))
-    problems = {p for _iid, _inst, p in out}
-    if len(problems) == 1 and None not in problems:
-        code, status, message = problems.pop()
-        raise ApiError(status, code, message)
+    for problem, switch in ((NOT_FOUND, 'unknown_ids'), (CLASSIC, 'classic_ids')):
+        hit = sum(1 for _iid, _inst, p in out if p is problem)
+        if hit and (hit == len(out) or state.faults.get(switch) == 'request'):
+            raise refused(problem)
     return out
 
 
@@ -75,6 +86,26 @@ def result(iid, code=None, message=None, extra=None):
     if extra:
         item.update(extra)
     return item
+
+
+def batch_answer(state, results, name, key):
+    """The Attach/Detach answer; ``results_without_success`` drops ``Success`` as every documented sample does."""
+    fail_count = sum(1 for r in results if r['Code'] != '200')
+    if state.faults.get('results_without_success'):
+        for item in results:
+            del item['Success']
+    return {'RamRoleName': name, 'TotalCount': len(results), 'FailCount': fail_count,
+            '%sResults' % key: {'%sResult' % key: results}}
+
+
+def role_name_for(state, key):
+    role = state.data['roles'].get(key) if key else None
+    return role['RoleName'] if role else ''
+
+
+def shown_role(state, inst):
+    """The role key DescribeInstanceRamRole shows: the held one, or one whose detach is not visible yet."""
+    return inst['role'] or state.detach_lag.role(inst['InstanceId'])
 
 
 def attach_instance_ram_role(ctx):
@@ -96,18 +127,20 @@ def attach_instance_ram_role(ctx):
     key = role['RoleName'].lower()
     results = []
     for iid, inst, problem in classify(state, region_id, ids):
+        held = None if problem else shown_role(state, inst)
         if problem:
             results.append(result(iid, problem[0], problem[2]))
-        elif inst['role'] and inst['role'] != key:
-            results.append(result(iid, ALREADY_ATTACHED, 'The instance already has the RAM role %s attached; detach it first.' % state.role_name_of(inst)))
-        elif inst['role'] == key and state.faults.get('attach_same_role') == 'failure':
+        elif held and held != key:
+            results.append(result(iid, ALREADY_ATTACHED, 'The instance already has the RAM role %s attached; detach it first.'
+                                  % role_name_for(state, held)))
+        elif held == key and state.faults.get('attach_same_role') == 'failure':
             results.append(result(iid, SAME_ROLE_ATTACHED, 'The instance already has this RAM role (%s) attached.' % role['RoleName']))
         else:
             inst['role'] = key
             inst['role_policy'] = policy
+            state.detach_lag.forget(instance_id=iid)
             results.append(result(iid))
-    return {'RamRoleName': role['RoleName'], 'TotalCount': len(results), 'FailCount': sum(1 for r in results if not r['Success']),
-            'AttachInstanceRamRoleResults': {'AttachInstanceRamRoleResult': results}}
+    return batch_answer(state, results, role['RoleName'], 'AttachInstanceRamRole')
 
 
 def detach_instance_ram_role(ctx):
@@ -122,21 +155,24 @@ def detach_instance_ram_role(ctx):
             raise ApiError(404, 'InvalidRamRole.NotFound', 'The specified RamRoleName does not exist.')
         key = role['RoleName'].lower()
     results = []
+    faults = state.faults
     for iid, inst, problem in classify(state, region_id, ids):
+        shown = None if problem else shown_role(state, inst)
         if problem:
             results.append(result(iid, problem[0], problem[2]))
-        elif not inst['role']:
+        elif not shown:
             results.append(result(iid, NOT_ATTACHED, 'The instance has no RAM role attached.'))
-        elif key and inst['role'] != key:
-            results.append(result(iid, OTHER_ROLE, 'The instance holds the RAM role %s, not %s.' % (state.role_name_of(inst), name)))
+        elif key and shown != key:
+            results.append(result(iid, OTHER_ROLE, 'The instance holds the RAM role %s, not %s.' % (role_name_for(state, shown), name)))
         else:
-            detached = state.role_name_of(inst)
-            inst['role'] = None
-            inst.pop('role_policy', None)
+            detached = role_name_for(state, shown)
+            if inst['role']:
+                inst['role'] = None
+                inst.pop('role_policy', None)
+                state.detach_lag.start(iid, shown, faults.get('detach_visibility_delay'), faults.get('detach_visibility_reads'))
             results.append(result(iid, extra={'InstanceRamRoleSets': {'InstanceRamRoleSet': [{'InstanceId': iid, 'RamRoleName': detached}]}}))
             name = name or detached
-    return {'RamRoleName': name or '', 'TotalCount': len(results), 'FailCount': sum(1 for r in results if not r['Success']),
-            'DetachInstanceRamRoleResults': {'DetachInstanceRamRoleResult': results}}
+    return batch_answer(state, results, name or '', 'DetachInstanceRamRole')
 
 
 def describe_instance_ram_role(ctx):
@@ -159,14 +195,20 @@ def describe_instance_ram_role(ctx):
         for iid in ids:
             inst = state.data['instances'].get(iid)
             if inst is None or inst['RegionId'] != region_id:
-                raise ApiError(404, 'InvalidInstanceId.NotFound', 'The specified InstanceId does not exist.')
+                raise refused(NOT_FOUND)
             found.append(inst)
+        if state.faults.get('classic_ids') == 'request' and any(i['InstanceNetworkType'] != 'vpc' for i in found):
+            raise refused(CLASSIC)
     else:
         found = state.instances_in(region_id)
+    shown = dict((i['InstanceId'], shown_role(state, i)) for i in found)
     if key is not None:
-        found = [i for i in found if i['role'] == key]
+        found = [i for i in found if shown[i['InstanceId']] == key]
     chunk = found[(number - 1) * size:number * size]
-    sets = [{'InstanceId': i['InstanceId'], 'RamRoleName': state.role_name_of(i)} for i in chunk]
+    sets = [{'InstanceId': i['InstanceId'], 'RamRoleName': role_name_for(state, shown[i['InstanceId']])} for i in chunk]
+    for inst in chunk:
+        if not inst['role'] and shown[inst['InstanceId']]:
+            state.detach_lag.read(inst['InstanceId'])
     return {'RegionId': region_id, 'TotalCount': len(found), 'InstanceRamRoleSets': {'InstanceRamRoleSet': sets}}
 
 
@@ -229,9 +271,15 @@ def describe_instances(ctx):
 
 
 def modify_instance_metadata_options(ctx):
+    """``HttpEndpoint`` is required (documented; the ``http_endpoint_required`` switch relaxes it). With
+    ``strict_metadata_options`` an omitted ``HttpTokens`` falls back to its documented default ``optional``;
+    an omitted ``InstanceMetadataTags`` is always left as it is."""
     params, state = ctx.params, ctx.state
+    faults = state.faults
+    strict = faults.get('strict_metadata_options')
     region_id = region(params)
     iid = params.text('InstanceId', required=True)
+    params.text('HttpEndpoint', required=strict or faults.get('http_endpoint_required'))
     changes = {}
     for name, choices in METADATA_CHOICES.items():
         value = params.text(name)
@@ -239,12 +287,25 @@ def modify_instance_metadata_options(ctx):
             raise invalid(name, 'The parameter %s must be one of: %s.' % (name, ', '.join(choices)))
         if value is not None:
             changes[name] = value
+    if strict:
+        changes.setdefault('HttpTokens', 'optional')
     inst = state.data['instances'].get(iid)
     if inst is None or inst['RegionId'] != region_id:
-        code, status, message = NOT_FOUND
-        raise ApiError(status, code, message)
+        raise refused(NOT_FOUND)
+    if inst['Status'] in TRANSITIONS:
+        raise ApiError(403, 'IncorrectInstanceStatus', 'The current status of the resource does not support this operation.')
     inst['MetadataOptions'].update(changes)
     return {}
+
+
+def describe_regions(ctx):
+    params, state = ctx.params, ctx.state
+    language = params.text('AcceptLanguage', default='zh-CN')
+    known = list(state.config.regions)
+    for inst in sorted(state.data['instances'].values(), key=lambda i: i['seq']):
+        if inst['RegionId'] not in known:
+            known.append(inst['RegionId'])
+    return {'Regions': {'Region': [regions.describe(r, language) for r in known]}}
 
 
 ACTIONS = {
@@ -253,4 +314,5 @@ ACTIONS = {
     'DescribeInstanceRamRole': describe_instance_ram_role,
     'DescribeInstances': describe_instances,
     'ModifyInstanceMetadataOptions': modify_instance_metadata_options,
+    'DescribeRegions': describe_regions,
 }

@@ -1,17 +1,31 @@
-"""Fault injection settings: throttling, unavailability, latency, delayed role visibility, denied actions,
-lost replies, trickled replies, raw (non-JSON) error answers and how re-attaching the same role reports."""
+"""Fault injection and behaviour switches: throttling (by rate, storms, per-action rate limits), unavailability,
+latency, delayed role and detach visibility, denied actions, lost replies, empty bodies, trickled replies, raw
+(non-JSON) error answers, and the switches between documented and older emulator behaviours."""
 
 import copy
 import random
 import threading
 
+from .clock import Clock
 from .errors import ApiError
+from .flowcontrol import FlowControl, clean_qps, clean_storm, throttled
 
-RATES = ('throttle_rate', 'unavailable_rate', 'metadata_unavailable_rate')
-FIELDS = RATES + ('latency_ms', 'role_visibility_delay', 'seed', 'deny_actions', 'lose_reply_actions', 'trickle_ms',
-                  'attach_same_role', 'raw_error')
+RATES = ('throttle_rate', 'unavailable_rate', 'metadata_unavailable_rate', 'empty_body_rate')
+SWITCHES = ('http_endpoint_required', 'strict_metadata_options', 'results_without_success')
+BATCH_REFUSALS = ('unknown_ids', 'classic_ids')
+BATCH_MODES = ('request', 'per_instance')
+FIELDS = RATES + SWITCHES + BATCH_REFUSALS + (
+    'latency_ms', 'role_visibility_delay', 'seed', 'deny_actions', 'lose_reply_actions', 'trickle_ms', 'attach_same_role',
+    'raw_error', 'empty_body_actions', 'detach_visibility_delay', 'detach_visibility_reads', 'throttle_storm', 'qps')
 SAME_ROLE_ANSWERS = ('success', 'failure')
 DENIED = ApiError(403, 'NoPermission', 'You are not authorized to do this action. You should be authorized by RAM.')
+# The actions documented to answer HTTP 200 with an empty body now and then (API_FACTS 5.3).
+EMPTY_BODY_ACTIONS = ('AttachInstanceRamRole', 'DetachInstanceRamRole', 'DescribeInstanceRamRole')
+DEFAULTS = dict(throttle_rate=0.0, unavailable_rate=0.0, latency_ms=0, role_visibility_delay=0.0, metadata_unavailable_rate=0.0,
+                seed=None, deny_actions=[], lose_reply_actions=[], trickle_ms=0, attach_same_role='success', raw_error=None,
+                http_endpoint_required=True, strict_metadata_options=False, results_without_success=False,
+                unknown_ids='request', classic_ids='request', empty_body_actions=[], empty_body_rate=0.0,
+                detach_visibility_delay=0.0, detach_visibility_reads=0, throttle_storm=None, qps={})
 
 
 def _action_list(key, value):
@@ -39,58 +53,88 @@ def _clean(key, value):
     """One validated setting; raises ValueError."""
     if key == 'seed':
         return None if value is None else int(value)
-    if key in ('latency_ms', 'trickle_ms'):
+    if key in ('latency_ms', 'trickle_ms', 'detach_visibility_reads'):
         return max(0, int(value))
-    if key == 'role_visibility_delay':
+    if key in ('role_visibility_delay', 'detach_visibility_delay'):
         return max(0.0, float(value))
-    if key in ('deny_actions', 'lose_reply_actions'):
+    if key in ('deny_actions', 'lose_reply_actions', 'empty_body_actions'):
         return _action_list(key, value)
-    if key == 'attach_same_role':
-        if value not in SAME_ROLE_ANSWERS:
-            raise ValueError('attach_same_role must be one of %s' % ', '.join(SAME_ROLE_ANSWERS))
+    if key in SWITCHES:
+        if not isinstance(value, bool):
+            raise ValueError('%s must be true or false' % key)
+        return value
+    if key in BATCH_REFUSALS or key == 'attach_same_role':
+        choices = SAME_ROLE_ANSWERS if key == 'attach_same_role' else BATCH_MODES
+        if value not in choices:
+            raise ValueError('%s must be one of %s' % (key, ', '.join(choices)))
         return value
     if key == 'raw_error':
         return _raw_error(value)
+    if key == 'throttle_storm':
+        return clean_storm(value)
+    if key == 'qps':
+        return clean_qps(value)
     rate = float(value)
     if not 0.0 <= rate <= 1.0:
         raise ValueError('%s must be between 0 and 1' % key)
     return rate
 
 
+def _check_keys(values):
+    unknown = set(values) - set(FIELDS)
+    if unknown:
+        raise ValueError('unknown fault settings: %s' % ', '.join(sorted(unknown)))
+
+
 class Faults:
-    """Current fault settings plus the seeded random generator that decides when they fire."""
+    """Current settings, the seeded random generator that decides when rate faults fire, and the clock."""
 
     def __init__(self, throttle_rate=0.0, unavailable_rate=0.0, latency_ms=0, role_visibility_delay=0.0,
-                 metadata_unavailable_rate=0.0, seed=None):
+                 metadata_unavailable_rate=0.0, seed=None, clock=None, **settings):
         self._lock = threading.Lock()
-        self._initial = dict(throttle_rate=throttle_rate, unavailable_rate=unavailable_rate, latency_ms=latency_ms,
-                             role_visibility_delay=role_visibility_delay, metadata_unavailable_rate=metadata_unavailable_rate,
-                             seed=seed, deny_actions=[], lose_reply_actions=[], trickle_ms=0, attach_same_role='success',
-                             raw_error=None)
+        self.clock = clock or Clock()
+        initial = dict(throttle_rate=throttle_rate, unavailable_rate=unavailable_rate, latency_ms=latency_ms,
+                       role_visibility_delay=role_visibility_delay, metadata_unavailable_rate=metadata_unavailable_rate, seed=seed)
+        initial.update(settings)
+        _check_keys(initial)
+        self._initial = copy.deepcopy(DEFAULTS)
+        self._initial.update((key, _clean(key, value)) for key, value in initial.items())
         self.settings = {}
         self.rng = random.Random()
+        self.flow = FlowControl()
         self.reset()
 
     def reset(self):
+        """Settings back to the start values; a storm given at start begins again now."""
+        self.clock.reset()
+        now = self.clock.now()
         with self._lock:
             self.settings = copy.deepcopy(self._initial)
             self.rng = random.Random(self.settings['seed'])
+            self.flow.start_storm(self.settings['throttle_storm'], now)
+            self.flow.set_limits(self.settings['qps'], now)
 
     def update(self, values):
         """Apply a partial update; raises ValueError on unknown keys or bad values."""
-        unknown = set(values) - set(FIELDS)
-        if unknown:
-            raise ValueError('unknown fault settings: %s' % ', '.join(sorted(unknown)))
+        _check_keys(values)
         clean = dict((key, _clean(key, value)) for key, value in values.items())
+        now = self.clock.now()
         with self._lock:
             self.settings.update(clean)
             if 'seed' in clean:
                 self.rng = random.Random(clean['seed'])
+            if 'throttle_storm' in clean:
+                self.flow.start_storm(clean['throttle_storm'], now)
+            if 'qps' in clean:
+                self.flow.set_limits(clean['qps'], now)
         return self.snapshot()
 
     def snapshot(self):
+        now = self.clock.now()
         with self._lock:
-            return copy.deepcopy(self.settings)
+            view = copy.deepcopy(self.settings)
+            view['throttle_storm'] = self.flow.storm_view(now)
+            return view
 
     def get(self, key):
         with self._lock:
@@ -113,20 +157,32 @@ class Faults:
         """The ApiError an API call should answer with instead of running, or None."""
         if action in self.get('deny_actions'):
             return DENIED
-        if self._fires('throttle_rate'):
-            return ApiError(400, 'Throttling.User', 'Request was denied due to user flow control.')
+        now = self.clock.now()
+        with self._lock:
+            refused = self.flow.refuses(action, now)
+        if refused or self._fires('throttle_rate'):
+            return throttled()
         if self._fires('unavailable_rate'):
             return ApiError(503, 'ServiceUnavailable', 'The request has failed due to a temporary failure of the server.')
         return None
 
-    def take_lost_reply(self, action):
-        """True (once per listed occurrence) when this call of ``action`` is to lose its reply."""
+    def _take(self, key, action):
         with self._lock:
-            pending = self.settings['lose_reply_actions']
+            pending = self.settings[key]
             if action in pending:
                 pending.remove(action)
                 return True
             return False
+
+    def take_lost_reply(self, action):
+        """True (once per listed occurrence) when this call of ``action`` is to lose its reply."""
+        return self._take('lose_reply_actions', action)
+
+    def take_empty_body(self, action):
+        """True when this carried-out call of ``action`` is to be answered HTTP 200 with an empty body."""
+        if self._take('empty_body_actions', action):
+            return True
+        return action in EMPTY_BODY_ACTIONS and self._fires('empty_body_rate')
 
     def metadata_fault(self):
         return self._fires('metadata_unavailable_rate')

@@ -12,8 +12,8 @@ def malformed(detail):
 
 
 def parse(text, length_field, max_length=MAX_DOCUMENT):
-    """Parse and check a policy document; raise the RAM error codes on failure."""
-    if len(text) > max_length:
+    """Parse and check a policy document (at most ``max_length`` UTF-8 bytes); raise the RAM error codes on failure."""
+    if len(text.encode('utf-8')) > max_length:   # documented in bytes: non-ASCII text reaches it sooner
         raise ApiError(400, 'InvalidParameter.%s.Length' % length_field, 'The parameter - "%s" beyond the length limit.' % length_field)
     try:
         document = json.loads(text)

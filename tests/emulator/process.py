@@ -81,11 +81,31 @@ class EmulatorProcess:
         """Change fault settings (see the README's fault table); returns all current settings."""
         return self.control('POST', 'faults', faults)
 
-    def seed_instances(self, count, region='cn-hangzhou', network_type='vpc', tags=None):
-        body = {'count': count, 'region': region, 'network_type': network_type}
+    def seed_instances(self, count, region='cn-hangzhou', network_type='vpc', tags=None, status='Running'):
+        body = {'count': count, 'region': region, 'network_type': network_type, 'status': status}
         if tags:
             body['tags'] = tags
         return self.control('POST', 'instances', body)['instance_ids']
+
+    def set_instance_status(self, instance_ids, status):
+        """Put instances in ``status`` (Pending, Running, Starting, Stopping, Stopped)."""
+        self.control('POST', 'instance_status', {'instance_ids': list(instance_ids), 'status': status})
+
+    def barrier(self, count, action=None, timeout=60):
+        """Hold the next ``count`` API requests (of ``action`` only, if given) until all have arrived.
+
+        Returns a :class:`Barrier`; used as a context manager it fails the test on leaving the block
+        unless the barrier released (and cancels it, so nothing stays held).
+        """
+        self.control('POST', 'barrier', {'count': count, 'action': action, 'timeout': timeout})
+        return Barrier(self)
+
+    def freeze_clock(self):
+        """Stop the emulator clock (storms, rate limits, detach delays); :meth:`advance_clock` moves it."""
+        return self.control('POST', 'clock', {'freeze': True})
+
+    def advance_clock(self, seconds):
+        return self.control('POST', 'clock', {'advance': seconds})
 
     def tag_instances(self, instance_ids, tags):
         """Add or overwrite ``{key: value}`` tags on instances; returns {instance id: all its tags}."""
@@ -143,6 +163,30 @@ class EmulatorProcess:
                 self.proc.wait(timeout=10)
         if self.proc.stdout:
             self.proc.stdout.close()
+
+
+class Barrier:
+    """An armed emulator barrier (see :meth:`EmulatorProcess.barrier`)."""
+
+    def __init__(self, emulator):
+        self.emulator = emulator
+
+    def status(self):
+        """``{"state": "waiting"|"released"|"timed_out"|"cancelled", "count", "arrived", "action", "timeout"}``."""
+        return self.emulator.control('GET', 'barrier')
+
+    def cancel(self):
+        return self.emulator.control('DELETE', 'barrier')
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, traceback):
+        status = self.status()
+        if status['state'] == 'waiting':
+            self.cancel()
+        if exc_type is None and status['state'] != 'released':
+            raise AssertionError('the emulator barrier did not release: %s' % status)
 
 
 def _reader(stream, lines):

@@ -16,6 +16,8 @@ MAX_CUSTOM_POLICIES = 1500
 MAX_VERSIONS = 5
 LIMITS = {'System': 20, 'Custom': 10}
 MAX_TAGS = 20
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
 ROTATE = ('None', 'DeleteOldestNonDefaultVersionWhenLimitExceeded')
 ATTACH_LIMIT_MESSAGES = {
     'Role': 'The count of policies attached to the role beyond the current limits.',
@@ -82,7 +84,11 @@ def parse_tags(params):
     for tag in tags:
         if not isinstance(tag, dict) or not tag.get('Key'):
             raise invalid('Tag', 'The parameter - "Tag" must be a list of {"Key": ..., "Value": ...} objects.')
-        result.append([str(tag['Key']), str(tag.get('Value', ''))])
+        key, value = str(tag['Key']), str(tag.get('Value', ''))
+        if len(key) > MAX_TAG_KEY or len(value) > MAX_TAG_VALUE:
+            part = 'Key' if len(key) > MAX_TAG_KEY else 'Value'
+            raise ApiError(400, 'InvalidParameter.Tag.%s.Length' % part, 'The parameter - "Tag.%s" beyond the length limit.' % part)
+        result.append([key, value])
     if len(result) > MAX_TAGS:
         raise ApiError(400, 'InvalidParameter.Tag.Count', 'The number of tags cannot be more than %d.' % MAX_TAGS)
     return result

@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from . import control, ecs, metadata, ram, sts
+from .barrier import Barrier
 from .errors import ApiError, Params
 from .signature import V1_PARAMS, NonceCache, incomplete, verify_v1, verify_v3
 from .state import State
@@ -68,6 +69,7 @@ class Emulator:
     def __init__(self, config, faults, quiet=False):
         self.state = State(config, faults)
         self.nonces = NonceCache()
+        self.barrier = Barrier()
         self.quiet = quiet
 
     @staticmethod
@@ -91,10 +93,10 @@ class Emulator:
         return {'time': time.time(), 'service': service, 'action': action,
                 'params': {k: v for k, v in values.items() if k not in HIDDEN_PARAMS},
                 'status': 200, 'code': None, 'write': is_write(action), 'injected': False, 'access_key_id': None,
-                'lost_reply': False}
+                'lost_reply': False, 'empty_body': False}
 
     def api(self, method, split, headers, body):
-        """Serve one RPC call; returns (status, body dict)."""
+        """Serve one RPC call; returns (status, body dict). Lost replies and empty bodies are left to :meth:`api_reply`."""
         status, answer, _entry = self._call(method, split, headers, body)
         return status, answer
 
@@ -108,6 +110,8 @@ class Emulator:
             self.state.record(entry)
             return Reply(raw['status'], raw['content_type'], raw_body(raw['status'], raw['content_type'], raw['size']))
         status, answer, entry = self._call(method, split, headers, body)
+        if entry['empty_body']:
+            return Reply(200, JSON_TYPE, b'')
         return Reply(status, JSON_TYPE, self.json_text(answer).encode('utf-8'), lost=entry['lost_reply'])
 
     def _call(self, method, split, headers, body):
@@ -136,6 +140,7 @@ class Emulator:
             entry['access_key_id'] = access_key_id
             with state.lock:
                 principal = None if access_key_id is None else state.principal_for_key(access_key_id, token)
+            self.barrier.hold(action)
             fault = state.faults.api_fault(action)
             if fault is not None:
                 entry['injected'] = True
@@ -145,6 +150,7 @@ class Emulator:
                 result = handler(Context(Params(values, dotted_missing=service == 'ecs'), state, principal))
                 if entry['write']:
                     state.save()
+            entry['empty_body'] = not entry['lost_reply'] and state.faults.take_empty_body(action)
             answer = {'RequestId': request_id}
             answer.update(result)
             status = 200

@@ -9,9 +9,11 @@ import string
 import threading
 import time
 
+from .detachlag import DetachLag
 from .errors import ApiError
 
 ALNUM = string.ascii_lowercase + string.digits
+INSTANCE_STATUSES = ('Pending', 'Running', 'Starting', 'Stopping', 'Stopped')
 DATE_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
 METADATA_CREDENTIAL_SECONDS = 6 * 3600
 METADATA_REFRESH_MARGIN = 15 * 60
@@ -61,6 +63,7 @@ class State:
     def __init__(self, config, faults):
         self.config = config
         self.faults = faults
+        self.detach_lag = DetachLag(faults.clock)
         self.lock = threading.RLock()
         self.calls = []
         self.seq = 0
@@ -105,6 +108,7 @@ class State:
             self.data = copy.deepcopy(self._initial)
             self.calls = []
             self.seq = 0
+            self.detach_lag.clear()
             self.faults.reset()
             self.save()
 
@@ -196,9 +200,10 @@ class State:
         for inst in self.data['instances'].values():
             if inst['role'] == role_key:
                 inst['role'] = None
+        self.detach_lag.forget(role_key=role_key)
 
     # ----------------------------------------------------------------- instances
-    def add_instances(self, region, count, network_type, tags=None):
+    def add_instances(self, region, count, network_type, tags=None, status='Running'):
         seq = self.data['instance_seq']
         http_tokens = 'required' if self.config.hardened_only else 'optional'
         ids = []
@@ -214,7 +219,7 @@ class State:
                 'HostName': 'iZ%sZ' % iid[2:14],
                 'RegionId': region,
                 'ZoneId': zone,
-                'Status': 'Running',
+                'Status': status,
                 'InstanceType': 'ecs.g7.large',
                 'InstanceNetworkType': network_type,
                 'CreationTime': '2024-01-01T00:%02dZ' % (index % 60),

@@ -65,3 +65,38 @@ def test_print_env_daemon_and_port_file(tmp_path):
 def test_print_env_keeps_the_listening_line_for_process_helpers():
     with start_emulator('--print-env') as emu:
         assert emu.control('GET', 'health') == {'ok': True}
+
+
+def test_behaviour_switches_from_the_command_line():
+    flags = ['--strict-metadata-options', '--results-without-success', '--per-instance-unknown-ids', '--per-instance-classic-ids',
+             '--empty-body-rate', '0.25', '--empty-body', 'DetachInstanceRamRole=2', '--detach-visibility-delay', '1.5',
+             '--detach-visibility-reads', '3', '--throttle-storm-calls', '1', '--throttle-storm-actions', 'DescribeRegions',
+             '--qps', 'DescribeInstances=5', '--qps', 'GetRole=0.5', '--http-endpoint-optional']
+    with start_emulator(*flags) as emu:
+        settings = emu.control('GET', 'faults')
+        assert {key: settings[key] for key in ('strict_metadata_options', 'results_without_success', 'unknown_ids', 'classic_ids',
+                                               'empty_body_rate', 'empty_body_actions', 'detach_visibility_delay',
+                                               'detach_visibility_reads', 'throttle_storm', 'qps', 'http_endpoint_required')} == {
+            'strict_metadata_options': True, 'results_without_success': True, 'unknown_ids': 'per_instance',
+            'classic_ids': 'per_instance', 'empty_body_rate': 0.25, 'empty_body_actions': ['DetachInstanceRamRole'] * 2,
+            'detach_visibility_delay': 1.5, 'detach_visibility_reads': 3, 'throttle_storm': {'calls': 1, 'actions': ['DescribeRegions']},
+            'qps': {'DescribeInstances': 5.0, 'GetRole': 0.5}, 'http_endpoint_required': False}
+        ecs = EcsClient(Config(access_key_id=emu.access_key_id, access_key_secret=emu.access_key_secret, endpoint=emu.endpoint,
+                               protocol='http', region_id='cn-hangzhou'))
+        try:
+            ecs.describe_regions(e.DescribeRegionsRequest())
+        except Exception as exc:  # pylint: disable=broad-except
+            assert getattr(exc, 'code', None) == 'Throttling.User'
+        else:
+            raise AssertionError('the storm of one call did not throttle the first DescribeRegions')
+        assert ecs.describe_regions(e.DescribeRegionsRequest()).body.regions.region[0].region_id == 'cn-hangzhou'
+        emu.set_faults(throttle_storm=None, qps={})
+        emu.reset()
+        assert emu.control('GET', 'faults')['throttle_storm'] == {'calls': 1, 'actions': ['DescribeRegions']}, 'reset starts it again'
+
+
+def test_bad_behaviour_flags_are_refused():
+    for flags in (['--qps', 'GetRole'], ['--qps', 'GetRole=0'], ['--empty-body', 'X=two'], ['--throttle-storm', '2', '--throttle-storm-calls', '1']):
+        done = subprocess.run([sys.executable, '-m', 'tests.emulator', '--port', '0'] + flags, cwd=REPO_ROOT, capture_output=True,
+                              text=True, timeout=30, check=False)
+        assert done.returncode == 2 and 'error:' in done.stderr, flags

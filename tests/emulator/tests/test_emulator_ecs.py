@@ -85,7 +85,8 @@ def test_attach_errors(emulator, ram, ecs):
     assert exc.data['HostId'] == 'ecs.cn-beijing.aliyuncs.com'
 
 
-def test_per_instance_failures(emulator, ram, ecs):
+def test_per_instance_failures_with_the_older_switches(emulator, ram, ecs):
+    emulator.set_faults(unknown_ids='per_instance', classic_ids='per_instance')
     make_role(ram)
     make_role(ram, 'other-role')
     ids = vpc_ids(emulator)
@@ -221,8 +222,8 @@ def test_modify_instance_metadata_options(emulator, ecs):
     options = body.instances.instance[0].metadata_options
     assert (options.http_endpoint, options.http_tokens, options.instance_metadata_tags, options.http_put_response_hop_limit) == (
         'enabled', 'optional', 'disabled', 1)
-    answer = ecs.modify_instance_metadata_options(e.ModifyInstanceMetadataOptionsRequest(region_id='cn-hangzhou', instance_id=ids[0],
-                                                                                         http_tokens='required', instance_metadata_tags='enabled')).body
+    answer = ecs.modify_instance_metadata_options(e.ModifyInstanceMetadataOptionsRequest(
+        region_id='cn-hangzhou', instance_id=ids[0], http_endpoint='enabled', http_tokens='required', instance_metadata_tags='enabled')).body
     assert answer.request_id
     described = {i['InstanceId']: i['MetadataOptions'] for i in emulator.instances()}
     assert described[ids[0]] == {'HttpEndpoint': 'enabled', 'HttpTokens': 'required', 'InstanceMetadataTags': 'enabled', 'HttpPutResponseHopLimit': 1}
@@ -231,16 +232,17 @@ def test_modify_instance_metadata_options(emulator, ecs):
     assert {i['InstanceId']: i['MetadataOptions'] for i in emulator.instances()}[ids[0]]['HttpEndpoint'] == 'disabled'
     assert [c['action'] for c in emulator.write_calls()] == ['ModifyInstanceMetadataOptions'] * 2
     cases = [
-        (dict(instance_id=ids[0], http_tokens='mandatory'), 'InvalidParameter.HttpTokens', 400),
+        (dict(instance_id=ids[0], http_endpoint='enabled', http_tokens='mandatory'), 'InvalidParameter.HttpTokens', 400),
         (dict(instance_id=ids[0], http_endpoint='on'), 'InvalidParameter.HttpEndpoint', 400),
-        (dict(instance_id=ids[0], instance_metadata_tags='yes'), 'InvalidParameter.InstanceMetadataTags', 400),
-        (dict(instance_id='i-unknown', http_tokens='required'), 'InvalidInstanceId.NotFound', 404),
-        (dict(instance_id=vpc_ids(emulator, 'cn-beijing')[0], http_tokens='required'), 'InvalidInstanceId.NotFound', 404),
-        (dict(http_tokens='required'), 'MissingParameter.InstanceId', 400),
+        (dict(instance_id=ids[0], http_endpoint='enabled', instance_metadata_tags='yes'), 'InvalidParameter.InstanceMetadataTags', 400),
+        (dict(instance_id='i-unknown', http_endpoint='enabled', http_tokens='required'), 'InvalidInstanceId.NotFound', 404),
+        (dict(instance_id=vpc_ids(emulator, 'cn-beijing')[0], http_endpoint='enabled'), 'InvalidInstanceId.NotFound', 404),
+        (dict(http_endpoint='enabled', http_tokens='required'), 'MissingParameter.InstanceId', 400),
+        (dict(instance_id=ids[0], http_tokens='optional'), 'MissingParameter.HttpEndpoint', 400),
     ]
     for kwargs, code, status in cases:
         exc = error_of(ecs.modify_instance_metadata_options, e.ModifyInstanceMetadataOptionsRequest(region_id='cn-hangzhou', **kwargs))
         assert (exc.code, exc.status_code) == (code, status), kwargs
-    exc = error_of(ecs.modify_instance_metadata_options, e.ModifyInstanceMetadataOptionsRequest(instance_id=ids[0]))
+    exc = error_of(ecs.modify_instance_metadata_options, e.ModifyInstanceMetadataOptionsRequest(instance_id=ids[0], http_endpoint='enabled'))
     assert exc.code == 'MissingParameter.RegionId'
     assert {i['InstanceId']: i['MetadataOptions'] for i in emulator.instances()}[ids[0]]['HttpTokens'] == 'required', 'refused calls change nothing'

@@ -185,6 +185,7 @@ def test_state_file_survives_restart(tmp_path):
 
 
 def modify_options(ecs, instance_id, region='cn-hangzhou', **options):
+    options.setdefault('http_endpoint', 'enabled')
     ecs.modify_instance_metadata_options(e.ModifyInstanceMetadataOptionsRequest(region_id=region, instance_id=instance_id, **options))
 
 
