@@ -38,6 +38,8 @@ def parse_args(argv=None):
                             help='ModifyInstanceMetadataOptions accepts calls without HttpEndpoint (older emulator behaviour)')
     behaviours.add_argument('--results-without-success', action='store_true',
                             help='Attach/DetachInstanceRamRole results carry Code and Message but no Success')
+    behaviours.add_argument('--http-like-instance-codes', action='store_true',
+                            help='per-instance failure codes are HTTP-like ("403", "404") instead of the invented Emulator.* names')
     behaviours.add_argument('--per-instance-unknown-ids', action='store_true',
                             help='an unknown id fails per instance unless every id is unknown (older emulator behaviour)')
     behaviours.add_argument('--per-instance-classic-ids', action='store_true',
@@ -99,6 +101,7 @@ def behaviour_settings(args):
     empty_body = [action for action, count in args.empty_body.items() for _unused in range(count)]
     return dict(strict_metadata_options=args.strict_metadata_options, http_endpoint_required=not args.http_endpoint_optional,
                 results_without_success=args.results_without_success,
+                instance_codes='http' if args.http_like_instance_codes else 'named',
                 unknown_ids='per_instance' if args.per_instance_unknown_ids else 'request',
                 classic_ids='per_instance' if args.per_instance_classic_ids else 'request',
                 empty_body_actions=empty_body, empty_body_rate=args.empty_body_rate, detach_visibility_delay=args.detach_visibility_delay,

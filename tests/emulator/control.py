@@ -37,6 +37,8 @@ def handle(app, method, route, query, body):
         return 200, _tag_instances(state, body or {})
     if key == ('POST', 'instance_status'):
         return 200, _set_status(state, body or {})
+    if key == ('POST', 'release_instances'):
+        return 200, _release(state, body or {})
     if route.strip('/') in ('barrier', 'clock'):
         return 200, _timing(app, key, body or {})
     if key == ('GET', 'instances'):
@@ -147,6 +149,17 @@ def _set_status(state, body):
             state.data['instances'][iid]['Status'] = status
         state.save()
     return {'instance_ids': ids, 'status': status}
+
+
+def _release(state, body):
+    """Release (delete) instances, as a user would between a module's read and its write."""
+    ids = body.get('instance_ids')
+    if not isinstance(ids, list):
+        raise ControlError(400, 'instance_ids (a list) is required')
+    with state.lock:
+        released = [iid for iid in ids if state.data['instances'].pop(iid, None) is not None]
+        state.save()
+    return {'released': released}
 
 
 def _timing(app, key, body):

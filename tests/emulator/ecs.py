@@ -88,9 +88,17 @@ def result(iid, code=None, message=None, extra=None):
     return item
 
 
+# ``instance_codes: http``: per-instance failure codes as the real service may give them, HTTP-like (its success
+# code is "200"; its failure codes are undocumented), instead of the invented names
+HTTP_LIKE_CODES = {ALREADY_ATTACHED: '403', SAME_ROLE_ATTACHED: '403', NOT_ATTACHED: '404', OTHER_ROLE: '403'}
+
+
 def batch_answer(state, results, name, key):
     """The Attach/Detach answer; ``results_without_success`` drops ``Success`` as every documented sample does."""
     fail_count = sum(1 for r in results if r['Code'] != '200')
+    if state.faults.get('instance_codes') == 'http':
+        for item in results:
+            item['Code'] = HTTP_LIKE_CODES.get(item['Code'], item['Code'])
     if state.faults.get('results_without_success'):
         for item in results:
             del item['Success']

@@ -14,9 +14,10 @@ RATES = ('throttle_rate', 'unavailable_rate', 'metadata_unavailable_rate', 'empt
 SWITCHES = ('http_endpoint_required', 'strict_metadata_options', 'results_without_success')
 BATCH_REFUSALS = ('unknown_ids', 'classic_ids')
 BATCH_MODES = ('request', 'per_instance')
+INSTANCE_CODES = ('named', 'http')
 FIELDS = RATES + SWITCHES + BATCH_REFUSALS + (
     'latency_ms', 'role_visibility_delay', 'seed', 'deny_actions', 'lose_reply_actions', 'trickle_ms', 'attach_same_role',
-    'raw_error', 'empty_body_actions', 'detach_visibility_delay', 'detach_visibility_reads', 'throttle_storm', 'qps')
+    'raw_error', 'empty_body_actions', 'detach_visibility_delay', 'detach_visibility_reads', 'throttle_storm', 'qps', 'instance_codes')
 SAME_ROLE_ANSWERS = ('success', 'failure')
 DENIED = ApiError(403, 'NoPermission', 'You are not authorized to do this action. You should be authorized by RAM.')
 # The actions documented to answer HTTP 200 with an empty body now and then (API_FACTS 5.3).
@@ -25,7 +26,7 @@ DEFAULTS = dict(throttle_rate=0.0, unavailable_rate=0.0, latency_ms=0, role_visi
                 seed=None, deny_actions=[], lose_reply_actions=[], trickle_ms=0, attach_same_role='success', raw_error=None,
                 http_endpoint_required=True, strict_metadata_options=False, results_without_success=False,
                 unknown_ids='request', classic_ids='request', empty_body_actions=[], empty_body_rate=0.0,
-                detach_visibility_delay=0.0, detach_visibility_reads=0, throttle_storm=None, qps={})
+                detach_visibility_delay=0.0, detach_visibility_reads=0, throttle_storm=None, qps={}, instance_codes='named')
 
 
 def _action_list(key, value):
@@ -63,8 +64,8 @@ def _clean(key, value):
         if not isinstance(value, bool):
             raise ValueError('%s must be true or false' % key)
         return value
-    if key in BATCH_REFUSALS or key == 'attach_same_role':
-        choices = SAME_ROLE_ANSWERS if key == 'attach_same_role' else BATCH_MODES
+    if key in BATCH_REFUSALS or key in ('attach_same_role', 'instance_codes'):
+        choices = {'attach_same_role': SAME_ROLE_ANSWERS, 'instance_codes': INSTANCE_CODES}.get(key, BATCH_MODES)
         if value not in choices:
             raise ValueError('%s must be one of %s' % (key, ', '.join(choices)))
         return value

@@ -91,6 +91,10 @@ class EmulatorProcess:
         """Put instances in ``status`` (Pending, Running, Starting, Stopping, Stopped)."""
         self.control('POST', 'instance_status', {'instance_ids': list(instance_ids), 'status': status})
 
+    def release_instances(self, instance_ids):
+        """Release (delete) instances; returns the ids that existed."""
+        return self.control('POST', 'release_instances', {'instance_ids': list(instance_ids)})['released']
+
     def barrier(self, count, action=None, timeout=60):
         """Hold the next ``count`` API requests (of ``action`` only, if given) until all have arrived.
 

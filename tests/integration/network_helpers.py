@@ -82,6 +82,12 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def do_CONNECT(self):  # noqa: N802
         self.server.seen.append('CONNECT %s' % self.path)
+        if self.server.refuse_tunnels:
+            self.send_response(502, 'Tunnel refused by the test proxy')
+            self.send_header('Content-Length', '0')
+            self.end_headers()
+            self.close_connection = True
+            return
         host, port = self.path.rsplit(':', 1)
         upstream = socket.create_connection((host, int(port)), timeout=30)
         self.send_response(200, 'Connection established')
@@ -92,12 +98,16 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
 
 class CountingProxy(_Background):
-    """A forward proxy (absolute-URI requests and CONNECT tunnels) that records each request line in ``seen``."""
+    """A forward proxy (absolute-URI requests and CONNECT tunnels) that records each request line in ``seen``.
 
-    def __init__(self):
+    ``refuse_tunnels``: answer every CONNECT with 502 (after recording it): where calls would go, without a network.
+    """
+
+    def __init__(self, refuse_tunnels=False):
         server = ThreadingHTTPServer(('127.0.0.1', 0), _ProxyHandler)
         server.daemon_threads = True
         server.seen = []
+        server.refuse_tunnels = refuse_tunnels
         super().__init__(server)
 
     @property
