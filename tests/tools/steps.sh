@@ -79,7 +79,8 @@ step_build() {
     rm -rf "$installed"
     mkdir -p "$installed"
     export ANSIBLE_COLLECTIONS_PATH=$installed
-    run ansible-galaxy collection install --offline -p "$installed" "$tarball"
+    # --force: a copy of the same version in ~/.ansible/collections would make it install nothing
+    run ansible-galaxy collection install --offline --force -p "$installed" "$tarball"
     run ansible-doc -l alicloud.ram
     # Render every documented plugin and role the way users see it.
     for kind in module lookup role; do
@@ -133,7 +134,7 @@ collection_url = {
   * = "https://github.com/alicloud-ram/alicloud.ram"
 }
 collection_install = {
-  * = "ansible-galaxy collection build && ansible-galaxy collection install {namespace}-{name}-*.tar.gz"
+  * = "ansible-galaxy collection build && ansible-galaxy collection install --force {namespace}-{name}-*.tar.gz"
 }
 CFG
     mkdir -p "$site/rst"
