@@ -98,6 +98,8 @@ seealso:
   - name: Instance metadata (Alibaba Cloud)
     description: The ECS instance metadata service, including hardened mode.
     link: https://www.alibabacloud.com/help/en/ecs/user-guide/view-instance-metadata
+extends_documentation_fragment:
+  - alicloud.ram.requirements.lookup
 '''
 
 EXAMPLES = r'''

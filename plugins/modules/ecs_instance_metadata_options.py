@@ -50,6 +50,7 @@ extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes
   - alicloud.ram.instances
+  - alicloud.ram.requirements
 notes:
   - Diff mode shows only the instances that change, with their settings before and after.
   - When some instances fail (for example C(IncorrectInstanceStatus) for an instance in transition), the other

@@ -79,6 +79,7 @@ extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes
   - alicloud.ram.instances
+  - alicloud.ram.requirements
 notes:
   - Diff mode shows only the instances that change, as C(instance_id -> role), so a run over thousands of
     instances stays readable.

@@ -35,6 +35,7 @@ extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes.info_module
   - alicloud.ram.instances
+  - alicloud.ram.requirements
 seealso:
   - module: alicloud.ram.ecs_instance_role_attachment
 '''

@@ -105,6 +105,7 @@ notes:
 extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes
+  - alicloud.ram.requirements
 seealso:
   - module: alicloud.ram.ram_instance_role_info
   - module: alicloud.ram.ram_role_policy

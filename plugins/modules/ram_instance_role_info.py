@@ -42,6 +42,7 @@ options:
 extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes.INFO_MODULE
+  - alicloud.ram.requirements
 seealso:
   - module: alicloud.ram.ram_instance_role
 '''

@@ -115,6 +115,7 @@ seealso:
 extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes
+  - alicloud.ram.requirements
 '''
 
 EXAMPLES = r'''

@@ -107,6 +107,7 @@ options:
 extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes
+  - alicloud.ram.requirements
 notes:
   - RAM user, group, role and policy names are case-insensitive; the role ARN is used exactly as C(GetRole) returns it.
   - Only custom policies are managed; the policy description is set when the policy is created.
