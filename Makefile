@@ -8,7 +8,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 export PYTHON
 
 RUN_STEPS := $(PYTHON) tests/tools/run_steps.py
-TEST_STEPS := venv layout sanity lint build docs-lint docs units emulator-tests integration core-versions
+TEST_STEPS := venv layout sanity lint changelog-lint build docs-lint docs units emulator-tests integration core-versions
 
 .DEFAULT_GOAL := help
 
@@ -17,7 +17,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: test
-test: ## sanity, lint, build + ansible-doc, docs, unit, emulator, integration tests; playbooks on the oldest/newest ansible-core
+test: ## sanity, lint, changelog lint, build + ansible-doc, docs, unit, emulator, integration tests; playbooks on the oldest/newest ansible-core
 	@$(RUN_STEPS) $(TEST_STEPS)
 
 .PHONY: venv
@@ -56,8 +56,12 @@ docs-lint: ## antsibull-docs lint-collection-docs --plugin-docs
 docs: ## build the collection documentation site (antsibull-docs + Sphinx) into build/docs/
 	@$(RUN_STEPS) venv layout docs
 
+.PHONY: changelog-lint
+changelog-lint: ## antsibull-changelog lint (the fragments and changelogs/changelog.yaml)
+	@$(RUN_STEPS) venv changelog-lint
+
 .PHONY: changelog
-changelog: ## antsibull-changelog lint, then release (updates CHANGELOG.rst)
+changelog: ## release: antsibull-changelog lint + release for galaxy.yml's version (see docs/releasing.md)
 	@$(RUN_STEPS) venv changelog-release
 
 .PHONY: demo

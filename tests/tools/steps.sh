@@ -169,8 +169,15 @@ step_changelog_lint() {
     run antsibull-changelog lint
 }
 
+# antsibull-changelog release adds the unreleased fragments to the version galaxy.yml names; when
+# that version is released already it folds them into it with a mere warning: refuse that.
 step_changelog_release() {
     cd "$REPO_ROOT"
+    local version
+    version=$("$VENV/bin/python" -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')
+    if "$VENV/bin/python" -c 'import sys, yaml; sys.exit(sys.argv[1] not in (yaml.safe_load(open("changelogs/changelog.yaml")).get("releases") or {}))' "$version"; then
+        die "galaxy.yml says $version, which changelogs/changelog.yaml has released already: set the next version first (docs/releasing.md)"
+    fi
     run antsibull-changelog lint
     run antsibull-changelog release
 }
