@@ -56,6 +56,10 @@ docs-lint: ## antsibull-docs lint-collection-docs --plugin-docs
 docs: ## build the collection documentation site (antsibull-docs + Sphinx) into build/docs/
 	@$(RUN_STEPS) venv layout docs
 
+.PHONY: guides
+guides: venv ## write the site's guide pages docs/docsite/rst/*.rst from the Markdown guides docs/*.md
+	@.venv/bin/python tests/tools/guides_rst.py
+
 .PHONY: changelog-lint
 changelog-lint: ## antsibull-changelog lint (the fragments and changelogs/changelog.yaml)
 	@$(RUN_STEPS) venv changelog-lint

@@ -110,6 +110,8 @@ seealso:
   - module: alicloud.ram.ram_instance_role_info
   - module: alicloud.ram.ram_role_policy
   - module: alicloud.ram.ecs_instance_role_attachment
+  - ref: ansible_collections.alicloud.ram.docsite.awx
+    description: Running the collection from AWX or Ansible Automation Platform (execution environment, credential type, job templates).
 '''
 
 EXAMPLES = r'''

@@ -118,6 +118,8 @@ seealso:
   - name: Authorize a RAM user to manage an instance RAM role
     description: The Alibaba Cloud procedure this module automates.
     link: https://www.alibabacloud.com/help/en/ecs/user-guide/authorize-a-ram-user-to-manage-an-instance-ram-role
+  - ref: ansible_collections.alicloud.ram.docsite.awx
+    description: Running the collection from AWX or Ansible Automation Platform (execution environment, credential type, job templates).
 '''
 
 EXAMPLES = r'''

@@ -105,17 +105,19 @@ step_docs_lint() {
 }
 
 # The collection documentation site as antsibull-docs builds it, into $DOCS_OUTPUT (default
-# build/docs): sphinx-init writes a Sphinx project into scratch space (conf.py extended by
-# tests/tools/docsite_conf.py: offline, MyST), `antsibull-docs collection` renders the laid-out
-# collection into RST, the Markdown guides docs/NAME.md take the place of their summaries
-# docs/docsite/rst/NAME.rst, and sphinx-build fails on any warning.
+# build/docs): the guides' pages docs/docsite/rst/NAME.rst are generated afresh from docs/NAME.md
+# in the laid-out tree (tests/tools/guides_rst.py; a unit test keeps the committed ones current),
+# sphinx-init writes a Sphinx project into scratch space (conf.py extended by
+# tests/tools/docsite_conf.py: offline), `antsibull-docs collection` renders the collection into
+# RST, and sphinx-build fails on any warning.
 step_docs() {
     need_tree
     local site=$WORKDIR/docsite out=${DOCS_OUTPUT:-$REPO_ROOT/build/docs} guide name
+    run "$VENV/bin/python" "$TREE/tests/tools/guides_rst.py" --root "$TREE"
     for guide in "$TREE"/docs/*.md; do
         name=$(basename "$guide" .md)
-        [[ -f $TREE/docs/docsite/rst/$name.rst ]] \
-            || die "docs/$name.md is not in the documentation site: add docs/docsite/rst/$name.rst and list it in docs/docsite/extra-docs.yml"
+        grep -qE "^ *- $name *\$" "$TREE/docs/docsite/extra-docs.yml" \
+            || die "docs/$name.md is not in the documentation site: list $name in docs/docsite/extra-docs.yml"
     done
     export ANSIBLE_COLLECTIONS_PATH=$WORKDIR
     rm -rf "$site"
@@ -141,13 +143,6 @@ CFG
     chmod og-w "$site/rst"  # antsibull-docs refuses a directory others may write to
     run antsibull-docs --config-file "$site/antsibull-docs.cfg" collection --cleanup everything --fail-on-error \
         --use-current --squash-hierarchy --dest-dir "$site/rst" alicloud.ram
-    for guide in "$site"/rst/docsite/*.rst; do
-        name=$(basename "$guide" .rst)
-        if [[ -f $TREE/docs/$name.md ]]; then
-            rm "$guide"
-            cp "$TREE/docs/$name.md" "$site/rst/docsite/$name.md"
-        fi
-    done
     rm -rf "$out"
     PYTHONPATH=$REPO_ROOT/tests/tools${PYTHONPATH:+:$PYTHONPATH} \
         run sphinx-build -b html -c "$site" -W --keep-going -q "$site/rst" "$out"
