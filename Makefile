@@ -91,13 +91,17 @@ emulator-stop: ## stop the emulator started by make emulator
 	@tests/tools/emulator.sh stop
 
 .PHONY: bench
-bench: venv ## run tests/benchmarks/run.py
+bench: venv ## run tests/benchmarks/run.py: results in tests/benchmarks/results/, charts in docs/charts/
 	@if [[ -f tests/benchmarks/run.py ]]; then \
 		.venv/bin/python tests/benchmarks/run.py; \
 	else \
 		echo "no benchmarks yet (tests/benchmarks/run.py is missing)"; \
 		exit 1; \
 	fi
+
+.PHONY: charts
+charts: venv ## draw the benchmark charts (docs/charts/*.svg) from the results of the last make bench
+	@.venv/bin/python tests/benchmarks/run.py --charts-only
 
 .PHONY: clean
 clean: ## remove build output, caches and the scratch tree (keeps .venv)

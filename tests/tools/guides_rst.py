@@ -139,7 +139,7 @@ class Page(object):
         text = escape(self.plain(node)).replace('<', '\\<')
         if re.match(r'^[a-z]+://', target):
             return '`%s <%s>`__' % (text, target)
-        path, _, fragment = target.partition('#')
+        path, fragment = (target.split('#', 1) + [''])[:2]
         if not path:
             return ':ref:`%s <%s.%s>`' % (text, self.label, fragment)
         resolved = posixpath.normpath(posixpath.join('docs', path))
