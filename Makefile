@@ -8,7 +8,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 export PYTHON
 
 RUN_STEPS := $(PYTHON) tests/tools/run_steps.py
-TEST_STEPS := venv layout sanity lint build docs-lint docs units emulator-tests integration core-versions
+TEST_STEPS := venv layout sanity lint changelog-lint build docs-lint docs units emulator-tests integration core-versions
 
 .DEFAULT_GOAL := help
 
@@ -17,7 +17,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: test
-test: ## sanity, lint, build + ansible-doc, docs, unit, emulator, integration tests; playbooks on the oldest/newest ansible-core
+test: ## sanity, lint, changelog lint, build + ansible-doc, docs, unit, emulator, integration tests; playbooks on the oldest/newest ansible-core
 	@$(RUN_STEPS) $(TEST_STEPS)
 
 .PHONY: venv
@@ -56,8 +56,16 @@ docs-lint: ## antsibull-docs lint-collection-docs --plugin-docs
 docs: ## build the collection documentation site (antsibull-docs + Sphinx) into build/docs/
 	@$(RUN_STEPS) venv layout docs
 
+.PHONY: guides
+guides: venv ## write the site's guide pages docs/docsite/rst/*.rst from the Markdown guides docs/*.md
+	@.venv/bin/python tests/tools/guides_rst.py
+
+.PHONY: changelog-lint
+changelog-lint: ## antsibull-changelog lint (the fragments and changelogs/changelog.yaml)
+	@$(RUN_STEPS) venv changelog-lint
+
 .PHONY: changelog
-changelog: ## antsibull-changelog lint, then release (updates CHANGELOG.rst)
+changelog: ## release: antsibull-changelog lint + release for galaxy.yml's version (see docs/releasing.md)
 	@$(RUN_STEPS) venv changelog-release
 
 .PHONY: demo
@@ -83,13 +91,17 @@ emulator-stop: ## stop the emulator started by make emulator
 	@tests/tools/emulator.sh stop
 
 .PHONY: bench
-bench: venv ## run tests/benchmarks/run.py
+bench: venv ## run tests/benchmarks/run.py: results in tests/benchmarks/results/, charts in docs/charts/
 	@if [[ -f tests/benchmarks/run.py ]]; then \
 		.venv/bin/python tests/benchmarks/run.py; \
 	else \
 		echo "no benchmarks yet (tests/benchmarks/run.py is missing)"; \
 		exit 1; \
 	fi
+
+.PHONY: charts
+charts: venv ## draw the benchmark charts (docs/charts/*.svg) from the results of the last make bench
+	@.venv/bin/python tests/benchmarks/run.py --charts-only
 
 .PHONY: clean
 clean: ## remove build output, caches and the scratch tree (keeps .venv)

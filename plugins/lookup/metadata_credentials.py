@@ -102,6 +102,12 @@ seealso:
   - name: Instance metadata (Alibaba Cloud)
     description: The ECS instance metadata service, including hardened mode.
     link: https://www.alibabacloud.com/help/en/ecs/user-guide/view-instance-metadata
+  - ref: ansible_collections.alicloud.ram.docsite.hardened-metadata
+    description: Hardened metadata mode, from attaching the role to reading its credentials with a token.
+  - ref: ansible_collections.alicloud.ram.docsite.awx
+    description: Running the collection from AWX or Ansible Automation Platform (execution environment, credential type, job templates).
+extends_documentation_fragment:
+  - alicloud.ram.requirements.lookup
 '''
 
 EXAMPLES = r'''

@@ -58,6 +58,7 @@ extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes
   - alicloud.ram.instances
+  - alicloud.ram.requirements
 notes:
   - Diff mode shows only the instances that change, with their settings before and after.
   - When some instances fail (for example C(IncorrectInstanceStatus) for an instance in transition), the other
@@ -72,6 +73,12 @@ seealso:
   - module: alicloud.ram.ecs_instance_role_attachment
   - plugin: alicloud.ram.metadata_credentials
     plugin_type: lookup
+  - ref: ansible_collections.alicloud.ram.docsite.hardened-metadata
+    description: Hardened metadata mode, from attaching the role to reading its credentials with a token.
+  - ref: ansible_collections.alicloud.ram.docsite.fleets
+    description: Fleet tasks on thousands of instances (batching, selecting instances by tags, async and poll).
+  - ref: ansible_collections.alicloud.ram.docsite.awx
+    description: Running the collection from AWX or Ansible Automation Platform (execution environment, credential type, job templates).
 '''
 
 EXAMPLES = r'''

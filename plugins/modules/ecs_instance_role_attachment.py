@@ -87,6 +87,7 @@ extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes
   - alicloud.ram.instances
+  - alicloud.ram.requirements
 notes:
   - Diff mode shows only the instances that change, as C(instance_id -> role), so a run over thousands of
     instances stays readable.
@@ -100,6 +101,12 @@ notes:
 seealso:
   - module: alicloud.ram.ecs_instance_role_info
   - module: alicloud.ram.ecs_instance_metadata_options
+  - ref: ansible_collections.alicloud.ram.docsite.fleets
+    description: Fleet tasks on thousands of instances (batching, selecting instances by tags, async and poll).
+  - ref: ansible_collections.alicloud.ram.docsite.hardened-metadata
+    description: Hardened metadata mode, from attaching the role to reading its credentials with a token.
+  - ref: ansible_collections.alicloud.ram.docsite.awx
+    description: Running the collection from AWX or Ansible Automation Platform (execution environment, credential type, job templates).
 '''
 
 EXAMPLES = r'''

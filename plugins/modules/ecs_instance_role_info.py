@@ -35,8 +35,13 @@ extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes.info_module
   - alicloud.ram.instances
+  - alicloud.ram.requirements
 seealso:
   - module: alicloud.ram.ecs_instance_role_attachment
+  - ref: ansible_collections.alicloud.ram.docsite.fleets
+    description: Fleet tasks on thousands of instances (batching, selecting instances by tags, async and poll).
+  - ref: ansible_collections.alicloud.ram.docsite.awx
+    description: Running the collection from AWX or Ansible Automation Platform (execution environment, credential type, job templates).
 '''
 
 EXAMPLES = r'''

@@ -105,10 +105,13 @@ notes:
 extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes
+  - alicloud.ram.requirements
 seealso:
   - module: alicloud.ram.ram_instance_role_info
   - module: alicloud.ram.ram_role_policy
   - module: alicloud.ram.ecs_instance_role_attachment
+  - ref: ansible_collections.alicloud.ram.docsite.awx
+    description: Running the collection from AWX or Ansible Automation Platform (execution environment, credential type, job templates).
 '''
 
 EXAMPLES = r'''

@@ -42,8 +42,11 @@ options:
 extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes.INFO_MODULE
+  - alicloud.ram.requirements
 seealso:
   - module: alicloud.ram.ram_instance_role
+  - ref: ansible_collections.alicloud.ram.docsite.awx
+    description: Running the collection from AWX or Ansible Automation Platform (execution environment, credential type, job templates).
 '''
 
 EXAMPLES = r'''

@@ -112,9 +112,12 @@ seealso:
   - name: RAM policy versions
     description: How RAM keeps up to five versions of a custom policy.
     link: https://www.alibabacloud.com/help/en/ram/user-guide/manage-custom-policies
+  - ref: ansible_collections.alicloud.ram.docsite.awx
+    description: Running the collection from AWX or Ansible Automation Platform (execution environment, credential type, job templates).
 extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes
+  - alicloud.ram.requirements
 '''
 
 EXAMPLES = r'''

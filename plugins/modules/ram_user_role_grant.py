@@ -107,6 +107,7 @@ options:
 extends_documentation_fragment:
   - alicloud.ram.common
   - alicloud.ram.attributes
+  - alicloud.ram.requirements
 notes:
   - RAM user, group, role and policy names are case-insensitive; the role ARN is used exactly as C(GetRole) returns it.
   - Only custom policies are managed; the policy description is set when the policy is created.
@@ -117,6 +118,8 @@ seealso:
   - name: Authorize a RAM user to manage an instance RAM role
     description: The Alibaba Cloud procedure this module automates.
     link: https://www.alibabacloud.com/help/en/ecs/user-guide/authorize-a-ram-user-to-manage-an-instance-ram-role
+  - ref: ansible_collections.alicloud.ram.docsite.awx
+    description: Running the collection from AWX or Ansible Automation Platform (execution environment, credential type, job templates).
 '''
 
 EXAMPLES = r'''

@@ -3,6 +3,7 @@
 """Run the alicloud.ram benchmarks against the local emulator.
 
     .venv/bin/python tests/benchmarks/run.py [--quick] [--only NAME ...] [--out DIR] [--source DIR]
+                                             [--charts DIR] [--charts-only]
 
 Benchmarks: calls (API calls of the example role on N instances), fleet (attach at 1,000, 5,000
 and 10,000 instances with 50 ms latency, rerun, concurrency 1/4/8, peak RSS, naive loop),
@@ -11,7 +12,9 @@ fixed concurrency under injected throttling), overhead (per-task time vs ansible
 the peer amazon.aws.iam_role, module CPU and RSS, what a module process imports), lookup (100
 lookups, one credential fetch). Each writes ``<out>/<name>.json`` (default out:
 tests/benchmarks/results/) and prints its targets as PASS, MISS or SKIP (could not be measured,
-with the reason above it); the exit status is 1 when a target is missed.
+with the reason above it); the exit status is 1 when a target is missed. Then the charts
+(charts.py) are drawn from the results in <out>: into docs/charts/ (with --quick: <out>/charts/),
+or --charts DIR; --charts-only draws them from the results already there, running nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import bench_lookup  # noqa: E402  pylint: disable=wrong-import-position,import-
 import bench_metadata_options  # noqa: E402  pylint: disable=wrong-import-position,import-error
 import bench_overhead  # noqa: E402  pylint: disable=wrong-import-position,import-error
 import bench_throttle  # noqa: E402  pylint: disable=wrong-import-position,import-error
+import charts  # noqa: E402  pylint: disable=wrong-import-position,import-error
 from common import REPO_ROOT, Bench, machine_info, write_result  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 BENCHMARKS = dict((m.NAME, m) for m in (bench_calls, bench_fleet, bench_metadata_options, bench_throttle, bench_overhead, bench_lookup))
@@ -102,7 +106,12 @@ def main(argv=None):
     parser.add_argument('--out', default=DEFAULT_OUT, help='directory for the JSON results (default: %(default)s)')
     parser.add_argument('--source', default=str(REPO_ROOT),
                         help='build the collection from this tree (default: the checkout), e.g. to measure a change first')
+    parser.add_argument('--charts', help='directory for the SVG charts (default: docs/charts, with --quick <out>/charts)')
+    parser.add_argument('--charts-only', action='store_true', help='only draw the charts from the results in --out')
     args = parser.parse_args(argv)
+    charts_dir = args.charts or (os.path.join(args.out, 'charts') if args.quick else charts.DEFAULT_OUT)
+    if args.charts_only:
+        return 0 if charts.draw(args.out, os.path.normpath(charts_dir)) else 1
     names = [n for n in BENCHMARKS if not args.only or n in args.only]
 
     missed, summary = [], []
@@ -132,6 +141,7 @@ def main(argv=None):
                 if ok is not None and not ok:
                     missed.append(target)
             print('[%s] %.0f s, load %s -> %s, written to %s\n' % (name, payload['seconds'], before['loadavg'], after['loadavg'], path))
+    charts.draw(args.out, os.path.normpath(charts_dir))
     print('\n'.join(['targets:'] + summary))
     print('all benchmarks: %.0f s; %s' % (time.monotonic() - started, 'targets missed: %d' % len(missed) if missed else 'every target met'))
     return 1 if missed else 0

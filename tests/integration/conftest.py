@@ -4,9 +4,12 @@
 
 - ``emulator`` (session): a local Alibaba Cloud emulator process; each pytest-xdist worker
   starts its own.
-- ``collection_path`` (session): the collection built with ``ansible-galaxy collection build``
-  and installed from the tarball with ``ansible-galaxy collection install --offline`` into a
-  temporary collections path (the directory holding ``ansible_collections/``).
+- ``collection_tarball`` (session): the collection built with ``ansible-galaxy collection build``.
+- ``collection_path`` (session): that tarball installed with ``ansible-galaxy collection install
+  --offline --force`` into a temporary collections path (the directory holding
+  ``ansible_collections/``). ``--force`` because without it ansible-galaxy installs nothing when
+  the same version is in one of the default paths already (``~/.ansible/collections``, where the
+  README's install puts it).
 - ``emu`` (function): the emulator, reset to its initial state.
 - ``runner`` (function): a ``harness.PlaybookRunner`` bound to ``collection_path`` and ``emu``.
 
@@ -43,14 +46,20 @@ def _galaxy(*args, cwd=None):
 
 
 @pytest.fixture(scope='session')
-def collection_path(tmp_path_factory):
-    """Build the collection from the repository and install the tarball; return the collections path."""
+def collection_tarball(tmp_path_factory):
+    """Build the collection from the repository; return the tarball's path."""
     build_dir = tmp_path_factory.mktemp('build')
     _galaxy('build', str(REPO_ROOT), '--output-path', str(build_dir), '--force')
     tarballs = sorted(build_dir.glob('alicloud-ram-*.tar.gz'))
     assert len(tarballs) == 1, 'expected one collection tarball in %s, found %s' % (build_dir, tarballs)
+    return tarballs[0]
+
+
+@pytest.fixture(scope='session')
+def collection_path(tmp_path_factory, collection_tarball):
+    """Install the built collection into a collections path of its own; return that path."""
     installed = tmp_path_factory.mktemp('collections')
-    _galaxy('install', '--offline', '-p', str(installed), str(tarballs[0]))
+    _galaxy('install', '--offline', '--force', '-p', str(installed), str(collection_tarball))
     assert (installed / 'ansible_collections' / 'alicloud' / 'ram' / 'MANIFEST.json').is_file()
     return installed
 

@@ -370,11 +370,11 @@ def test_role_arn_in_the_credential_makes_every_call_with_the_assumed_role(jobs,
 
 @pytest.fixture(scope='module')
 def offline_install(tmp_path_factory):
-    """The tarball from ``ansible-galaxy collection build`` installed with --offline into an empty path."""
+    """The tarball from ``ansible-galaxy collection build`` installed with --offline --force into an empty path."""
     tarball = _build_tarball(tmp_path_factory.mktemp('galaxy-build'))
     target = tmp_path_factory.mktemp('galaxy-install')
     assert not any(target.iterdir())
-    _run([ansible_command('ansible-galaxy'), 'collection', 'install', '--offline', '-p', target, tarball], env=_clean_env())
+    _run([ansible_command('ansible-galaxy'), 'collection', 'install', '--offline', '--force', '-p', target, tarball], env=_clean_env())
     installed = target / 'ansible_collections' / 'alicloud' / 'ram'
     assert (installed / 'MANIFEST.json').is_file()
     assert (installed / 'extensions' / 'awx' / CREDENTIAL_TYPE.name).is_file()

@@ -14,13 +14,13 @@ Install section's ``ansible-doc`` lines run against the collection the quick sta
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from newcomer import copy_of_checkout, newcomer_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 README = REPO_ROOT / 'README.md'
@@ -28,8 +28,6 @@ SECTION = '### Against the local emulator'
 RECAP = re.compile(r'^localhost\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0', re.MULTILINE)
 EXPIRATION = re.compile(r'"msg": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"')
 PROMISE = re.compile(r'first run reports `changed=(\d+)`, the second `changed=(\d+)`')
-# Prefixes of the caller's variables a newcomer's shell would not have.
-DROPPED = ('ANSIBLE_', 'ALIBABA_CLOUD_', 'ALICLOUD_', 'EMULATOR_', 'VIRTUAL_ENV', 'PYTHONPATH', 'PYTEST_')
 
 
 def section_text(markdown, heading):
@@ -46,31 +44,6 @@ def section_text(markdown, heading):
 def shell_blocks(text):
     """The bodies of the ```bash fenced blocks of ``text``, in order."""
     return [match.group(1) for match in re.finditer(r'^```bash\n(.*?)^```$', text, re.MULTILINE | re.DOTALL)]
-
-
-def copy_of_checkout(dest):
-    """Copy the files a clone would have (tracked, and new files not ignored) to ``dest``."""
-    listed = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, check=True).stdout.decode()
-    for name in filter(None, listed.split('\0')):
-        source = REPO_ROOT / name
-        if source.is_file():
-            target = dest / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-
-
-def newcomer_environment(home, workdir):
-    """The caller's environment without its Ansible, cloud and virtualenv settings; HOME is ``home``."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(DROPPED)}
-    venv_bin = str(REPO_ROOT / '.venv' / 'bin')
-    env['PATH'] = os.pathsep.join(part for part in env.get('PATH', '').split(os.pathsep) if part != venv_bin)
-    pyenv_root = os.environ.get('PYENV_ROOT') or os.path.expanduser('~/.pyenv')
-    if os.path.isdir(pyenv_root):
-        env['PYENV_ROOT'] = pyenv_root  # pyenv's shims find their Pythons under the real HOME
-    env['HOME'] = str(home)
-    env['ALICLOUD_RAM_WORKDIR'] = str(workdir)  # where `make emulator` keeps its pid, for the cleanup
-    return env
 
 
 def test_readme_sections_hold_the_quick_start():
@@ -94,8 +67,6 @@ def test_quick_start_runs_as_written(tmp_path):
     clone, home, workdir = tmp_path / 'alicloud.ram', tmp_path / 'home', tmp_path / 'work'
     home.mkdir()
     copy_of_checkout(clone)
-    # The virtualenv `make venv` would create in a clone, already built (same requirement files).
-    (clone / '.venv').symlink_to(REPO_ROOT / '.venv')
     env = newcomer_environment(home, workdir)
     try:
         proc = subprocess.run(['bash', '--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', script], cwd=clone, env=env,

@@ -121,7 +121,9 @@ done < <(compgen -e | grep -E '^(ALIBABA_CLOUD_|ALICLOUD_|ANSIBLE_)' || true)
 ansible-galaxy collection build "$REPO_ROOT" --output-path "$DEMO_DIR/build" --force >"$DEMO_DIR/build.log" 2>&1 \
     || { cat "$DEMO_DIR/build.log" >&2; fail "ansible-galaxy collection build failed"; }
 tarball=$(ls "$DEMO_DIR"/build/alicloud-ram-*.tar.gz)
-ansible-galaxy collection install --offline -p "$DEMO_DIR/collections" "$tarball" >>"$DEMO_DIR/build.log" 2>&1 \
+# --force: otherwise a copy of the same version in ~/.ansible/collections (the README's install)
+# makes ansible-galaxy install nothing here.
+ansible-galaxy collection install --offline --force -p "$DEMO_DIR/collections" "$tarball" >>"$DEMO_DIR/build.log" 2>&1 \
     || { cat "$DEMO_DIR/build.log" >&2; fail "ansible-galaxy collection install failed"; }
 say "built $(basename "$tarball") and installed it into $DEMO_DIR/collections"
 

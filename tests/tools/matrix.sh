@@ -11,7 +11,9 @@
 #              release, setup (changes), setup again (no change), credentials lookup, teardown,
 #              nothing left behind.
 # On the oldest release the playbooks run the modules on the oldest Python tests/config.yml
-# declares for them (a virtualenv with only requirements.txt), so that declaration stays true.
+# declares for them, in a virtualenv with only requirements.txt, every package at its lower bound
+# (pip -c): so that declaration and the lower bounds stay true. The other virtualenvs get the
+# newest releases within requirements.txt's bounds. The summary lists the versions each used.
 # A release or module Python whose interpreter is not installed is skipped, saying so; the exit
 # status is 1 when anything that ran failed.
 #
@@ -72,6 +74,21 @@ cached_venv() {
         printf '%s\n' "$want" >"$stamp"
     fi
     printf '%s\n' "$dir"
+}
+
+# requirements.txt with every package at its lower bound ('pkg>=1.2,<2' -> 'pkg==1.2'), for pip -c.
+lower_bounds() {
+    sed -n 's/^\([A-Za-z0-9._-]*\) *>= *\([^,; ]*\).*/\1==\2/p' "$REPO_ROOT/requirements.txt"
+}
+
+# The installed versions of requirements.txt's packages in a virtualenv, on one line.
+requirement_versions() {
+    local names
+    names=$(sed -n 's/^\([A-Za-z0-9._-]*\) *[<>=!~].*/\1/p' "$REPO_ROOT/requirements.txt" | tr 'A-Z_' 'a-z-')
+    "$1/bin/python" -m pip list --format=freeze 2>/dev/null \
+        | awk -F'==' -v names="$names" 'BEGIN { split(names, list, "\n"); for (i in list) wanted[list[i]] = 1 }
+            { name = tolower($1); gsub("_", "-", name) } name in wanted { printf "%s%s", sep, $0; sep = " " }
+            END { print "" }'
 }
 
 # The lowest X.Y of tests/config.yml's modules.python_requires ('>=3.8' -> 3.8).
@@ -153,12 +170,15 @@ main() {
             floor=$(module_python_floor)
             [[ -n $floor ]] || die "tests/config.yml declares no modules python_requires"
             if floor_python=$(find_python "$floor"); then
-                module_python=$(cached_venv "modules-py$floor" "$floor_python")/bin/python \
+                lower_bounds >"$LOGS/lower-bounds.txt"
+                module_python=$(cached_venv "modules-py$floor-lower-bounds" "$floor_python" -c "$LOGS/lower-bounds.txt")/bin/python \
                     || { FAILED=1; SUMMARY+=("$(printf '%-34s FAILED   virtualenv' "modules on Python $floor")"); continue; }
+                SUMMARY+=("$(printf '  modules on Python %s: %s' "$floor" "$(requirement_versions "${module_python%/bin/python}")")")
             else
                 skip "modules on Python $floor" "no Python $floor here (tests/config.yml declares it for the modules)"
             fi
         fi
+        [[ -n $module_python ]] || SUMMARY+=("$(printf '  with %s' "$(requirement_versions "$venv")")")
         check "playbooks-$core${module_python:+-modules-py$floor}" playbooks "$venv" "$module_python"
     done
     printf '\nMATRIX SUMMARY\n'

@@ -79,7 +79,8 @@ step_build() {
     rm -rf "$installed"
     mkdir -p "$installed"
     export ANSIBLE_COLLECTIONS_PATH=$installed
-    run ansible-galaxy collection install --offline -p "$installed" "$tarball"
+    # --force: a copy of the same version in ~/.ansible/collections would make it install nothing
+    run ansible-galaxy collection install --offline --force -p "$installed" "$tarball"
     run ansible-doc -l alicloud.ram
     # Render every documented plugin and role the way users see it.
     for kind in module lookup role; do
@@ -104,17 +105,19 @@ step_docs_lint() {
 }
 
 # The collection documentation site as antsibull-docs builds it, into $DOCS_OUTPUT (default
-# build/docs): sphinx-init writes a Sphinx project into scratch space (conf.py extended by
-# tests/tools/docsite_conf.py: offline, MyST), `antsibull-docs collection` renders the laid-out
-# collection into RST, the Markdown guides docs/NAME.md take the place of their summaries
-# docs/docsite/rst/NAME.rst, and sphinx-build fails on any warning.
+# build/docs): the guides' pages docs/docsite/rst/NAME.rst are generated afresh from docs/NAME.md
+# in the laid-out tree (tests/tools/guides_rst.py; a unit test keeps the committed ones current),
+# sphinx-init writes a Sphinx project into scratch space (conf.py extended by
+# tests/tools/docsite_conf.py: offline), `antsibull-docs collection` renders the collection into
+# RST, and sphinx-build fails on any warning.
 step_docs() {
     need_tree
     local site=$WORKDIR/docsite out=${DOCS_OUTPUT:-$REPO_ROOT/build/docs} guide name
+    run "$VENV/bin/python" "$TREE/tests/tools/guides_rst.py" --root "$TREE"
     for guide in "$TREE"/docs/*.md; do
         name=$(basename "$guide" .md)
-        [[ -f $TREE/docs/docsite/rst/$name.rst ]] \
-            || die "docs/$name.md is not in the documentation site: add docs/docsite/rst/$name.rst and list it in docs/docsite/extra-docs.yml"
+        grep -qE "^ *- $name *\$" "$TREE/docs/docsite/extra-docs.yml" \
+            || die "docs/$name.md is not in the documentation site: list $name in docs/docsite/extra-docs.yml"
     done
     export ANSIBLE_COLLECTIONS_PATH=$WORKDIR
     rm -rf "$site"
@@ -133,20 +136,13 @@ collection_url = {
   * = "https://github.com/alicloud-ram/alicloud.ram"
 }
 collection_install = {
-  * = "ansible-galaxy collection build && ansible-galaxy collection install {namespace}-{name}-*.tar.gz"
+  * = "ansible-galaxy collection build && ansible-galaxy collection install --force {namespace}-{name}-*.tar.gz"
 }
 CFG
     mkdir -p "$site/rst"
     chmod og-w "$site/rst"  # antsibull-docs refuses a directory others may write to
     run antsibull-docs --config-file "$site/antsibull-docs.cfg" collection --cleanup everything --fail-on-error \
         --use-current --squash-hierarchy --dest-dir "$site/rst" alicloud.ram
-    for guide in "$site"/rst/docsite/*.rst; do
-        name=$(basename "$guide" .rst)
-        if [[ -f $TREE/docs/$name.md ]]; then
-            rm "$guide"
-            cp "$TREE/docs/$name.md" "$site/rst/docsite/$name.md"
-        fi
-    done
     rm -rf "$out"
     PYTHONPATH=$REPO_ROOT/tests/tools${PYTHONPATH:+:$PYTHONPATH} \
         run sphinx-build -b html -c "$site" -W --keep-going -q "$site/rst" "$out"
@@ -168,8 +164,15 @@ step_changelog_lint() {
     run antsibull-changelog lint
 }
 
+# antsibull-changelog release adds the unreleased fragments to the version galaxy.yml names; when
+# that version is released already it folds them into it with a mere warning: refuse that.
 step_changelog_release() {
     cd "$REPO_ROOT"
+    local version
+    version=$("$VENV/bin/python" -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')
+    if "$VENV/bin/python" -c 'import sys, yaml; sys.exit(sys.argv[1] not in (yaml.safe_load(open("changelogs/changelog.yaml")).get("releases") or {}))' "$version"; then
+        die "galaxy.yml says $version, which changelogs/changelog.yaml has released already: set the next version first (docs/releasing.md)"
+    fi
     run antsibull-changelog lint
     run antsibull-changelog release
 }
