@@ -18,8 +18,8 @@ from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, net
 from ansible_collections.alicloud.ram.plugins.module_utils.common_args import DEFAULT_READ_TIMEOUT, DEFAULT_RETRIES
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import from_sdk_exception, may_have_taken_effect, redact
 from ansible_collections.alicloud.ram.plugins.module_utils.retries import RetryPolicy, call_retrying
+from ansible_collections.alicloud.ram.plugins.module_utils.version import COLLECTION_VERSION
 
-COLLECTION_VERSION = '0.1.0'  # keep in step with galaxy.yml
 USER_AGENT = 'alicloud.ram/%s' % COLLECTION_VERSION
 # read timeouts the official SDK core gives the batch instance RAM role APIs (seconds), kept as a floor
 BATCH_READ_TIMEOUTS = {'AttachInstanceRamRole': 11.0, 'DescribeInstanceRamRole': 11.0, 'DetachInstanceRamRole': 10.0}

@@ -24,6 +24,12 @@ INVOCATION_LIST_SHOWN = 5
 URL_OPTIONS = ('ram_endpoint', 'ecs_endpoint', 'sts_endpoint', 'metadata_endpoint', 'http_proxy', 'https_proxy')
 
 
+def missing_sdk_message(pip_names):
+    """Ansible's missing-library message plus the pip line that installs what is missing."""
+    return '%s Install it into the Python that runs this module: python3 -m pip install %s (or -r requirements.txt of the ' \
+           'collection).' % (missing_required_lib(' and '.join(pip_names)), ' '.join(pip_names))
+
+
 class AlicloudModule(AnsibleModule):
     """AnsibleModule with the common options, credentials, clients and error reporting.
 
@@ -41,7 +47,7 @@ class AlicloudModule(AnsibleModule):
         remember_secrets(*[self.params.get(name) for name in SECRET_OPTIONS])
         missing, tb = client_utils.missing_sdks(self.services)
         if missing:
-            self.fail_json(msg=missing_required_lib(' and '.join(missing)), exception=tb)
+            self.fail_json(msg=missing_sdk_message(missing), exception=tb)
         self._check_connection_options()
 
     def _check_connection_options(self):
@@ -94,7 +100,7 @@ class AlicloudModule(AnsibleModule):
             self.debug('alicloud.ram: %(service)s calls go to %(endpoint)s, proxy: %(proxy)s' % dict(client.describe(), service=service))
             return client
         except client_utils.MissingSdkError as err:
-            self.fail_json(msg=missing_required_lib(' and '.join(err.pip_names)), exception=err.traceback)
+            self.fail_json(msg=missing_sdk_message(err.pip_names), exception=err.traceback)
         except (endpoints.EndpointError, network.NetworkError) as err:
             self.fail_config(err)
         return None  # not reached
