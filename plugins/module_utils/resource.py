@@ -216,25 +216,23 @@ class Writer(object):
             return collections.OrderedDict()
         batches = [changes[start:start + size] for start in range(0, len(changes), size)]
         outcomes = pool.map(lambda client, batch: send(client, [c.key for c in batch]), batches)
-        pending = []  # (change, failure, ours if it shows the target)
+        verdicts = []  # per change, in plan order: (change, done, failure, ours if a read shows its target)
         for batch, outcome in zip(batches, outcomes):
             err = outcome.error
             for change in batch:
                 if err is not None:
-                    pending.append((change, instance_failure_from(change.key, err), err.uncertain))
+                    verdicts.append((change, False, instance_failure_from(change.key, err), err.uncertain))
                     continue
                 item = outcome.value.items.get(change.key) or ItemResult(UNKNOWN, None)
-                if item.state == DONE:
-                    self.recorder.record(change)
-                else:
-                    pending.append((change, item.failure, item.state == UNKNOWN or outcome.value.uncertain))
+                verdicts.append((change, item.state == DONE, item.failure, item.state == UNKNOWN or outcome.value.uncertain))
+        pending = [change.key for change, done, _failure, _ours in verdicts if not done]
+        observed = observe(pending) if pending else {}
         failures = collections.OrderedDict()
-        if not pending:
-            return failures
-        observed = observe([change.key for change, _failure, _ours in pending])
-        for change, failure, ours in pending:
+        for change, done, failure, ours in verdicts:
             now = observed.get(change.key)
-            if change.key in observed and same(now, change.target):
+            if done:
+                self.recorder.record(change)
+            elif change.key in observed and same(now, change.target):
                 (self.recorder.record if ours else self.recorder.settled)(change)
             else:
                 failures[change.key] = (failure or instance_failure_from(change.key, _unknown_outcome(change.key)), now)

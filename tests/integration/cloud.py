@@ -6,6 +6,7 @@ shared trust policies, roles, attachments, the call log. Module runs go through 
 from __future__ import annotations
 
 import json
+import re
 
 from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_ram20150501 import models as ram_models
@@ -44,6 +45,6 @@ def ids_in(call):
     return json.loads(call['params']['InstanceIds'])
 
 
-def task(module, name, **args):
-    """A task of ``module`` named ``name`` (registered under the name with underscores)."""
-    return {'name': name, module: args, 'register': name.replace(' ', '_')}
+def task(module, title, **args):
+    """A task of ``module`` called ``title`` (registered under the title with underscores)."""
+    return {'name': title, module: args, 'register': re.sub(r'\W', '_', title)}

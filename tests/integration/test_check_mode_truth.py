@@ -43,7 +43,7 @@ REFUSED = {
     'I oversize permission policy': 'the limit is 6144',
     'I trust policy of another version': 'RAM accepts only "1"',
     'I attach policy over 1024 characters': 'the limit is 1024',
-    'I grant under a policy name held elsewhere': 'ct-shared already exists with another document and is attached to user ct-user',
+    'I grant under a policy name held elsewhere': 'policy ct-shared is not a PassRole grant (held by user ct-user)',
 }
 
 
@@ -90,7 +90,7 @@ def start_states(emu):
     ram.attach_policy_to_user(ram_models.AttachPolicyToUserRequest(policy_type='Custom', policy_name='ct-shared', user_name='ct-user'))
     # H: metadata options, one instance hardened already
     ecs.modify_instance_metadata_options(ecs_models.ModifyInstanceMetadataOptionsRequest(
-        region_id='cn-hangzhou', instance_id=vpc[9], http_tokens='required'))
+        region_id='cn-hangzhou', instance_id=vpc[9], http_endpoint='enabled', http_tokens='required'))
     return vpc
 
 

@@ -70,8 +70,10 @@ def test_passwords_and_tokens_in_endpoint_urls_are_never_echoed(runner, emu):
     for secret in ('Passw0rdInUrl', 'TokenInQuery123', 'FtpPassw0rd', 'ProxyPassw0rd', 'MdPassw0rd'):
         assert secret not in text, secret
     assert res.by_name('userinfo')['result']['msg'] == 'ram_endpoint: user information in the URL is not allowed'
-    assert res.by_name('query')['result']['msg'].startswith("ram_endpoint 'http://%s/?********'" % host)
-    assert res.by_name('ftp')['result']['msg'] == "ram_endpoint 'ftp://********@%s': the scheme must be http or https" % host
+    # refusals name the option and the problem, not the URL
+    assert res.by_name('query')['result']['msg'] == 'ram_endpoint: a path, parameters, query or fragment is not allowed; ' \
+        'give only scheme, host and port'
+    assert res.by_name('ftp')['result']['msg'] == 'ram_endpoint: the scheme must be http or https'
     proxy = res.by_name('proxy')['result']
     assert proxy['error']['code'] == 'ConnectionError' and 'ProxyPassw0rd' not in proxy['msg']
     assert 'metadata_endpoint: user information in the URL is not allowed' in res.by_name('lookup')['result']['msg']

@@ -127,7 +127,9 @@ def test_half_done_account_is_adopted_and_cleaned_up(runner, emu):
         else:
             ram.create_policy_version(ram_models.CreatePolicyVersionRequest(policy_name=CUSTOM, policy_document=document,
                                                                             set_as_default=(n == 2)))
-    stale = json.dumps({'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': 'ram:PassRole', 'Resource': '*'}]})
+    # the grant of this role as an interrupted run may have left it, without the instance management actions
+    stale = json.dumps({'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': 'ram:PassRole',
+                                                       'Resource': 'acs:ram::%s:role/%s' % (emu.account_id, ROLE)}]})
     ram.create_policy(ram_models.CreatePolicyRequest(policy_name='PassRole-%s' % ROLE, policy_document=stale))
     emu.clear_calls()
 
@@ -138,7 +140,7 @@ def test_half_done_account_is_adopted_and_cleaned_up(runner, emu):
     assert len(custom['versions']) == 5, custom['versions']
     passrole = next(p for p in state['policies'] if p['PolicyName'] == 'PassRole-%s' % ROLE)
     assert json.loads(next(v for v in passrole['versions'] if v['VersionId'] == passrole['DefaultVersion'])['PolicyDocument']) != \
-        json.loads(stale), 'the PassRole wildcard must be narrowed to the role ARN'
+        json.loads(stale), 'the stale grant of this role must be brought to the wanted document'
     assert not [c for c in emu.calls() if c['action'] in ('CreateRole', 'CreatePolicy')], 'existing role and policies are adopted'
 
     runner.run_tasks([role_task(ids, state='absent')])

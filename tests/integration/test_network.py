@@ -98,7 +98,7 @@ def test_ca_bundle_validate_certs_and_a_tunnel_to_an_https_endpoint(runner, emu,
         _info('ca_bundle option', ram_endpoint=tls_front.url, ca_bundle=tls_front.cert),
         _info('ca_bundle env', {'ALIBABA_CLOUD_CA_BUNDLE': tls_front.cert}, ram_endpoint=tls_front.url),
         _info('REQUESTS_CA_BUNDLE', {'REQUESTS_CA_BUNDLE': tls_front.cert}, ram_endpoint=tls_front.url),
-        _info('SSL_CERT_FILE', {'SSL_CERT_FILE': tls_front.cert}, ram_endpoint=tls_front.url),
+        _info('SSL_CERT_FILE', {'SSL_CERT_FILE': tls_front.cert, 'REQUESTS_CA_BUNDLE': ''}, ram_endpoint=tls_front.url),
         _info('not validated', ram_endpoint=tls_front.url, validate_certs=False),
         _info('tunnel', {'HTTPS_PROXY': tunnel.url}, ram_endpoint=tls_front.url, ca_bundle=tls_front.cert),
     ])

@@ -233,7 +233,7 @@ def test_delete_with_attached_policies_and_instances_fails_naming_them(runner, e
     assert emu.write_calls() == [] and actions(emu) == ['GetRole']
 
 
-def test_delete_plain_role_and_without_region_warns(runner, emu):
+def test_delete_plain_role_checks_every_region_with_or_without_a_region_set(runner, emu):
     runner.run_tasks([task('create', name='plain'), task('create other', name='plain2')])
     emu.clear_calls()
     res = runner.run_tasks([task('delete', name='plain', state='absent')])
@@ -244,9 +244,10 @@ def test_delete_plain_role_and_without_region_warns(runner, emu):
     emu.clear_calls()
     res = runner.run_tasks([task('delete without region', name='plain2', state='absent')], module_defaults=defaults,
                            env={'ALIBABA_CLOUD_REGION_ID': None})
-    assert res.result(0)['status'] == 'changed'
-    assert any('no region is configured' in w for w in res.module_result(0).get('warnings', []))
-    assert 'DescribeInstanceRamRole' not in actions(emu)
+    assert res.result(0)['status'] == 'changed' and not res.module_result(0).get('warnings')
+    # a RAM role is global: the holders are looked for in every region ECS offers, whatever the task's region
+    assert res.module_result(0)['regions_checked'] == ['cn-hangzhou']
+    assert actions(emu)[:5] == ['GetRole', 'ListPoliciesForRole', 'ListTagResources', 'DescribeRegions', 'DescribeInstanceRamRole']
 
 
 def test_invalid_input_fails_cleanly_without_any_write(runner, emu):
