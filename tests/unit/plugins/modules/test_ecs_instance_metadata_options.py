@@ -1,6 +1,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""ecs_instance_metadata_options through the in-process emulator: plan, check and diff mode, no-change runs, failures, tags."""
+"""ecs_instance_metadata_options through the in-process emulator: whole-state writes, check and diff mode, no-change runs, failures, tags."""
 
 import pytest
 

@@ -1,6 +1,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""ram_role_policy on the in-process emulator: plans, check mode, truthful results, lost replies, bad documents."""
+"""ram_role_policy on the in-process emulator: check mode, truthful results, lost replies, bad documents (plan() alone: test_role_policies.py)."""
 
 import json
 
