@@ -1,6 +1,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Tests that keep the layering true: registration, versions, and one place for each job."""
+"""Tests that keep the layering true: registration, and one place for each job."""
 
 import ast
 import re
@@ -15,17 +15,24 @@ MODULES = ROOT / 'plugins' / 'modules'
 
 # The service layer: the only files that call ServiceClient.call with an action name.
 SERVICE_LAYER = {'ram_api.py', 'ecs_api.py', 'sts_api.py'}
+# The only files that look at check mode: the module base reads the flag, the writer of resource.py acts on it.
+CHECK_MODE_READERS = {'module.py', 'resource.py'}
+MAX_MODULE_UTILS_LINES = 400
 
 
 def _sources(folder):
     return sorted(p for p in folder.glob('*.py') if p.name != '__init__.py')
 
 
+def _tree(path):
+    return ast.parse(path.read_text())
+
+
 def _calls_with_action(path):
-    """Lines calling ``<something>.call('<Action>', ...)`` / ``call_or_none(...)`` with a literal action name."""
+    """Lines calling ``<something>.call('<Action>', ...)`` with a literal (or built) action name."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ('call', 'call_or_none'):
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == 'call':
             first = node.args[0] if node.args else None
             if isinstance(first, (ast.Constant, ast.BinOp, ast.JoinedStr)):
                 found.append(node.lineno)
@@ -57,16 +64,44 @@ def test_only_the_service_layer_names_api_actions():
     assert offenders == {}, 'API actions called outside ram_api/ecs_api/sts_api'
 
 
+def test_the_service_layer_is_called_through_operations():
+    """Every public function of ram_api/ecs_api that calls the API is an ``operation`` (one failure naming, missing/done codes)."""
+    for name in ('ram_api.py', 'ecs_api.py'):
+        for node in _tree(MODULE_UTILS / name).body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith('_') and any(
+                    isinstance(n, ast.Attribute) and n.attr == 'call' for n in ast.walk(node)):
+                decorators = [d.func.id for d in node.decorator_list if isinstance(d, ast.Call) and isinstance(d.func, ast.Name)]
+                assert decorators == ['operation'], '%s: %s' % (name, node.name)
+
+
 def test_one_thread_pool():
     users = [p.name for p in _sources(MODULE_UTILS) if re.search(r'\bThreadPoolExecutor\b|\bthreading\.Thread\(', p.read_text())]
     assert users == ['concurrency.py']
 
 
-def test_modules_are_a_spec_plus_a_short_main():
+def test_only_the_writer_looks_at_check_mode():
+    """Check mode walks the path of a real run: no resource branches on ``check_mode`` or on the writer's ``predict``."""
+    offenders = {}
+    for path in _sources(MODULE_UTILS):
+        if path.name in CHECK_MODE_READERS:
+            continue
+        lines = [node.lineno for node in ast.walk(_tree(path))
+                 if isinstance(node, ast.Attribute) and node.attr in ('check_mode', 'predict')]
+        if lines:
+            offenders[path.name] = lines
+    assert offenders == {}
+
+
+def test_module_utils_files_stay_small():
+    sizes = dict((p.name, len(p.read_text().splitlines())) for p in _sources(MODULE_UTILS))
+    assert dict((name, lines) for name, lines in sizes.items() if lines > MAX_MODULE_UTILS_LINES) == {}
+
+
+def test_modules_are_a_spec_plus_a_two_line_main():
     for path in _sources(MODULES):
-        tree = ast.parse(path.read_text())
+        tree = _tree(path)
         mains = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == 'main']
         assert len(mains) == 1, path.name
-        assert len(mains[0].body) <= 3, '%s: main() should build the module and run its resource' % path.name
+        assert len(mains[0].body) == 2, '%s: main() builds the module and runs its resource' % path.name
         classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
         assert classes == [], '%s defines classes; resource logic belongs in module_utils' % path.name

@@ -1,101 +1,199 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""ServiceClient over the in-process emulator, and the HTTP transport against real local sockets."""
-
-import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+"""ServiceClient on the in-process emulator: actions by name, answers that carry the uncertain flag, the retry policy
+(server errors up to ``retries``, throttling until ``retry_timeout``), per-action read timeouts, and the client factory."""
 
 import pytest
 
-from ansible_collections.alicloud.ram.plugins.module_utils import ram_api, client as client_utils
-from ansible_collections.alicloud.ram.plugins.module_utils import endpoints
+from ansible_collections.alicloud.ram.plugins.module_utils import client as client_utils
+from ansible_collections.alicloud.ram.plugins.module_utils import network
 from ansible_collections.alicloud.ram.plugins.module_utils.client import Timeouts
 from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Credentials
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
 from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
-from ansible_collections.alicloud.ram.tests.integration.network_helpers import CountingProxy
-from ansible_collections.alicloud.ram.tests.unit.emulated import ENDPOINT
+from ansible_collections.alicloud.ram.plugins.module_utils.retries import Backoff
+from ansible_collections.alicloud.ram.tests.emulator.sdkhelpers import ECS_TRUST, policy
 
-ram_models = pytest.importorskip('alibabacloud_ram20150501.models')
 darabonba_core = pytest.importorskip('darabonba.core')
-TRUST = json.dumps({'Statement': [{'Action': 'sts:AssumeRole', 'Effect': 'Allow', 'Principal': {'Service': ['ecs.aliyuncs.com']}}],
-                    'Version': '1'})
+
+CREATE_ROLE = {'RoleName': 'web', 'AssumeRolePolicyDocument': ECS_TRUST}
 
 
-@pytest.fixture
-def ram(emulated):
-    creds = Credentials(emulated.config.access_key_id, emulated.config.access_key_secret, None, 'test')
-    client = client_utils.service_client_for('ram', creds, OptionAdapter.from_dict({'ram_endpoint': ENDPOINT, 'retries': 2}), env={})
-    client._sleep = lambda seconds: None
+def full_waits(client):
+    """Backoff without jitter: 1, 2, 4, 8, 16, 20, 20... seconds."""
+    client.backoff = Backoff(rand=lambda: 1.0)
     return client
 
 
 def test_call_maps_the_action_to_the_sdk_method_and_request_model(ram, emulated):
-    ram.call('CreateRole', {'RoleName': 'web', 'AssumeRolePolicyDocument': TRUST, 'Description': None,
-                            'Tag': [{'Key': 'env', 'Value': 'dev'}]})
-    body = ram.call('GetRole', {'RoleName': 'web'})
-    assert body['Role']['RoleName'] == 'web' and body['RequestId']
+    ram.call('CreateRole', dict(CREATE_ROLE, Description=None, Tag=[{'Key': 'env', 'Value': 'dev'}]))
+    answer = ram.call('GetRole', {'RoleName': 'web'})
+    assert answer['Role']['RoleName'] == 'web' and answer['RequestId'] and answer.uncertain is False
     assert ram.calls == {'CreateRole': 1, 'GetRole': 1}
     assert emulated.actions() == ['CreateRole', 'GetRole']
 
 
-def test_action_without_request_model(emulated):
-    creds = Credentials(emulated.config.access_key_id, emulated.config.access_key_secret, None, 'test')
-    sts = client_utils.service_client_for('sts', creds, OptionAdapter.from_dict({'sts_endpoint': ENDPOINT}), env={})
-    assert sts.call('GetCallerIdentity')['AccountId'] == emulated.config.account_id
+def test_an_action_without_a_request_model(emulated):
+    assert emulated.client('sts').call('GetCallerIdentity')['AccountId'] == emulated.config.account_id
 
 
-def test_unknown_action_is_a_programming_error(ram):
+def test_an_unknown_action_is_a_programming_error(ram):
     with pytest.raises(ValueError):
         ram.call('NoSuchAction', {})
 
 
-def test_throttling_is_retried_and_reported_to_the_pool(ram, emulated):
-    emulated.script('GetRole', code='Throttling.User', status=400)
-    emulated.script('GetRole', code='Throttling.User', status=400)
+# -- the uncertain flag --------------------------------------------------------------------------
+
+def test_an_answer_after_a_lost_attempt_is_uncertain(ram, emulated):
+    emulated.script('CreateRole', lose_reply=True)
+    with pytest.raises(AlicloudApiError) as caught:
+        ram.call('CreateRole', CREATE_ROLE)
+    # the second attempt meets the role the first one created: the service cannot tell it was ours
+    assert caught.value.code == 'EntityAlreadyExists.Role' and caught.value.uncertain is True
+    emulated.script('GetRole', lose_reply=True)
+    answer = ram.call('GetRole', {'RoleName': 'web'})
+    assert answer['Role']['RoleName'] == 'web' and answer.uncertain is True
+    assert ram.call('GetRole', {'RoleName': 'web'}).uncertain is False
+
+
+def test_an_empty_answer_is_retried_and_makes_the_call_uncertain(ram, emulated):
+    emulated.script('GetRole', empty_answer=True)
+    with pytest.raises(AlicloudApiError) as caught:
+        ram.call('GetRole', {'RoleName': 'web'})
+    assert caught.value.code == 'EntityNotExist.Role' and caught.value.uncertain is True and ram.calls == {'GetRole': 2}
+    emulated.script('CreateRole', empty_answer=True)
+    with pytest.raises(AlicloudApiError) as caught:
+        emulated.client('ram', retries=0).call('CreateRole', CREATE_ROLE)
+    assert caught.value.code == 'EmptyAnswer' and caught.value.uncertain is True and caught.value.status == 200
+    assert emulated.write_actions() == ['CreateRole']
+
+
+def test_a_refusal_is_certain(ram, emulated):
+    emulated.script('CreateRole', code='NoPermission', status=403)
+    with pytest.raises(AlicloudApiError) as caught:
+        ram.call('CreateRole', CREATE_ROLE)
+    assert caught.value.uncertain is False and ram.calls == {'CreateRole': 1}
+
+
+def test_a_write_that_is_not_idempotent_stops_after_an_uncertain_attempt(ram, emulated):
+    emulated.script('CreatePolicy', lose_reply=True)
+    with pytest.raises(AlicloudApiError) as caught:
+        ram.call('CreatePolicy', {'PolicyName': 'p', 'PolicyDocument': policy()}, idempotent=False)
+    assert caught.value.code == 'ConnectionError' and caught.value.uncertain is True
+    assert ram.calls == {'CreatePolicy': 1} and emulated.write_actions() == ['CreatePolicy']
+
+
+def test_a_write_that_is_not_idempotent_is_still_retried_when_throttled(ram, emulated):
+    emulated.script('CreatePolicy', code='Throttling.User', status=400)
+    ram.call('CreatePolicy', {'PolicyName': 'p', 'PolicyDocument': policy()}, idempotent=False)
+    assert ram.calls == {'CreatePolicy': 2} and emulated.write_actions() == ['CreatePolicy']
+
+
+# -- the retry policy ----------------------------------------------------------------------------
+
+def test_server_errors_are_retried_up_to_retries_and_leave_the_call_uncertain(emulated, clock):
+    ram = full_waits(emulated.client('ram', retries=2))
+    for _attempt in range(4):
+        emulated.script('CreateRole', code='ServiceUnavailable', status=503)
+    with pytest.raises(AlicloudApiError) as caught:
+        ram.call('CreateRole', CREATE_ROLE)
+    assert caught.value.code == 'ServiceUnavailable' and caught.value.uncertain is True
+    assert ram.calls == {'CreateRole': 3} and clock.sleeps == [1.0, 2.0]
+
+
+def test_throttling_is_retried_past_retries_until_the_retry_timeout(emulated, clock):
+    ram = full_waits(emulated.client('ram', retries=1, retry_timeout=30))
     throttled = []
     ram.on_throttle = lambda: throttled.append(1)
-    with pytest.raises(AlicloudApiError) as exc:
-        ram.call('GetRole', {'RoleName': 'nobody'})
-    assert exc.value.code == 'EntityNotExist.Role'
-    assert ram.calls == {'GetRole': 3} and len(throttled) == 2
+    for _attempt in range(10):
+        emulated.script('GetRole', code='Throttling.User', status=400)
+    with pytest.raises(AlicloudApiError) as caught:
+        ram.call('GetRole', {'RoleName': 'web'})
+    # waits of 1 + 2 + 4 + 8 = 15 s; the next one (16 s) would end past 30 s
+    assert caught.value.code == 'Throttling.User' and caught.value.uncertain is False
+    assert ram.calls == {'GetRole': 5} and clock.sleeps == [1.0, 2.0, 4.0, 8.0] and len(throttled) == 4
 
 
-def test_retry_codes_at_the_call_site_and_exhaustion(ram):
-    with pytest.raises(AlicloudApiError) as exc:
+def test_throttling_that_ends_within_the_retry_timeout_is_ridden_out(emulated, clock):
+    ram = full_waits(emulated.client('ram', retries=1))
+    for _attempt in range(8):
+        emulated.script('GetRole', code='Throttling.User', status=400)
+    with pytest.raises(AlicloudApiError) as caught:
+        ram.call('GetRole', {'RoleName': 'web'})
+    assert caught.value.code == 'EntityNotExist.Role' and ram.calls == {'GetRole': 9}
+    assert sum(clock.sleeps) < client_utils.RetryPolicy(1).timeout
+
+
+@pytest.mark.parametrize('code, status', [('Throttling.User', 400), ('ServiceUnavailable', 503)])
+def test_retries_0_means_one_attempt(emulated, clock, code, status):
+    ram = emulated.client('ram', retries=0)
+    emulated.script('GetRole', code=code, status=status)
+    with pytest.raises(AlicloudApiError) as caught:
+        ram.call('GetRole', {'RoleName': 'web'})
+    assert caught.value.code == code and ram.calls == {'GetRole': 1} and clock.sleeps == []
+
+
+def test_retry_codes_at_the_call_site_count_against_retries(emulated):
+    ram = emulated.client('ram', retries=2)
+    with pytest.raises(AlicloudApiError) as caught:
         ram.call('GetRole', {'RoleName': 'nobody'}, retry_codes=('EntityNotExist.Role',))
-    assert exc.value.code == 'EntityNotExist.Role' and ram.calls['GetRole'] == 3
+    assert caught.value.code == 'EntityNotExist.Role' and ram.calls == {'GetRole': 3}
 
 
 def test_secrets_are_scrubbed_from_errors(ram, emulated):
     emulated.script('GetRole', code='InvalidParameter', status=400, message='echo %s' % emulated.config.access_key_secret)
-    with pytest.raises(AlicloudApiError) as err:
+    with pytest.raises(AlicloudApiError) as caught:
         ram.call('GetRole', {'RoleName': 'x'})
-    assert emulated.config.access_key_secret not in str(err.value) and '********' in err.value.message
+    assert emulated.config.access_key_secret not in str(caught.value) and '********' in caught.value.message
+
+
+# -- runtime options -----------------------------------------------------------------------------
+
+def runtime(client, action):
+    return client._runtime(action)  # pylint: disable=protected-access
 
 
 def test_runtime_options_carry_timeouts_proxies_and_tls_settings(ram):
-    ram.timeouts = Timeouts(3, 7.5)
-    ram.network = endpoints.Network('http://p:1', 'http://p:2', '127.0.0.1', '/ca.pem', False, {})
-    runtime = ram._runtime()
-    assert (runtime.connect_timeout, runtime.read_timeout, runtime.autoretry) == (3000, 7500, False)
-    assert (runtime.http_proxy, runtime.https_proxy, runtime.no_proxy, runtime.ca, runtime.ignore_ssl) == (
+    ram.timeouts = Timeouts(3, 7.5, True)
+    ram.network = network.Network('http://p:1', 'http://p:2', '127.0.0.1', '/ca.pem', False, {})
+    options = runtime(ram, 'GetRole')
+    assert (options.connect_timeout, options.read_timeout, options.autoretry) == (3000, 7500, False)
+    assert (options.http_proxy, options.https_proxy, options.no_proxy, options.ca, options.ignore_ssl) == (
         'http://p:1', 'http://p:2', '127.0.0.1', '/ca.pem', True)
 
 
+def test_the_batch_apis_get_the_official_cores_read_timeout_unless_read_timeout_is_set(emulated):
+    default = emulated.client('ecs')
+    assert [runtime(default, a).read_timeout for a in ('AttachInstanceRamRole', 'DetachInstanceRamRole', 'DescribeInstanceRamRole',
+                                                       'DescribeInstances')] == [11000, 10000, 11000, 10000]
+    given = emulated.client('ecs', read_timeout=4)
+    assert runtime(given, 'AttachInstanceRamRole').read_timeout == 4000
+    longer = emulated.client('ecs', read_timeout=30)
+    assert runtime(longer, 'AttachInstanceRamRole').read_timeout == 30000
+
+
+# -- the factory ---------------------------------------------------------------------------------
+
 def test_build_sdk_client_configures_endpoint_protocol_and_user_agent():
     sdk = client_utils.build_sdk_client('ram', Credentials('ak', 'sk', 'tok'), '127.0.0.1:8555', 'http', 'cn-hangzhou', Timeouts(2, 4))
-    assert sdk._endpoint == '127.0.0.1:8555' and sdk._protocol == 'http'
-    assert sdk._user_agent == client_utils.USER_AGENT
-    assert (sdk._connect_timeout, sdk._read_timeout) == (2000, 4000)
+    assert sdk._endpoint == '127.0.0.1:8555' and sdk._protocol == 'http'  # pylint: disable=protected-access
+    assert sdk._user_agent == client_utils.USER_AGENT  # pylint: disable=protected-access
+    assert (sdk._connect_timeout, sdk._read_timeout) == (2000, 4000)  # pylint: disable=protected-access
+
+
+def test_the_factory_takes_endpoint_region_retries_and_network_from_the_options(emulated):
+    ecs = emulated.client('ecs', region='me-central-1', retries=4, retry_timeout=60, https_proxy='http://proxy:3128')
+    assert ecs.describe() == {'endpoint': 'http://127.0.0.1:9', 'proxy': 'direct (no proxy set)'}
+    assert ecs.sdk_client._region_id == 'me-central-1'  # pylint: disable=protected-access
+    assert (ecs.retries, ecs.retry_timeout, ecs.network.https_proxy) == (4, 60, 'http://proxy:3128')
+    ram = client_utils.service_client_for('ram', Credentials('ak', 'sk'), OptionAdapter.from_dict({'region': 'na-south-1'}), env={})
+    assert ram.describe() == {'endpoint': 'https://ram.aliyuncs.com', 'proxy': 'direct (no proxy set)'}
 
 
 def test_unknown_service_and_missing_sdk(monkeypatch):
     with pytest.raises(ValueError):
         client_utils.import_sdk('oss')
-    real_import = client_utils._import
+    real_import = client_utils._import  # pylint: disable=protected-access
 
     def fake_import(name):
         if name.startswith('alibabacloud_ecs20140526'):
@@ -105,9 +203,9 @@ def test_unknown_service_and_missing_sdk(monkeypatch):
     monkeypatch.setattr(client_utils, '_import', fake_import)
     missing, tb = client_utils.missing_sdks(('ram', 'ecs'))
     assert missing == ['alibabacloud-ecs20140526'] and 'ImportError' in tb
-    with pytest.raises(client_utils.MissingSdkError) as exc:
+    with pytest.raises(client_utils.MissingSdkError) as caught:
         client_utils.import_sdk('ecs')
-    assert exc.value.pip_names == ['alibabacloud-ecs20140526']
+    assert caught.value.pip_names == ['alibabacloud-ecs20140526']
     assert client_utils.missing_sdks(('ram',)) == ([], None)
 
 
@@ -116,173 +214,3 @@ def test_the_transport_replaces_only_the_sdks_own_http_exit(emulated):
     stand_in = darabonba_core.DaraCore.do_action
     client_utils.import_sdk('ram')
     assert darabonba_core.DaraCore.do_action == stand_in
-
-
-# -- the transport against real sockets ---------------------------------------------------------
-
-class _Api(BaseHTTPRequestHandler):
-    """A RAM endpoint with scripted answers: ('json', status, body), ('raw', status, type, bytes),
-    ('trickle', bytes, delay, n): the first n bytes at once, then one byte per delay."""
-
-    protocol_version = 'HTTP/1.1'
-    answers = []
-    requests = []
-
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):  # noqa: N802
-        self.rfile.read(int(self.headers.get('Content-Length') or 0))
-        self.requests.append(self.headers.get('x-acs-action'))
-        kind = self.answers.pop(0) if self.answers else ('json', 200, {'RequestId': 'R', 'Role': {'RoleName': 'web'}})
-        try:
-            if kind[0] == 'json':
-                self._raw(kind[1], 'application/json;charset=utf-8', json.dumps(kind[2]).encode())
-            elif kind[0] == 'raw':
-                self._raw(kind[1], kind[2], kind[3])
-            else:
-                data, delay, at_once = kind[1:]
-                self.wfile.write(data[:at_once])
-                for index in range(at_once, len(data)):
-                    self.wfile.write(data[index:index + 1])
-                    self.wfile.flush()
-                    time.sleep(delay)
-        except OSError:
-            pass  # the client hung up
-
-    def _raw(self, status, content_type, data):
-        self.send_response(status)
-        self.send_header('Content-Type', content_type)
-        self.send_header('Content-Length', str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-@pytest.fixture
-def api_server():
-    _Api.answers[:] = []
-    _Api.requests[:] = []
-    server = ThreadingHTTPServer(('127.0.0.1', 0), _Api)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def real_ram(server, **options):
-    values = {'ram_endpoint': 'http://127.0.0.1:%d' % server.server_address[1], 'retries': 1, 'connect_timeout': 2, 'read_timeout': 5}
-    values.update(options)
-    client = client_utils.service_client_for('ram', Credentials('ak', 'sk'), OptionAdapter.from_dict(values), env={})
-    client._sleep = lambda seconds: None
-    return client
-
-
-def ok_answer(body=b'{"RequestId": "R", "Role": {"RoleName": "web"}}'):
-    return b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' % (len(body), body)
-
-
-def test_real_round_trip_with_error_conversion_and_retry(api_server):
-    _Api.answers[:] = [
-        ('json', 503, {'Code': 'ServiceUnavailable', 'Message': 'try later', 'RequestId': 'R-503'}),
-        ('json', 200, {'RequestId': 'R-ok', 'Role': {'RoleName': 'web', 'Arn': 'acs:ram::1:role/web'}}),
-        ('json', 404, {'Code': 'EntityNotExist.Role', 'Message': 'The role does not exist: nope.', 'RequestId': 'R-404'}),
-        ('json', 403, {'Code': 'NoPermission', 'Message': 'You are not authorized to do this action.', 'RequestId': 'R-403'}),
-    ]
-    client = real_ram(api_server, retries=2)
-    assert client.call('GetRole', {'RoleName': 'web'})['Role']['Arn'] == 'acs:ram::1:role/web'
-    assert client.calls == {'GetRole': 2}
-    assert ram_api.get_role(client, 'nope') is None
-    with pytest.raises(AlicloudApiError) as exc:
-        client.call('GetRole', {'RoleName': 'web'})
-    assert (exc.value.code, exc.value.status, exc.value.request_id) == ('NoPermission', 403, 'R-403')
-    assert exc.value.message == 'You are not authorized to do this action.'
-
-
-@pytest.mark.parametrize('what', ['body', 'status line and headers'])
-def test_a_trickling_answer_is_cut_off_at_read_timeout_on_every_attempt(api_server, what):
-    answer = ok_answer()
-    at_once = answer.index(b'\r\n\r\n') + 4 if what == 'body' else 0
-    _Api.answers[:] = [('trickle', answer, 0.2, at_once)] * 2
-    client = real_ram(api_server, read_timeout=1, retries=1)
-    started = time.monotonic()
-    with pytest.raises(AlicloudApiError) as exc:
-        client.call('GetRole', {'RoleName': 'web'})
-    elapsed = time.monotonic() - started
-    assert exc.value.code == 'Timeout' and client.calls == {'GetRole': 2}
-    assert 'http://127.0.0.1:%d' % api_server.server_address[1] in exc.value.message and '1s (read_timeout)' in exc.value.message
-    # two attempts of 1 s each; per-read timeouts alone would have waited 20 s per attempt
-    assert 1.9 < elapsed < 4, elapsed
-
-
-def test_a_fast_answer_is_not_disturbed_by_the_deadline(api_server):
-    _Api.answers[:] = [('trickle', ok_answer(), 0.001, 0)]
-    assert real_ram(api_server, read_timeout=3).call('GetRole', {'RoleName': 'web'})['Role'] == {'RoleName': 'web'}
-
-
-def test_an_html_gateway_error_is_labelled_trimmed_and_retried(api_server):
-    page = b'<html><body>' + b'Bad gateway ' * 500000 + b'</body></html>'
-    _Api.answers[:] = [('raw', 502, 'text/html', page)] * 2
-    client = real_ram(api_server, retries=1)
-    with pytest.raises(AlicloudApiError) as exc:
-        client.call('GetRole', {'RoleName': 'web'})
-    err = exc.value
-    assert (err.code, err.status) == ('UnexpectedAnswer', 502) and client.calls == {'GetRole': 2}
-    assert 'HTTP 502 Bad Gateway (text/html, %d bytes)' % len(page) in err.message
-    assert 'ConnectionError' not in err.message and len(err.message) < 1300
-
-
-@pytest.mark.parametrize('status,content_type,body,label', [
-    (403, 'text/plain', b'', 'HTTP 403 Forbidden (text/plain, empty body)'),
-    (404, 'text/html', b'<h1>Not Found</h1>', 'HTTP 404 Not Found (text/html, 18 bytes)'),
-    (200, 'text/html', b'<html>captive portal</html>', 'HTTP 200 OK (text/html, 27 bytes)'),
-])
-def test_answers_that_are_not_the_apis_are_labelled_and_not_retried(api_server, status, content_type, body, label):
-    _Api.answers[:] = [('raw', status, content_type, body)]
-    client = real_ram(api_server, retries=3)
-    with pytest.raises(AlicloudApiError) as exc:
-        client.call('GetRole', {'RoleName': 'web'})
-    assert exc.value.code == 'UnexpectedAnswer' and label in exc.value.message
-    assert client.calls == {'GetRole': 1}
-    # a 404 page from something that is not the API never means "the role does not exist"
-    if status == 404:
-        _Api.answers[:] = [('raw', status, content_type, body)]
-        with pytest.raises(AlicloudApiError):
-            ram_api.get_role(client, 'web')
-
-
-def test_json_without_an_api_error_code_is_labelled(api_server):
-    _Api.answers[:] = [('json', 502, {'error': 'upstream down'})]
-    with pytest.raises(AlicloudApiError) as exc:
-        real_ram(api_server, retries=0).call('GetRole', {'RoleName': 'web'})
-    assert exc.value.code == 'UnexpectedAnswer' and 'upstream down' in exc.value.message and exc.value.status == 502
-
-
-@pytest.fixture
-def proxy_server():
-    with CountingProxy() as proxy:
-        yield proxy
-
-
-def test_the_proxy_is_used_unless_no_proxy_exempts_the_endpoint(api_server, proxy_server):
-    client = real_ram(api_server, http_proxy=proxy_server.url)
-    assert client.call('GetRole', {'RoleName': 'web'})['Role'] == {'RoleName': 'web'}
-    assert proxy_server.seen == ['POST http://127.0.0.1:%d/?RoleName=web' % api_server.server_address[1]]
-    assert client.describe()['proxy'] == '%s (option http_proxy)' % proxy_server.url
-    exempt = real_ram(api_server, http_proxy=proxy_server.url, no_proxy='example.com, 127.0.0.1:%d' % api_server.server_address[1])
-    exempt.call('GetRole', {'RoleName': 'web'})
-    assert len(proxy_server.seen) == 1 and _Api.requests == ['GetRole', 'GetRole']
-    assert exempt.describe()['proxy'] == 'direct (exempted by option no_proxy)'
-
-
-def test_proxy_and_no_proxy_from_the_environment(api_server, proxy_server):
-    port = api_server.server_address[1]
-    env = {'HTTP_PROXY': proxy_server.url, 'NO_PROXY': 'localhost'}
-    options = OptionAdapter.from_dict({'ram_endpoint': 'http://127.0.0.1:%d' % port, 'retries': 0})
-    client = client_utils.service_client_for('ram', Credentials('ak', 'sk'), options, env=env)
-    client.call('GetRole', {'RoleName': 'web'})
-    assert len(proxy_server.seen) == 1 and client.describe()['proxy'].endswith('(env HTTP_PROXY)')
-    env['no_proxy'] = '127.0.0.0/8'
-    client = client_utils.service_client_for('ram', Credentials('ak', 'sk'), options, env=env)
-    client.call('GetRole', {'RoleName': 'web'})
-    assert len(proxy_server.seen) == 1 and client.describe()['proxy'] == 'direct (exempted by env no_proxy)'

@@ -3,12 +3,15 @@
 """The worker pool: order, errors, the bound on calls in flight, the adaptive limit and the throttling hook."""
 
 import threading
-import time
 
 import pytest
 
 from ansible_collections.alicloud.ram.plugins.module_utils.concurrency import Outcome, WorkerPool, first_error
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
+
+
+# a bound on how long a barrier waits: only reached when the pool deadlocks
+GUARD = 10
 
 
 class Client(object):
@@ -69,7 +72,7 @@ def test_stop_on_error_leaves_the_items_not_started():
 
 def test_at_most_limit_calls_in_flight_and_peak_counts_them():
     pool = WorkerPool(clients, start=3)
-    together = threading.Barrier(3, timeout=5)
+    together = threading.Barrier(3, timeout=GUARD)
     flight = InFlight()
 
     def call(client, item):
@@ -85,17 +88,18 @@ def test_at_most_limit_calls_in_flight_and_peak_counts_them():
 def test_each_client_serves_one_call_at_a_time():
     pool = WorkerPool(clients, start=4)
     busy, lock, clash = set(), threading.Lock(), []
+    together = threading.Barrier(4, timeout=GUARD)
 
     def call(client, item):
         with lock:
             clash.extend([client.number] if client.number in busy else [])
             busy.add(client.number)
-        time.sleep(0.005)
+        together.wait()  # four calls in flight at once, each holding its client
         with lock:
             busy.discard(client.number)
 
     pool.map(call, range(20))
-    assert clash == []
+    assert clash == [] and pool.peak == 4
 
 
 def test_throttling_halves_the_limit_down_to_the_minimum():
@@ -140,12 +144,29 @@ def test_a_throttled_pool_lets_fewer_calls_in():
     pool.throttled()
     flight = InFlight()
     seen_alone = []
+    arrived = threading.Semaphore(0)
+    enter = pool._enter  # pylint: disable=protected-access
+
+    def counted_enter():
+        arrived.release()
+        enter()
+
+    pool._enter = counted_enter  # pylint: disable=protected-access
+    started, looked = [], threading.Event()
 
     def call(client, item):
         with flight:
-            time.sleep(0.01)
-            if item == 0:
+            with flight.lock:
+                first = not started
+                started.append(item)
+            if first:
+                # every worker is at the pool's door before the first call looks around
+                assert all(arrived.acquire(timeout=GUARD) for _n in range(3))
                 seen_alone.append(flight.now == 1)
+                looked.set()
+            else:
+                # a call let in too early would still be in flight when the first one looks
+                assert looked.wait(GUARD)
 
     pool.map(call, range(3))
     # limit 1 for the first call, 2 after it went through; growing to 3 needs two more successes

@@ -101,113 +101,30 @@ def test_extra_codes_are_retryable():
     assert retries.is_retryable(err, extra_codes=('InvalidRamRole.NotFound',))
 
 
-def test_backoff_is_full_jitter_and_capped():
-    assert retries.backoff_delay(0, rand=lambda: 1.0) == 1.0
-    assert retries.backoff_delay(3, rand=lambda: 1.0) == 8.0
-    assert retries.backoff_delay(10, rand=lambda: 1.0) == 20.0
-    assert retries.backoff_delay(10, rand=lambda: 0.5) == 10.0
-    assert retries.backoff_delay(2, rand=lambda: 0.0) == 0.0
+def test_is_retryable_for_answers_that_may_differ_on_a_repeat():
+    assert retries.is_retryable(AlicloudApiError(errors.EMPTY_ANSWER_CODE, 'm', status=200))
+    assert retries.is_retryable(AlicloudApiError(errors.TIMEOUT_ERROR_CODE, 'm'))
+    # a certificate that does not verify now will not verify on a repeat
+    assert not retries.is_retryable(AlicloudApiError(errors.TLS_ERROR_CODE, 'm'))
+    assert not retries.is_retryable(AlicloudApiError(errors.UNEXPECTED_ANSWER_CODE, 'm', status=404))
 
 
-def test_call_with_retries_makes_retries_plus_one_attempts():
-    attempts, sleeps = [], []
-
-    def always_throttled():
-        attempts.append(1)
-        raise AlicloudApiError('Throttling.User', 'slow down', status=400)
-
-    with pytest.raises(AlicloudApiError):
-        retries.call_with_retries(always_throttled, 3, sleep=sleeps.append, rand=lambda: 1.0)
-    assert len(attempts) == 4
-    assert sleeps == [1.0, 2.0, 4.0]
+@pytest.mark.parametrize('code, status, uncertain', [
+    ('ConnectionError', None, True), ('Timeout', None, True), ('EmptyAnswer', 200, True), ('InternalError', 500, True),
+    ('UnexpectedAnswer', 502, True), ('Throttling.User', 400, False), ('TLSError', None, False), ('NoPermission', 403, False),
+])
+def test_may_have_taken_effect(code, status, uncertain):
+    assert errors.may_have_taken_effect(AlicloudApiError(code, 'm', status=status)) is uncertain
 
 
-def test_call_with_retries_returns_after_transient_failures():
-    outcomes = [AlicloudApiError('ServiceUnavailable', 'x', status=503), AlicloudApiError('ConnectionError', 'reset'), 'ok']
-    sleeps = []
-
-    def flaky():
-        outcome = outcomes.pop(0)
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
-
-    assert retries.call_with_retries(flaky, 5, sleep=sleeps.append, rand=lambda: 0.5) == 'ok'
-    assert sleeps == [0.5, 1.0]
+def test_backoff_doubles_up_to_the_cap_with_jitter_between_half_and_all():
+    full = retries.Backoff(rand=lambda: 1.0)
+    assert [full.delay(n) for n in range(7)] == [1.0, 2.0, 4.0, 8.0, 16.0, 20.0, 20.0]
+    assert retries.Backoff(rand=lambda: 0.0).delay(3) == 4.0
+    assert retries.Backoff(base=0.5, cap=3.0, rand=lambda: 1.0).delay(10) == 3.0
 
 
-def test_call_with_retries_does_not_retry_client_errors():
-    attempts = []
-
-    def bad_input():
-        attempts.append(1)
-        raise AlicloudApiError('InvalidParameter', 'no', status=400)
-
-    with pytest.raises(AlicloudApiError):
-        retries.call_with_retries(bad_input, 5, sleep=lambda s: pytest.fail('must not sleep'))
-    assert len(attempts) == 1
-
-
-def test_retry_after_raises_the_delay_within_the_cap():
-    outcomes = [AlicloudApiError('Throttling', 'x', status=400, retry_after=3000), 'ok']
-    sleeps = []
-
-    def fn():
-        outcome = outcomes.pop(0)
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
-
-    retries.call_with_retries(fn, 2, sleep=sleeps.append, rand=lambda: 0.1)
-    assert sleeps == [3.0]
-
-
-def test_call_until_visible_waits_out_a_listed_code_then_succeeds():
-    clock = [0.0]
-    sleeps = []
-
-    def sleep(seconds):
-        sleeps.append(seconds)
-        clock[0] += seconds
-
-    answers = [AlicloudApiError('EntityNotExist.Role', 'not yet'), AlicloudApiError('EntityNotExist.Role', 'not yet'), {'ok': True}]
-
-    def call():
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    result = retries.call_until_visible(call, ('EntityNotExist.Role',), 30.0, sleep=sleep, clock=lambda: clock[0], rand=lambda: 1.0)
-    assert result == {'ok': True}
-    assert sleeps == [1.0, 2.0]
-
-
-def test_call_until_visible_gives_up_at_the_deadline_and_ignores_other_codes():
-    clock = [0.0]
-
-    def sleep(seconds):
-        clock[0] += seconds
-
-    def never_visible():
-        raise AlicloudApiError('EntityNotExist.Role', 'missing')
-
-    with pytest.raises(AlicloudApiError):
-        retries.call_until_visible(never_visible, ('EntityNotExist.Role',), 10.0, sleep=sleep, clock=lambda: clock[0], rand=lambda: 1.0)
-    assert clock[0] == pytest.approx(10.0)
-
-    calls = []
-
-    def other_error():
-        calls.append(1)
-        raise AlicloudApiError('NoPermission', 'denied')
-
-    with pytest.raises(AlicloudApiError):
-        retries.call_until_visible(other_error, ('EntityNotExist.Role',), 10.0, sleep=sleep, clock=lambda: clock[0])
-    assert calls == [1]
-
-
-class FakeClock:
+class FakeClock(object):
     def __init__(self):
         self.now = 0.0
         self.sleeps = []
@@ -220,10 +137,117 @@ class FakeClock:
         self.now += seconds
 
 
+def failing(*errors_):
+    """A call failing with ``errors_`` in turn, then answering 'ok'; ``attempts`` counts the calls."""
+    queue = list(errors_)
+
+    def call():
+        call.attempts += 1
+        if queue:
+            raise queue.pop(0)
+        return 'ok'
+
+    call.attempts = 0
+    return call
+
+
+def policy_call(policy, call, clock):
+    return retries.call_retrying(call, policy.waiter(), clock.sleep)
+
+
+def busy():
+    return AlicloudApiError('ServiceUnavailable', 'busy', status=503)
+
+
+def throttled(retry_after=None):
+    return AlicloudApiError('Throttling.User', 'slow down', status=400, retry_after=retry_after)
+
+
+def test_server_errors_are_repeated_up_to_retries():
+    clock = FakeClock()
+    policy = retries.RetryPolicy(2, backoff=retries.Backoff(rand=lambda: 1.0), clock=clock)
+    call = failing(busy(), busy(), busy())
+    with pytest.raises(AlicloudApiError):
+        policy_call(policy, call, clock)
+    assert call.attempts == 3 and clock.sleeps == [1.0, 2.0]
+    call = failing(busy(), AlicloudApiError('ConnectionError', 'reset'))
+    assert policy_call(policy, call, clock) == 'ok' and call.attempts == 3
+
+
+def test_throttling_is_repeated_past_retries_until_the_timeout():
+    clock = FakeClock()
+    policy = retries.RetryPolicy(1, timeout=60, backoff=retries.Backoff(rand=lambda: 1.0), clock=clock)
+    call = failing(*[throttled() for _n in range(20)])
+    with pytest.raises(AlicloudApiError):
+        policy_call(policy, call, clock)
+    # 1 + 2 + 4 + 8 + 16 + 20 = 51 s of waits; the next 20 s would end past 60 s
+    assert call.attempts == 7 and clock.sleeps == [1.0, 2.0, 4.0, 8.0, 16.0, 20.0]
+    # throttling does not use up the repeats a server error has
+    call = failing(throttled(), throttled(), throttled(), busy())
+    assert policy_call(policy, call, clock) == 'ok' and call.attempts == 5
+
+
+def test_the_default_retry_timeout_rides_out_a_minute_of_throttling():
+    assert retries.RetryPolicy(5).timeout >= 60
+    clock = FakeClock()
+    policy = retries.RetryPolicy(5, backoff=retries.Backoff(rand=lambda: 1.0), clock=clock)
+    call = failing(*[throttled() for _n in range(7)])
+    assert policy_call(policy, call, clock) == 'ok' and sum(clock.sleeps) > 60
+
+
+@pytest.mark.parametrize('error', [throttled(), busy()])
+def test_retries_0_means_one_attempt(error):
+    clock = FakeClock()
+    call = failing(error)
+    with pytest.raises(AlicloudApiError):
+        policy_call(retries.RetryPolicy(0, clock=clock), call, clock)
+    assert call.attempts == 1 and clock.sleeps == []
+
+
+def test_client_errors_are_not_repeated_unless_the_call_site_names_them():
+    clock = FakeClock()
+    call = failing(AlicloudApiError('InvalidParameter', 'no', status=400))
+    with pytest.raises(AlicloudApiError):
+        policy_call(retries.RetryPolicy(5, clock=clock), call, clock)
+    assert call.attempts == 1
+    call = failing(AlicloudApiError('EntityNotExist.Policy', 'not yet', status=404))
+    assert policy_call(retries.RetryPolicy(5, extra_codes=('EntityNotExist.Policy',), clock=clock), call, clock) == 'ok'
+
+
+def test_retry_after_raises_the_delay_within_the_cap():
+    clock = FakeClock()
+    policy = retries.RetryPolicy(2, backoff=retries.Backoff(rand=lambda: 0.0), clock=clock)
+    assert policy_call(policy, failing(throttled(retry_after=3000), throttled(retry_after=90000)), clock) == 'ok'
+    assert clock.sleeps == [3.0, 20.0]
+
+
+def test_call_until_visible_waits_out_a_listed_code_then_succeeds():
+    clock = FakeClock()
+    call = failing(AlicloudApiError('EntityNotExist.Role', 'not yet'), AlicloudApiError('EntityNotExist.Role', 'not yet'))
+    assert retries.call_until_visible(call, ('EntityNotExist.Role',), 30.0, sleep=clock.sleep, clock=clock,
+                                      backoff=retries.Backoff(rand=lambda: 1.0)) == 'ok'
+    assert clock.sleeps == [1.0, 2.0]
+
+
+def test_call_until_visible_gives_up_at_the_deadline_and_ignores_other_codes():
+    clock = FakeClock()
+
+    def never_visible():
+        raise AlicloudApiError('EntityNotExist.Role', 'missing')
+
+    with pytest.raises(AlicloudApiError):
+        retries.call_until_visible(never_visible, ('EntityNotExist.Role',), 10.0, sleep=clock.sleep, clock=clock)
+    assert clock.now == pytest.approx(10.0)
+    call = failing(AlicloudApiError('NoPermission', 'denied'))
+    with pytest.raises(AlicloudApiError):
+        retries.call_until_visible(call, ('EntityNotExist.Role',), 10.0, sleep=clock.sleep, clock=clock)
+    assert call.attempts == 1
+
+
 def test_wait_until_polls_with_growing_capped_waits_until_true():
     clock = FakeClock()
     answers = [None, False, 0, {}, [], 'done']
-    assert retries.wait_until(lambda: answers.pop(0), 60, sleep=clock.sleep, clock=clock) == 'done'
+    assert retries.wait_until(lambda: answers.pop(0), 60, sleep=clock.sleep, clock=clock, backoff=retries.Backoff(cap=5.0, rand=lambda: 1.0)) == 'done'
     assert clock.sleeps == [1.0, 2.0, 4.0, 5.0, 5.0]
 
 
@@ -235,7 +259,7 @@ def test_wait_until_returns_the_last_value_at_the_deadline_without_sleeping_past
         calls.append(clock.now)
         return {}
 
-    assert retries.wait_until(check, 10, sleep=clock.sleep, clock=clock, first_delay=2.0, cap=3.0) == {}
+    assert retries.wait_until(check, 10, sleep=clock.sleep, clock=clock, backoff=retries.Backoff(base=2.0, cap=3.0, rand=lambda: 1.0)) == {}
     assert clock.sleeps == [2.0, 3.0, 3.0, 2.0]
     assert calls[-1] == pytest.approx(10.0)
 
@@ -244,30 +268,32 @@ def test_wait_until_true_at_once_never_sleeps():
     assert retries.wait_until(lambda: 7, 5, sleep=lambda s: pytest.fail('must not sleep')) == 7
 
 
-def test_on_retry_sees_each_attempt_number():
-    seen = []
-
-    def always_busy():
-        raise AlicloudApiError('ServiceUnavailable', 'busy', status=503)
-
-    with pytest.raises(AlicloudApiError):
-        retries.call_with_retries(always_busy, 2, sleep=lambda s: None, rand=lambda: 1.0,
-                                  on_retry=lambda err, attempt, delay: seen.append((attempt, delay)))
-    assert seen == [(1, 1.0), (2, 2.0)]
-
-
-@pytest.mark.parametrize('text,expected', [
-    ('ftp://admin:PASSWORD@host/path', 'ftp://********@host/path'),
+@pytest.mark.parametrize('text, expected', [
+    # user information up to the last @ before the host: a password may hold a raw @
+    ('http://u:Pr0xy@S3cr3tTail@host:3128', 'http://********@host:3128'),
+    ('cannot reach the API endpoint through the proxy http://u:Pr0xy@S3cr3tTail@host:3128: refused',
+     'cannot reach the API endpoint through the proxy http://********@host:3128: refused'),
     ('cannot reach http://user@proxy:3128 now', 'cannot reach http://********@proxy:3128 now'),
-    ("endpoint 'http://host/?token=T0k3n&x=1' bad", "endpoint 'http://host/?********' bad"),
-    ('https://h:8443/a/b?sig=abc#frag', 'https://h:8443/a/b?********#frag'),
+    # everything after the host and port: path, parameters, query and fragment
+    ('ftp://admin:PASSWORD@host/path', 'ftp://********@host/********'),
+    ("endpoint 'http://host/?token=T0k3n&x=1' bad", "endpoint 'http://host/********' bad"),
+    ('https://h:8443/a/b?sig=abc#frag', 'https://h:8443/********'),
+    ('http://h:1/#T0k3n', 'http://h:1/********'),
+    ('http://h:1/T0k3n/latest', 'http://h:1/********'),
+    ('http://h:1;token=T0k3n', 'http://h:1/********'),
+    ('http://h:1/path;token=T0k3n', 'http://h:1/********'),
+    ('http://[::1]:80/T0k3n', 'http://[::1]:80/********'),
+    # TOKEN@host without a scheme
+    ('TOKEN123@host:9 refused', '********@host:9 refused'),
     ('proxy admin:S3cret@proxy.example.com:3128', 'proxy ********@proxy.example.com:3128'),
     ('X-aliyun-ecs-metadata-token: AAAA-bbbb, next', 'X-aliyun-ecs-metadata-token: ********, next'),
     ('X-aliyun-ecs-metadata-token-ttl-seconds: 21600', 'X-aliyun-ecs-metadata-token-ttl-seconds: 21600'),
-    ('acs:ram::123456:role/web and web@role.123.onaliyunservice.com', 'acs:ram::123456:role/web and web@role.123.onaliyunservice.com'),
+    # what is left: scheme, host and port, and text that is no URL
     ('http://127.0.0.1:8555 answered HTTP 502', 'http://127.0.0.1:8555 answered HTTP 502'),
+    ('https://ram.aliyuncs.com/ refused', 'https://ram.aliyuncs.com/ refused'),
+    ('acs:ram::123456:role/web', 'acs:ram::123456:role/web'),
 ])
-def test_redact_removes_url_user_information_queries_and_session_tokens(text, expected):
+def test_redact_leaves_only_scheme_host_and_port_of_a_url(text, expected):
     assert errors.redact(text) == expected
 
 

@@ -61,15 +61,22 @@ def test_missing_sdk_fails_naming_the_pip_package(monkeypatch):
 
 
 @pytest.mark.parametrize('args,text', [
-    ({'read_timeout': -1}, 'read_timeout must be a number of seconds greater than 0, got -1.0'),
+    ({'read_timeout': -1}, 'read_timeout must be a number of seconds greater than 0 and at most 3600, got -1.0'),
     ({'read_timeout': 0}, 'read_timeout must be a number of seconds greater than 0'),
-    ({'connect_timeout': -0.5}, 'connect_timeout must be a number of seconds greater than 0, got -0.5'),
-    ({'retries': -1}, 'retries must be 0 or more, got -1'),
+    ({'read_timeout': 'inf'}, 'read_timeout must be a number of seconds greater than 0 and at most 3600, got inf'),
+    ({'read_timeout': 1e308}, 'read_timeout must be a number of seconds greater than 0 and at most 3600'),
+    ({'connect_timeout': -0.5}, 'connect_timeout must be a number of seconds greater than 0 and at most 3600, got -0.5'),
+    ({'retry_timeout': 3601}, 'retry_timeout must be a number of seconds greater than 0 and at most 3600, got 3601'),
+    ({'retries': -1}, 'retries must be between 0 and 100, got -1'),
+    ({'retries': 101}, 'retries must be between 0 and 100, got 101'),
     ({'region': 'cn-hangzhou\nx'}, "is not a valid region id"),
     ({'region': 'cn hangzhou'}, "region 'cn hangzhou' is not a valid region id"),
-    ({'ecs_endpoint': 'http://h/path'}, "ecs_endpoint 'http://h/path': a path, query or fragment is not allowed"),
+    ({'ecs_endpoint': 'http://h/path'}, 'ecs_endpoint: a path, parameters, query or fragment is not allowed'),
     ({'ram_endpoint': 'ram.aliyuncs.com\nevil'}, 'is not a host name'),
+    ({'ram_endpoint': 'http://[::1'}, 'ram_endpoint is not a URL that can be parsed'),
+    ({'network': 'intranet'}, 'value of network must be one of: public, vpc, got: intranet'),
     ({'https_proxy': 'socks5://p:1080'}, 'option https_proxy: the proxy URL must start with http:// or https://'),
+    ({'https_proxy': 'http://[::1'}, 'option https_proxy is not a usable proxy URL'),
     ({'ca_bundle': '/nonexistent/ca.pem'}, 'ca_bundle: /nonexistent/ca.pem is not a file'),
 ])
 def test_unusable_connection_options_are_refused_before_any_call(emulated, args, text):
@@ -134,8 +141,8 @@ def test_fail_api_is_one_line_with_error_dict_and_no_secret(emulated):
     module = make(emulator_args(emulated, access_key_secret='sk-secret-value'))
     err = AlicloudApiError('NoPermission', 'denied for sk-secret-value at http://u:pw@h/?token=T', request_id='R7', status=403)
     result = failure(lambda: module.fail_api(err, 'create role web', role_name='web'))
-    assert result['msg'] == 'create role web failed: NoPermission: denied for ******** at http://********@h/?******** (request id R7)'
-    assert result['error'] == {'code': 'NoPermission', 'message': 'denied for ******** at http://********@h/?********',
+    assert result['msg'] == 'create role web failed: NoPermission: denied for ******** at http://********@h/******** (request id R7)'
+    assert result['error'] == {'code': 'NoPermission', 'message': 'denied for ******** at http://********@h/********',
                                'request_id': 'R7', 'status': 403}
     assert result['role_name'] == 'web'
     # module_args carry no_log values, which Ansible masks itself
@@ -144,12 +151,12 @@ def test_fail_api_is_one_line_with_error_dict_and_no_secret(emulated):
 
 
 def test_url_options_in_the_module_arguments_shown_at_vvv_are_redacted(emulated):
-    module = make(emulator_args(emulated, http_proxy='http://user:ProxyPass@proxy:3128'))
+    module = make(emulator_args(emulated, http_proxy='http://user:Pr0xy@S3cr3tTail@proxy:3128'))
     module.params['metadata_endpoint'] = 'http://admin:MdPass@127.0.0.1:9/?token=T0k3n'
     result = failure(lambda: module.fail_json(msg='stop'))
     args = result['invocation']['module_args']
     assert args['http_proxy'] == 'http://********@proxy:3128'
-    assert args['metadata_endpoint'] == 'http://********@127.0.0.1:9/?********'
+    assert args['metadata_endpoint'] == 'http://********@127.0.0.1:9/********'
     assert args['ram_endpoint'] == ENDPOINT and args['region'] == 'cn-hangzhou'
 
 

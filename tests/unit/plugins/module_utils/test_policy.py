@@ -8,8 +8,9 @@ import pytest
 
 from ansible_collections.alicloud.ram.plugins.module_utils import policy
 from ansible_collections.alicloud.ram.plugins.module_utils.policy import PolicyDocumentError
+from ansible_collections.alicloud.ram.tests.emulator import sdkhelpers
 
-ECS_TRUST = {"Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": ["ecs.aliyuncs.com"]}}], "Version": "1"}
+ECS_TRUST = json.loads(sdkhelpers.ECS_TRUST)
 
 
 def test_documents_differing_only_in_form_are_equal():

@@ -1,10 +1,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""ecs_instance_metadata_options through the in-process emulator: plan, check and diff mode, no-change runs, failures, tags."""
+"""ecs_instance_metadata_options through the in-process emulator: whole-state writes, check and diff mode, no-change runs, failures, tags."""
 
 import pytest
 
-from ansible_collections.alicloud.ram.plugins.module_utils import metadata_options
 from ansible_collections.alicloud.ram.plugins.modules import ecs_instance_metadata_options as module
 
 MODIFY = 'ModifyInstanceMetadataOptions'
@@ -23,24 +22,6 @@ def _writes(emulated):
     return [a for a in emulated.actions() if a == MODIFY]
 
 
-# -- plan (pure) ---------------------------------------------------------------------------------
-
-@pytest.mark.parametrize('settings, wanted, expected', [
-    (NORMAL, {'http_tokens': 'required'}, {'http_tokens': 'required'}),
-    (HARDENED, {'http_tokens': 'required'}, None),
-    (HARDENED, {'http_endpoint': 'disabled', 'http_tokens': 'required'}, {'http_endpoint': 'disabled'}),
-    (NORMAL, {'instance_metadata_tags': 'enabled', 'http_tokens': 'required'}, {'instance_metadata_tags': 'enabled', 'http_tokens': 'required'}),
-])
-def test_plan_lists_only_the_given_settings_that_differ(settings, wanted, expected):
-    changes = metadata_options.plan_changes(['i-1'], {'i-1': dict(settings)}, wanted)
-    assert changes.get('i-1') == expected
-
-
-def test_settings_an_answer_leaves_out_take_the_ecs_default():
-    assert metadata_options.current_settings({'MetadataOptions': {'HttpTokens': 'required'}}) == HARDENED
-    assert metadata_options.current_settings({}) == NORMAL
-
-
 # -- runs ----------------------------------------------------------------------------------------
 
 def test_hardening_writes_once_per_instance_and_reports_the_settings(emulated, ids):
@@ -56,16 +37,31 @@ def test_hardening_writes_once_per_instance_and_reports_the_settings(emulated, i
     assert 1 <= result['concurrency'] <= 4, 'at most the default of 4 calls in flight'
 
 
+def test_every_write_carries_the_whole_state(emulated, ids):
+    emulated.run(module, {'instance_ids': ids[:1], 'http_tokens': 'required'})
+    emulated.run(module, {'instance_ids': ids[:1], 'http_endpoint': 'disabled'})
+    emulated.run(module, {'instance_ids': ids[:1], 'instance_metadata_tags': 'enabled'})
+    sent = [dict((k, p.get(k)) for k in ('HttpEndpoint', 'HttpTokens', 'InstanceMetadataTags')) for p in emulated.params_of(MODIFY)]
+    # the tokens stay required when only the endpoint changes; metadata tags go only when the task sets them
+    assert sent == [{'HttpEndpoint': 'enabled', 'HttpTokens': 'required', 'InstanceMetadataTags': None},
+                    {'HttpEndpoint': 'disabled', 'HttpTokens': 'required', 'InstanceMetadataTags': None},
+                    {'HttpEndpoint': 'disabled', 'HttpTokens': 'required', 'InstanceMetadataTags': 'enabled'}]
+
+
 def test_second_run_makes_no_write_call_and_reads_the_hardened_state(emulated, ids):
     emulated.run(module, {'instance_ids': ids, 'http_tokens': 'required'})
-    before = len(emulated.actions())
+    emulated.forget()
 
-    result = emulated.run(module, {'instance_ids': ids, 'http_tokens': 'required'})
+    result = emulated.run(module, {'instance_ids': ids, 'http_tokens': 'required', 'return_all': True})
 
     assert result['changed'] is False
     assert result['changed_instance_ids'] == []
     assert result['instances'] == dict((i, HARDENED) for i in ids)
-    assert emulated.actions()[before:] == ['DescribeInstances']
+    assert result['summary'] == {'selected': 3, 'changed': 0, 'failed': 0, 'unchanged': 3}
+    assert result['msg'] == 'enforced http_tokens=required on 0 of 3 instance(s); 3 had it already'
+    assert emulated.actions() == ['DescribeInstances']
+    # without return_all the result lists only the instances a change was meant for
+    assert emulated.run(module, {'instance_ids': ids, 'http_tokens': 'required'})['instances'] == {}
 
 
 def test_check_mode_predicts_the_real_run_without_writing(emulated, ids):
@@ -85,7 +81,9 @@ def test_diff_shows_only_the_instances_that_change(emulated, ids):
     result = emulated.run(module, {'instance_ids': ids, 'http_tokens': 'required'}, diff=True)
 
     assert result['changed_instance_ids'] == ids[1:]
-    assert result['diff'] == {'before': dict((i, NORMAL) for i in ids[1:]), 'after': dict((i, HARDENED) for i in ids[1:])}
+    assert result['diff'] == {'before': dict((i, NORMAL) for i in ids[1:]), 'after': dict((i, HARDENED) for i in ids[1:]),
+                              'before_header': 'metadata options of 3 instance(s)',
+                              'after_header': 'enforced http_tokens=required on 2 of 3 instance(s); 1 had it already'}
 
 
 def test_only_the_given_settings_are_enforced(emulated, ids):
@@ -126,6 +124,31 @@ def test_a_lost_reply_on_a_modify_is_retried_and_counts_as_done(emulated, ids):
     assert result['changed_instance_ids'] == ids[:1]
     assert emulated.actions().count(MODIFY) == 2
     assert emulated.run(module, {'instance_ids': ids[:1], 'http_tokens': 'required'})['changed'] is False
+
+
+@pytest.mark.parametrize('fault', ['lose_reply', 'empty_answer'])
+def test_the_last_allowed_attempt_that_took_effect_unseen_counts_as_done(emulated, ids, fault):
+    emulated.script(MODIFY, **{fault: True})
+
+    result = emulated.run(module, {'instance_ids': ids[:1], 'http_tokens': 'required', 'retries': 0})
+
+    assert not result.get('failed'), result
+    assert result['changed'] is True and result['changed_instance_ids'] == ids[:1]
+    assert emulated.actions().count(MODIFY) == 1
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_instances_in_transition_fail_on_their_own_without_a_write(emulated, ids, check_mode):
+    with emulated.state.lock:
+        emulated.state.data['instances'][ids[1]]['Status'] = 'Stopping'
+
+    result = emulated.run(module, {'instance_ids': ids, 'http_tokens': 'required'}, check_mode=check_mode)
+
+    assert result['failed'] is True and result['changed'] is True
+    assert result['changed_instance_ids'] == [ids[0], ids[2]]
+    assert [(f['instance_id'], f['code']) for f in result['failed_instances']] == [(ids[1], 'IncorrectInstanceStatus')]
+    assert 'Stopping' in result['msg']
+    assert _writes(emulated) == ([] if check_mode else [MODIFY] * 2)
 
 
 def test_unknown_instances_fail_before_any_write(emulated, ids):

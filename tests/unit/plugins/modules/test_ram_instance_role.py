@@ -1,62 +1,41 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""ram_instance_role and ram_instance_role_info: plan() as a pure function, and the modules against the in-process emulator."""
+"""ram_instance_role and ram_instance_role_info against the in-process emulator (plan() alone: module_utils/test_instance_role.py)."""
 
 import json
-import types
 
 import pytest
-from darabonba.core import DaraCore
 
-from ansible.module_utils import basic
-
-from ansible_collections.alicloud.ram.plugins.module_utils import ecs_api, ram_api
-from ansible_collections.alicloud.ram.plugins.module_utils.client import service_client_for
-from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Credentials
-from ansible_collections.alicloud.ram.plugins.module_utils.instance_role import InstanceRole, InstanceRoleInfo, validate_tags
-from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
-from ansible_collections.alicloud.ram.plugins.module_utils.policy import to_json, trust_policy_for_services
-from ansible_collections.alicloud.ram.plugins.module_utils.resource import InputError
+from ansible_collections.alicloud.ram.plugins.module_utils import ram_api
+from ansible_collections.alicloud.ram.plugins.module_utils.ram import policy_item
+from ansible_collections.alicloud.ram.plugins.module_utils.role_info import InstanceRoleInfo
 from ansible_collections.alicloud.ram.plugins.modules import ram_instance_role, ram_instance_role_info
-from ansible_collections.alicloud.ram.tests.unit.emulated import ENDPOINT, REGION
+from ansible_collections.alicloud.ram.tests.emulator.sdkhelpers import ECS_TRUST, RAM_ONLY_TRUST
+from ansible_collections.alicloud.ram.tests.unit.emulated import REGION
 
-ECS_TRUST = {'Statement': [{'Action': 'sts:AssumeRole', 'Effect': 'Allow', 'Principal': {'Service': ['ecs.aliyuncs.com']}}],
-             'Version': '1'}
-OTHER_TRUST = {'Statement': [{'Action': 'sts:AssumeRole', 'Effect': 'Allow', 'Principal': {'RAM': ['acs:ram::1:root']}}],
-               'Version': '1'}
-
-
-def policy(name, policy_type='System'):
-    return {'name': name, 'type': policy_type, 'policy_name': name, 'policy_type': policy_type}
+OTHER_REGION = 'me-central-1'
+OSS = 'AliyunOSSReadOnlyAccess'
+ECS = 'AliyunECSReadOnlyAccess'
 
 
-# ---------------------------------------------------------------------------------- helpers
-
-def client(emulated, service):
-    creds = Credentials(emulated.config.access_key_id, emulated.config.access_key_secret, None, 'test')
-    options = OptionAdapter.from_dict({'ram_endpoint': ENDPOINT, 'ecs_endpoint': ENDPOINT, 'region': REGION, 'retries': 2})
-    return service_client_for(service, creds, options)
+@pytest.fixture(autouse=True)
+def regions(emulated, monkeypatch):
+    """ECS answers DescribeRegions (the role deletion looks for holders in every region)."""
+    emulated.offer_describe_regions(monkeypatch)
 
 
-def seed_role(emulated, name='app', trust=None, description=None, tags=None, policies=()):
+def seed_role(emulated, name='app', trust=ECS_TRUST, description=None, tags=None, policies=()):
     """A role made behind the module's back (through the service layer); the call log is cleared afterwards."""
-    ram = client(emulated, 'ram')
-    ram_api.create_role(ram, name, to_json(trust or ECS_TRUST), description=description, tags=tags)
+    ram = emulated.client('ram')
+    ram_api.create_role(ram, name, trust, description=description, tags=tags)
     for policy_name in policies:
         ram_api.attach_policy(ram, 'role', name, policy_name, 'System')
-    clear_calls(emulated)
+    emulated.forget()
 
 
-def attach_to_instances(emulated, name, ids):
-    ecs = client(emulated, 'ecs')
-    for batch in ecs_api.chunks(ids, ecs_api.MAX_IDS_PER_WRITE):
-        ecs_api.attach_instance_ram_role(ecs, REGION, name, batch)
-    clear_calls(emulated)
-
-
-def clear_calls(emulated):
-    with emulated.state.lock:
-        del emulated.state.calls[:]
+def held_by(emulated, ids, name='app'):
+    emulated.hold(name, ids)
+    emulated.forget()
 
 
 def stored_role(emulated, name='app'):
@@ -70,118 +49,9 @@ def holders(emulated, name='app'):
         return sorted(i['InstanceId'] for i in emulated.state.data['instances'].values() if i['role'] == name.lower())
 
 
-def params_of(emulated, action):
-    return [entry['params'] for entry in emulated.state.calls if entry['action'] == action]
-
-
-def before_first(monkeypatch, emulated, action, hook):
-    """Run ``hook()`` (someone else's doing) right before the module's first ``action`` call reaches the service."""
-    pending = [hook]
-
-    def do_action(request, runtime_option=None):
-        headers = dict((k.lower(), v) for k, v in (request.headers or {}).items())
-        if headers.get('x-acs-action') == action and pending:
-            pending.pop()()
-        return emulated.do_action(request, runtime_option)
-
-    monkeypatch.setattr(DaraCore, 'do_action', staticmethod(do_action))
-
-
 def run(emulated, check_mode=False, diff=False, **args):
     args.setdefault('name', 'app')
     return emulated.run(ram_instance_role, args, check_mode=check_mode, diff=diff)
-
-
-# ---------------------------------------------------------------------------------- plan (pure)
-
-def planner(**params):
-    """An InstanceRole for ``params`` (module defaults for the rest), validated: only plan() is exercised."""
-    values = dict((name, spec.get('default')) for name, spec in ram_instance_role.ARGUMENT_SPEC.items())
-    values.update(name='app', region=REGION)
-    values.update(params)
-    resource = InstanceRole(types.SimpleNamespace(params=values, check_mode=False))
-    resource.validate()
-    return resource
-
-
-def current(tags=None, policies=(), instance_ids=None, **role):
-    found = {'RoleName': 'app', 'Description': 'd', 'AssumeRolePolicyDocument': json.dumps(ECS_TRUST), 'MaxSessionDuration': 3600}
-    found.update(role)
-    return {'role': found, 'policies': [{'PolicyName': p, 'PolicyType': 'System'} for p in policies], 'tags': dict(tags or {}),
-            'region': REGION if instance_ids is not None else None, 'instance_ids': instance_ids}
-
-
-def test_plan_create_defaults_to_ecs_trust_and_3600():
-    plan = planner(tags={'a': 1}).plan(None)
-    assert plan == {'create': {'trust_policy': to_json(ECS_TRUST), 'description': None, 'max_session_duration': 3600,
-                               'tags': {'a': '1'}}}
-
-
-def test_plan_create_with_given_trust_and_duration():
-    plan = planner(trusted_services=['fc.aliyuncs.com'], max_session_duration=7200, description='x').plan(None)['create']
-    assert json.loads(plan['trust_policy']) == trust_policy_for_services(['fc.aliyuncs.com'])
-    assert plan['max_session_duration'] == 7200 and plan['description'] == 'x'
-
-
-@pytest.mark.parametrize('params, role, changes', [
-    (dict(), {}, {}),
-    (dict(description='d', max_session_duration=3600, trusted_services=['ecs.aliyuncs.com']), {}, {}),
-    (dict(trusted_services=['ecs.aliyuncs.com']),
-     dict(AssumeRolePolicyDocument='{"Version": "1", "Statement": {"Principal": {"Service": "ecs.aliyuncs.com"}, '
-                                   '"Action": ["sts:AssumeRole"], "Effect": "Allow"}}'), {}),
-    (dict(), dict(AssumeRolePolicyDocument=json.dumps(OTHER_TRUST)), {}),
-    (dict(description='new'), {}, {'description': 'new'}),
-    (dict(max_session_duration=7200), dict(MaxSessionDuration='3600'), {'max_session_duration': 7200}),
-    (dict(assume_role_policy_document=json.dumps(OTHER_TRUST)), {}, {'trust_policy': to_json(OTHER_TRUST)}),
-])
-def test_plan_update_changes_only_fields_that_differ(params, role, changes):
-    assert planner(**params).plan(current(**role)) == {'update': changes, 'untag': [], 'tag': {}}
-
-
-@pytest.mark.parametrize('have, params, untag, tag', [
-    ({'a': '1'}, dict(tags={'a': '1'}), [], {}),
-    ({'a': '1'}, dict(tags={'b': '2'}, purge_tags=False), [], {'b': '2'}),
-    ({'a': '1', 'b': '2'}, dict(tags={'a': 'x'}), ['b'], {'a': 'x'}),
-    ({'a': '1'}, dict(tags={}), ['a'], {}),
-    ({'a': '1'}, dict(tags={}, purge_tags=False), [], {}),
-    ({'a': '1'}, dict(), [], {}),
-])
-def test_plan_tags(have, params, untag, tag):
-    plan = planner(**params).plan(current(tags=have))
-    assert (plan['untag'], plan['tag']) == (untag, tag)
-
-
-def test_plan_refuses_more_than_20_tags_after_merge():
-    with pytest.raises(InputError) as caught:
-        planner(tags=dict(('n%d' % i, 'v') for i in range(10)), purge_tags=False).plan(current(tags=dict(('k%d' % i, 'v') for i in range(15))))
-    assert 'would have 25 tags; the limit is 20' in str(caught.value)
-
-
-def test_plan_delete():
-    assert planner(state='absent').plan(None) == {}
-    assert planner(state='absent').plan(current()) == {'delete': True, 'region': None, 'instance_ids': [], 'policies': []}
-    forced = planner(state='absent', force=True).plan(current(policies=['P'], instance_ids=['i-1']))
-    assert forced == {'delete': True, 'region': REGION, 'instance_ids': ['i-1'], 'policies': [{'PolicyName': 'P', 'PolicyType': 'System'}]}
-
-
-def test_plan_delete_without_force_names_what_blocks_it():
-    with pytest.raises(InputError) as caught:
-        planner(state='absent').plan(current(policies=['AliyunOSSReadOnlyAccess'], instance_ids=['i-1', 'i-2']))
-    message = str(caught.value)
-    assert 'AliyunOSSReadOnlyAccess (System)' in message and 'i-1, i-2' in message and 'force: true' in message
-    assert caught.value.result['instance_ids'] == ['i-1', 'i-2']
-    assert caught.value.result['attached_policies'] == [policy('AliyunOSSReadOnlyAccess')]
-    fleet = ['i-%02d' % n for n in range(12)]
-    with pytest.raises(InputError) as caught:
-        planner(state='absent').plan(current(instance_ids=fleet))
-    assert 'i-09 and 2 more' in str(caught.value) and caught.value.result['instance_ids'] == fleet
-
-
-def test_validate_tags_stringifies_values():
-    assert validate_tags({'a': 1, 'b': None, 'c': True}) == {'a': '1', 'b': '', 'c': 'true'}
-    assert validate_tags(None) is None
-    with pytest.raises(InputError):
-        validate_tags({'a': [1]})
 
 
 # ---------------------------------------------------------------------------------- validation
@@ -197,7 +67,7 @@ def test_validate_tags_stringifies_values():
     (dict(assume_role_policy_document='[]'), 'JSON object'),
     (dict(assume_role_policy_document={'Statement': [{'Effect': 'Allow', 'Action': 'sts:AssumeRole'}]}), 'Principal'),
     (dict(assume_role_policy_document={'Statement': [
-        {'Effect': 'Allow', 'Action': 'sts:AssumeRole', 'Principal': {'Service': ['x' * 7000]}}]}), 'limit is 6144'),
+        {'Effect': 'Allow', 'Action': 'sts:AssumeRole', 'Principal': {'Service': ['x' * 7000]}}]}), 'the limit is 6144'),
     (dict(assume_role_policy_document='{"Version": "1", "Version": "1", "Statement": [{"Effect": "Allow", '
                                       '"Action": "sts:AssumeRole", "Principal": {"Service": "ecs.aliyuncs.com"}}]}'), 'twice'),
     (dict(trusted_services=[]), 'trusted_services'),
@@ -205,7 +75,7 @@ def test_validate_tags_stringifies_values():
     (dict(tags={'Aliyun-x': '1'}), "'aliyun'"),
     (dict(tags={'': '1'}), 'tag key'),
     (dict(tags={'k' * 129: '1'}), 'tag key'),
-    (dict(tags={'k': 'v' * 129}), 'value of tag'),
+    (dict(tags={'k': 'v' * 257}), 'value of tag'),
     (dict(tags=dict(('k%d' % i, 'v') for i in range(21))), 'at most 20'),
 ])
 @pytest.mark.parametrize('check_mode', [False, True])
@@ -218,22 +88,22 @@ def test_invalid_input_fails_before_any_call(emulated, params, fragment, check_m
 
 # ---------------------------------------------------------------------------------- create
 
-def test_create_then_second_run_makes_no_write_call(emulated):
-    args = dict(description='app servers', max_session_duration=7200, tags={'b': '2', 'a': 1})
+def test_create_then_a_second_run_makes_no_write_call(emulated):
+    args = dict(description='app servers', max_session_duration=7200, tags={'b': '2', 'a': 1, 'long': 'v' * 256})
     result = run(emulated, **args)
     assert result['changed'] is True and not result.get('failed')
     assert emulated.actions() == ['GetRole', 'CreateRole']
-    sent = params_of(emulated, 'CreateRole')[0]
-    assert json.loads(sent['Tag']) == [{'Key': 'a', 'Value': '1'}, {'Key': 'b', 'Value': '2'}]
-    assert json.loads(sent['AssumeRolePolicyDocument']) == ECS_TRUST
+    sent = emulated.params_of('CreateRole')[0]
+    assert json.loads(sent['Tag']) == [{'Key': 'a', 'Value': '1'}, {'Key': 'b', 'Value': '2'}, {'Key': 'long', 'Value': 'v' * 256}]
+    assert json.loads(sent['AssumeRolePolicyDocument']) == json.loads(ECS_TRUST)
     role = result['role']
     assert role['role_id'] == stored_role(emulated)['RoleId'] and role['arn'] == 'acs:ram::1234567890123456:role/app'
     assert role['description'] == 'app servers' and role['max_session_duration'] == 7200
-    assert role['tags'] == {'a': '1', 'b': '2'} and role['attached_policies'] == []
+    assert role['tags'] == {'a': '1', 'b': '2', 'long': 'v' * 256} and role['attached_policies'] == []
     assert role['update_date'] == role['create_date']
     assert result['detached_policies'] == [] and result['detached_instance_ids'] == []
 
-    clear_calls(emulated)
+    emulated.forget()
     again = run(emulated, **args)
     assert again['changed'] is False and again['role'] == role
     assert emulated.write_actions() == []
@@ -253,45 +123,42 @@ def test_check_mode_create_predicts_the_real_run(emulated):
     assert real['diff'] == predicted['diff']
 
 
-def test_create_reply_lost_counts_as_created(emulated):
+@pytest.mark.parametrize('retries', [2, 0])
+def test_a_create_whose_answer_was_lost_counts_as_created(emulated, retries):
     emulated.script('CreateRole', lose_reply=True)
-    result = run(emulated, description='mine')
+    result = run(emulated, description='mine', retries=retries)
     assert result['changed'] is True and not result.get('failed')
-    assert emulated.actions().count('CreateRole') == 2
-    assert emulated.write_actions() == ['CreateRole']
+    assert emulated.actions().count('CreateRole') == (1 if retries == 0 else 2) and emulated.write_actions() == ['CreateRole']
     assert result['role']['role_id'] == stored_role(emulated)['RoleId'] and result['role']['description'] == 'mine'
     assert len(emulated.state.data['roles']) == 1
-
-    clear_calls(emulated)
-    assert run(emulated, description='mine')['changed'] is False
-    assert emulated.write_actions() == []
+    emulated.forget()
+    assert run(emulated, description='mine')['changed'] is False and emulated.write_actions() == []
 
 
-def test_create_race_converges_the_existing_role_reporting_only_own_writes(emulated, monkeypatch):
-    before_first(monkeypatch, emulated, 'CreateRole', lambda: seed_role(emulated, description='theirs'))
+def test_a_create_race_converges_the_existing_role_reporting_only_own_writes(emulated):
+    emulated.before_next('CreateRole', lambda: seed_role(emulated, description='theirs'))
     result = run(emulated, description='mine', diff=True)
-    assert result['changed'] is True
+    assert result['changed'] is True and not result.get('failed')
     assert emulated.write_actions() == ['UpdateRole']
     assert result['role']['description'] == 'mine' and stored_role(emulated)['Description'] == 'mine'
     assert result['diff']['before']['description'] == 'theirs'
 
 
-def test_create_race_with_an_equal_role_is_no_change(emulated, monkeypatch):
-    before_first(monkeypatch, emulated, 'CreateRole', lambda: seed_role(emulated, description='same'))
+def test_a_create_race_with_an_equal_role_is_no_change(emulated):
+    emulated.before_next('CreateRole', lambda: seed_role(emulated, description='same'))
     result = run(emulated, description='same')
     assert result['changed'] is False and not result.get('failed')
-    assert emulated.write_actions() == []
-    assert result['role']['role_id'] == stored_role(emulated)['RoleId']
+    assert emulated.write_actions() == [] and result['role']['role_id'] == stored_role(emulated)['RoleId']
 
 
 # ---------------------------------------------------------------------------------- update
 
-def test_drift_is_fixed_with_one_update_role_carrying_only_changed_fields(emulated):
+def test_drift_is_fixed_with_one_update_role_carrying_only_the_changed_fields(emulated):
     seed_role(emulated, description='d')
     role_id = stored_role(emulated)['RoleId']
     result = run(emulated, description='new', trusted_services=['ecs.aliyuncs.com', 'fc.aliyuncs.com'], diff=True)
     assert result['changed'] is True and emulated.write_actions() == ['UpdateRole']
-    assert set(params_of(emulated, 'UpdateRole')[0]) == {'RoleName', 'NewDescription', 'NewAssumeRolePolicyDocument'}
+    assert set(emulated.params_of('UpdateRole')[0]) == {'RoleName', 'NewDescription', 'NewAssumeRolePolicyDocument'}
     assert result['role']['role_id'] == role_id == stored_role(emulated)['RoleId']
     assert result['role']['update_date'] == stored_role(emulated)['UpdateDate']
     assert result['diff']['before']['description'] == 'd' and result['diff']['after']['description'] == 'new'
@@ -299,10 +166,11 @@ def test_drift_is_fixed_with_one_update_role_carrying_only_changed_fields(emulat
     assert services == ['ecs.aliyuncs.com', 'fc.aliyuncs.com']
 
 
-def test_equivalent_trust_and_kept_trust_are_no_change(emulated):
-    seed_role(emulated, trust=OTHER_TRUST)
-    assert run(emulated)['role']['assume_role_policy_document'] == OTHER_TRUST
-    text = '{"Version": "1", "Statement": {"Principal": {"RAM": "acs:ram::1:root"}, "Action": ["sts:AssumeRole"], "Effect": "Allow"}}'
+def test_an_equivalent_or_kept_trust_policy_is_no_change(emulated):
+    seed_role(emulated, trust=RAM_ONLY_TRUST)
+    assert run(emulated)['role']['assume_role_policy_document'] == json.loads(RAM_ONLY_TRUST)
+    text = ('{"Version": "1", "Statement": {"Principal": {"RAM": "acs:ram::1234567890123456:root"}, "Action": ["sts:AssumeRole"], '
+            '"Effect": "Allow"}}')
     result = run(emulated, assume_role_policy_document=text, diff=True)
     assert result['changed'] is False and result['diff']['before'] == result['diff']['after']
     assert emulated.write_actions() == []
@@ -318,7 +186,7 @@ def test_check_mode_update_predicts_the_real_run(emulated):
     assert predicted['diff'] == real['diff']
     for key in ('role_id', 'arn', 'description', 'max_session_duration', 'tags', 'assume_role_policy_document', 'create_date'):
         assert predicted['role'][key] == real['role'][key], key
-    clear_calls(emulated)
+    emulated.forget()
     assert run(emulated, check_mode=True, **args)['changed'] is False
 
 
@@ -341,8 +209,7 @@ def test_tags_come_from_list_roles_where_the_tag_api_is_not_offered(emulated):
     emulated.script('ListTagResources', code='InvalidAction.NotFound', status=404)
     result = run(emulated)
     assert result['role']['tags'] == {'a': '1'} and result['changed'] is False
-    assert emulated.scripts == []   # the tag API was asked first
-    assert emulated.actions() == ['GetRole', 'ListPoliciesForRole', 'ListRoles']
+    assert emulated.actions() == ['GetRole', 'ListPoliciesForRole', 'ListTagResources', 'ListRoles']
 
 
 def test_other_tag_read_errors_fail_naming_the_operation(emulated):
@@ -353,7 +220,7 @@ def test_other_tag_read_errors_fail_naming_the_operation(emulated):
     assert result['error']['code'] == 'NoPermission' and result['error']['request_id'] == 'SCRIPTED-REQUEST'
 
 
-def test_failure_after_a_write_reports_changed_and_the_role_as_updated(emulated):
+def test_a_failure_after_a_write_reports_changed_and_the_role_as_updated(emulated):
     seed_role(emulated, description='d')
     emulated.script('TagResources', code='NoPermission', status=403)
     result = run(emulated, description='new', tags={'a': '1'})
@@ -364,84 +231,99 @@ def test_failure_after_a_write_reports_changed_and_the_role_as_updated(emulated)
     assert result['role']['update_date'] == stored_role(emulated)['UpdateDate']
 
 
+@pytest.mark.parametrize('action, params', [
+    ('UpdateRole', dict(description='new')),
+    ('TagResources', dict(tags={'a': '1', 'b': '2'}, purge_tags=False)),
+    ('UntagResources', dict(tags={'a': '1'})),
+])
+def test_an_update_whose_last_answer_was_lost_is_settled_by_a_read(emulated, action, params):
+    seed_role(emulated, description='d', tags={'a': '1', 'c': '3'})
+    emulated.script(action, lose_reply=True)
+    result = run(emulated, retries=0, **params)
+    assert not result.get('failed') and result['changed'] is True
+    assert emulated.write_actions() == [action]
+
+
 # ---------------------------------------------------------------------------------- delete
 
-def test_absent_role_is_no_change_with_one_read(emulated):
+def test_an_absent_role_is_no_change_with_one_read(emulated):
     result = run(emulated, state='absent', diff=True)
-    assert result['changed'] is False and result['role'] == {} and 'region' not in result
+    assert result['changed'] is False and result['role'] == {} and 'regions_checked' not in result
     assert result['diff'] == {'before': {}, 'after': {}}
     assert emulated.actions() == ['GetRole']
 
 
-def test_delete_plain_role(emulated):
+def test_deleting_a_role_looks_for_holders_in_every_region(emulated):
+    emulated.add_instances(1, region=OTHER_REGION)
     seed_role(emulated)
     result = run(emulated, state='absent', diff=True)
-    assert result['changed'] is True and result['role'] == {} and result['region'] == REGION
+    assert result['changed'] is True and result['role'] == {} and result['regions_checked'] == [REGION, OTHER_REGION]
     assert emulated.write_actions() == ['DeleteRole'] and stored_role(emulated) is None
+    assert sorted(p['RegionId'] for p in emulated.params_of('DescribeInstanceRamRole')) == [REGION, OTHER_REGION]
     assert result['diff']['before']['role_name'] == 'app' and result['diff']['after'] == {}
 
 
-def test_delete_blocked_by_policies_and_instances_names_them(emulated):
-    seed_role(emulated, policies=['AliyunOSSReadOnlyAccess'])
-    ids = emulated.instance_ids()
-    attach_to_instances(emulated, 'app', ids[:1])
-    for check_mode in (False, True):
-        result = run(emulated, state='absent', check_mode=check_mode)
-        assert result['failed'] and result['changed'] is False
-        assert 'AliyunOSSReadOnlyAccess' in result['msg'] and ids[0] in result['msg'] and 'force' in result['msg']
-        assert result['instance_ids'] == ids[:1]
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_holders_in_any_region_and_policies_block_the_deletion(emulated, check_mode):
+    seed_role(emulated, policies=[OSS])
+    here = emulated.instance_ids()[:1]
+    there = emulated.add_instances(2, region=OTHER_REGION)
+    held_by(emulated, here + there)
+    result = run(emulated, state='absent', check_mode=check_mode)
+    assert result['failed'] and result['changed'] is False
+    assert OSS in result['msg'] and 'force' in result['msg']
+    assert '%s in %s' % (here[0], REGION) in result['msg'] and '%s, %s in %s' % (there[0], there[1], OTHER_REGION) in result['msg']
+    assert sorted(result['instance_ids']) == sorted(here + there) and result['holders'] == {REGION: here, OTHER_REGION: there}
+    assert result['attached_policies'] == [policy_item(OSS, 'System')]
     assert emulated.write_actions() == [] and stored_role(emulated) is not None
 
 
-def test_force_delete_detaches_instances_then_policies_then_deletes(emulated):
-    with emulated.state.lock:
-        emulated.state.add_instances(REGION, 147, 'vpc')
+def test_force_detaches_every_holder_in_its_region_then_the_policies_then_deletes(emulated):
+    emulated.add_instances(147)
     ids = emulated.instance_ids()
-    seed_role(emulated, policies=['AliyunOSSReadOnlyAccess', 'AliyunECSReadOnlyAccess'])
-    attach_to_instances(emulated, 'app', ids)
+    there = emulated.add_instances(2, region=OTHER_REGION)
+    seed_role(emulated, policies=[OSS, ECS])
+    held_by(emulated, ids + there)
     predicted = run(emulated, state='absent', force=True, check_mode=True, diff=True)
     assert emulated.write_actions() == []
     result = run(emulated, state='absent', force=True, diff=True)
     assert result['changed'] is True and result['role'] == {} and stored_role(emulated) is None
-    writes = emulated.write_actions()
-    assert writes == ['DetachInstanceRamRole'] * 2 + ['DetachPolicyFromRole'] * 2 + ['DeleteRole']
-    assert sorted(len(json.loads(p['InstanceIds'])) for p in params_of(emulated, 'DetachInstanceRamRole')) == [50, 100]
-    assert sorted(result['detached_instance_ids']) == sorted(ids) and holders(emulated) == []
-    assert result['detached_policies'] == [policy('AliyunOSSReadOnlyAccess'), policy('AliyunECSReadOnlyAccess')]
-    for key in ('changed', 'role', 'detached_policies', 'diff', 'region'):
+    assert emulated.write_actions() == ['DetachInstanceRamRole'] * 3 + ['DetachPolicyFromRole'] * 2 + ['DeleteRole']
+    sent = sorted((p['RegionId'], len(json.loads(p['InstanceIds']))) for p in emulated.params_of('DetachInstanceRamRole'))
+    assert sent == [(REGION, 50), (REGION, 100), (OTHER_REGION, 2)]
+    assert sorted(result['detached_instance_ids']) == sorted(ids + there) and holders(emulated) == []
+    assert result['detached_policies'] == [policy_item(OSS, 'System'), policy_item(ECS, 'System')]
+    for key in ('changed', 'role', 'detached_policies', 'diff', 'regions_checked'):
         assert predicted[key] == result[key], key
     assert sorted(predicted['detached_instance_ids']) == sorted(result['detached_instance_ids'])
 
 
-def test_force_delete_reports_instances_it_could_not_detach_and_keeps_the_role(emulated):
-    with emulated.state.lock:
-        emulated.state.add_instances(REGION, 147, 'vpc')
+def test_force_reports_the_instances_it_could_not_detach_and_keeps_the_role(emulated):
+    emulated.add_instances(147)
     ids = emulated.instance_ids()
-    seed_role(emulated, policies=['AliyunOSSReadOnlyAccess'])
-    attach_to_instances(emulated, 'app', ids)
+    seed_role(emulated, policies=[OSS])
+    held_by(emulated, ids)
     emulated.script('DetachInstanceRamRole', code='NoPermission', status=403)
     result = run(emulated, state='absent', force=True)
     assert result['failed'] is True and result['changed'] is True
     failed = [f['instance_id'] for f in result['failed_instances']]
     done = result['detached_instance_ids']
-    assert sorted(failed + done) == sorted(ids) and len(failed) in (50, 100)
-    assert sorted(failed) == holders(emulated)
+    assert sorted(failed + done) == sorted(ids) and len(failed) in (50, 100) and sorted(failed) == holders(emulated)
     assert result['error']['code'] == 'NoPermission' and 'was not deleted' in result['msg']
-    assert 'for %d instance(s)' % len(failed) in result['msg'] and 'and %d more' % (len(failed) - 10) in result['msg']
+    assert '%d of 150 instance(s) failed' % len(failed) in result['msg'] and 'and %d more' % (len(failed) - 10) in result['msg']
     assert emulated.write_actions() == ['DetachInstanceRamRole']
-    assert result['detached_policies'] == [] and result['role']['role_name'] == 'app'
-    assert stored_role(emulated) is not None
+    assert result['detached_policies'] == [] and result['role']['role_name'] == 'app' and stored_role(emulated) is not None
 
 
-def test_force_delete_detaches_a_policy_attached_meanwhile(emulated, monkeypatch):
+def test_force_detaches_a_policy_attached_meanwhile(emulated):
     seed_role(emulated)
-    ram = client(emulated, 'ram')
-    before_first(monkeypatch, emulated, 'DeleteRole', lambda: ram_api.attach_policy(ram, 'role', 'app', 'AliyunOSSReadOnlyAccess', 'System'))
+    ram = emulated.client('ram')
+    emulated.before_next('DeleteRole', lambda: ram_api.attach_policy(ram, 'role', 'app', OSS, 'System'))
     result = run(emulated, state='absent', force=True)
     assert result['changed'] is True and not result.get('failed') and stored_role(emulated) is None
     assert [a for a in emulated.write_actions() if a != 'AttachPolicyToRole'] == ['DetachPolicyFromRole', 'DeleteRole']
     assert emulated.actions().count('DeleteRole') == 2
-    assert result['detached_policies'] == [policy('AliyunOSSReadOnlyAccess')]
+    assert result['detached_policies'] == [policy_item(OSS, 'System')]
 
 
 def test_delete_conflicts_stay_bounded(emulated):
@@ -455,7 +337,7 @@ def test_delete_conflicts_stay_bounded(emulated):
     assert stored_role(emulated) is not None
 
 
-def test_delete_conflict_without_force_fails_with_the_api_error(emulated):
+def test_a_delete_conflict_without_force_fails_with_the_api_error(emulated):
     seed_role(emulated)
     for _attempt in range(2):
         emulated.script('DeleteRole', code='DeleteConflict.Role.Policy', status=409)
@@ -465,53 +347,61 @@ def test_delete_conflict_without_force_fails_with_the_api_error(emulated):
     assert stored_role(emulated) is not None
 
 
-def test_delete_reply_lost_counts_as_deleted(emulated):
+@pytest.mark.parametrize('retries', [2, 0])
+def test_a_delete_whose_answer_was_lost_counts_as_deleted(emulated, retries):
     seed_role(emulated)
     emulated.script('DeleteRole', lose_reply=True)
-    result = run(emulated, state='absent')
+    result = run(emulated, state='absent', retries=retries)
     assert result['changed'] is True and not result.get('failed') and result['role'] == {}
-    assert emulated.actions().count('DeleteRole') == 2 and stored_role(emulated) is None
+    assert emulated.actions().count('DeleteRole') == (1 if retries == 0 else 2) and stored_role(emulated) is None
 
 
-def test_role_deleted_by_someone_else_meanwhile_is_not_our_change(emulated, monkeypatch):
+def test_a_role_deleted_by_someone_else_meanwhile_is_not_our_change(emulated):
     seed_role(emulated)
-    ram = client(emulated, 'ram')
-    before_first(monkeypatch, emulated, 'DeleteRole', lambda: ram_api.delete_role(ram, 'app'))
+    ram = emulated.client('ram')
+    emulated.before_next('DeleteRole', lambda: ram_api.delete_role(ram, 'app'))
     result = run(emulated, state='absent')
     assert result['changed'] is False and not result.get('failed') and result['role'] == {}
 
 
-def test_without_a_region_the_instance_check_is_skipped_with_a_warning(emulated, monkeypatch):
+def test_without_a_region_the_regions_are_listed_from_the_default_one(emulated, monkeypatch):
     for name in ('ALIBABA_CLOUD_REGION_ID', 'ALICLOUD_REGION', 'ALICLOUD_REGION_ID'):
         monkeypatch.delenv(name, raising=False)
-    warnings = []
-    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda module, message: warnings.append(message))
+    emulated.add_instances(1, region=OTHER_REGION)
     seed_role(emulated)
+    held_by(emulated, emulated.instance_ids(OTHER_REGION))
     result = run(emulated, state='absent', region=None)
-    assert result['changed'] is True and 'region' not in result
-    assert any('no region is configured' in w for w in warnings)
-    assert 'DescribeInstanceRamRole' not in emulated.actions()
+    there = emulated.instance_ids(OTHER_REGION)
+    assert result['failed'] and '%s in %s' % (there[0], OTHER_REGION) in result['msg'] and result['holders'] == {OTHER_REGION: there}
+
+
+def test_a_region_list_failure_fails_before_any_write(emulated):
+    seed_role(emulated)
+    emulated.script('DescribeRegions', code='NoPermission', status=403)
+    result = run(emulated, state='absent')
+    assert result['failed'] and 'list the regions' in result['msg'] and emulated.write_actions() == []
 
 
 # ---------------------------------------------------------------------------------- info
 
 def info(emulated, **args):
+    emulated.forget()
     return emulated.run(ram_instance_role_info, args, check_mode=True)
 
 
 def test_info_by_name(emulated):
-    seed_role(emulated, description='web', tags={'tier': 'web'}, policies=['AliyunOSSReadOnlyAccess'])
+    seed_role(emulated, description='web', tags={'tier': 'web'}, policies=[OSS])
     result = info(emulated, name='APP')
     assert result['changed'] is False
     role = result['roles'][0]
     assert role['role_name'] == 'app' and role['tags'] == {'tier': 'web'} and role['ecs_can_assume'] is True
-    assert role['attached_policies'] == [policy('AliyunOSSReadOnlyAccess')]
+    assert role['attached_policies'] == [policy_item(OSS, 'System')]
     assert sorted(emulated.actions()) == ['GetRole', 'ListPoliciesForRole', 'ListTagResources']
     assert info(emulated, name='nope')['roles'] == []
 
 
 def test_info_by_name_filters_roles_ecs_cannot_assume(emulated):
-    seed_role(emulated, trust=OTHER_TRUST)
+    seed_role(emulated, trust=RAM_ONLY_TRUST)
     assert info(emulated, name='app')['roles'] == []
     assert info(emulated, name='app', instance_roles_only=False)['roles'][0]['ecs_can_assume'] is False
 
@@ -519,13 +409,13 @@ def test_info_by_name_filters_roles_ecs_cannot_assume(emulated):
 def test_info_pages_the_listing_and_takes_tags_from_it(emulated, monkeypatch):
     monkeypatch.setattr(InstanceRoleInfo, 'PAGE_SIZE', 10)
     for index in range(25):
-        seed_role(emulated, 'r%04d' % index, trust=ECS_TRUST if index % 2 == 0 else OTHER_TRUST, tags={'i': str(index)})
+        seed_role(emulated, 'r%04d' % index, trust=ECS_TRUST if index % 2 == 0 else RAM_ONLY_TRUST, tags={'i': str(index)})
     result = info(emulated, name_prefix='R000')
     assert [r['role_name'] for r in result['roles']] == ['r%04d' % i for i in range(0, 10, 2)]
     assert result['roles'][1]['tags'] == {'i': '2'}
-    actions = emulated.actions()
-    assert actions.count('ListRoles') == 3 and actions.count('GetRole') == 10 and actions.count('ListPoliciesForRole') == 5
-    assert 'ListTagResources' not in actions and emulated.write_actions() == []
+    counts = emulated.action_counts()
+    assert counts['ListRoles'] == 3 and counts['GetRole'] == 10 and counts['ListPoliciesForRole'] == 5
+    assert 'ListTagResources' not in counts and emulated.write_actions() == []
     assert len(info(emulated, instance_roles_only=False)['roles']) == 25
 
 

@@ -1,26 +1,20 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""ram_role_policy on the in-process emulator: plans, check mode, truthful results, lost replies, bad documents."""
+"""ram_role_policy on the in-process emulator: check mode, truthful results, lost replies, bad documents (plan() alone: test_role_policies.py)."""
 
 import json
 
 import pytest
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.alicloud.ram.plugins.module_utils import custom_policy, ram_api
-from ansible_collections.alicloud.ram.plugins.module_utils.client import service_client_for
-from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Credentials
-from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
-from ansible_collections.alicloud.ram.plugins.module_utils.policy import to_json, trust_policy_for_services
+from ansible_collections.alicloud.ram.plugins.module_utils import ram_api
+from ansible_collections.alicloud.ram.plugins.module_utils.policy import normalize_policy
 from ansible_collections.alicloud.ram.plugins.modules import ram_role_policy
-from ansible_collections.alicloud.ram.tests.unit.emulated import ENDPOINT
+from ansible_collections.alicloud.ram.tests.emulator.sdkhelpers import ECS_TRUST
 
 ROLE = 'app-role'
 OSS = 'AliyunOSSReadOnlyAccess'
 ECS = 'AliyunECSReadOnlyAccess'
 VPC = 'AliyunVPCReadOnlyAccess'
-TRUST = to_json(trust_policy_for_services(['ecs.aliyuncs.com']))
 RESULT_KEYS = ('changed', 'role_name', 'attached_policies', 'attached', 'detached', 'created_policies', 'updated_policies',
                'deleted_policies')
 
@@ -35,19 +29,12 @@ def pol(name, policy_type):
 
 
 @pytest.fixture
-def ram(emulated, monkeypatch):
-    monkeypatch.setattr(custom_policy.time, 'sleep', lambda seconds: None)
-    creds = Credentials(emulated.config.access_key_id, emulated.config.access_key_secret, None, 'test')
-    return service_client_for('ram', creds, OptionAdapter.from_dict({'ram_endpoint': ENDPOINT, 'retries': 2}))
-
-
-@pytest.fixture
 def cloud(emulated, ram):
     """Seeds the emulated account through the service layer, then forgets those calls."""
 
     class Cloud(object):
         def role(self, name=ROLE, attached=()):
-            ram_api.create_role(ram, name, TRUST)
+            ram_api.create_role(ram, name, ECS_TRUST)
             for policy_name, policy_type in attached:
                 ram_api.attach_policy(ram, 'role', name, policy_name, policy_type)
             return self.forget()
@@ -62,8 +49,7 @@ def cloud(emulated, ram):
             return self.forget()
 
         def forget(self):
-            with emulated.state.lock:
-                del emulated.state.calls[:]
+            emulated.forget()
             return self
 
         def attached(self, name=ROLE):
@@ -73,17 +59,16 @@ def cloud(emulated, ram):
             return [(v['VersionId'], v['IsDefaultVersion']) for v in ram_api.list_policy_versions(ram, name)]
 
         def default(self, name):
-            return json.loads(ram_api.get_policy(ram, name)['DefaultPolicyVersion']['PolicyDocument'])
+            """The default document, normalised."""
+            return normalize_policy(json.loads(ram_api.get_policy(ram, name)['DefaultPolicyVersion']['PolicyDocument']))
 
     return Cloud()
 
 
 @pytest.fixture
-def warnings(monkeypatch):
+def warnings(emulated):
     """The warnings of the module runs of a test, in order."""
-    seen = []
-    monkeypatch.setattr(AnsibleModule, 'warn', lambda module, message: seen.append(message))
-    return seen
+    return emulated.warnings
 
 
 def run(emulated, check_mode=False, diff=False, **args):
@@ -158,7 +143,7 @@ def test_attach_system_and_create_custom_then_second_run_makes_no_write(emulated
     assert result['attached_policies'] == [pol('app', 'Custom'), pol(OSS, 'System')]
     assert result['created_policies'] == ['app'] and result['updated_policies'] == [] and result['detached'] == []
     assert cloud.attached() == [('Custom', 'app'), ('System', OSS)]
-    assert ram_api.get_policy(emulated_ram(emulated), 'app')['Policy']['Description'] == 'app'
+    assert ram_api.get_policy(emulated.client(), 'app')['Policy']['Description'] == 'app'
     assert emulated.write_actions() == ['CreatePolicy', 'AttachPolicyToRole', 'AttachPolicyToRole']
 
     cloud.forget()
@@ -166,11 +151,6 @@ def test_attach_system_and_create_custom_then_second_run_makes_no_write(emulated
     assert again['changed'] is False and again['attached'] == [] and again['created_policies'] == []
     assert again['attached_policies'] == result['attached_policies']
     assert emulated.write_actions() == [] and emulated.actions() == ['ListPoliciesForRole', 'GetPolicy']
-
-
-def emulated_ram(emulated):
-    creds = Credentials(emulated.config.access_key_id, emulated.config.access_key_secret, None, 'test')
-    return service_client_for('ram', creds, OptionAdapter.from_dict({'ram_endpoint': ENDPOINT}))
 
 
 def test_attached_plain_names_need_one_read(emulated, cloud):
@@ -200,7 +180,7 @@ def test_missing_policies_fail_before_any_write(emulated, cloud, item, message, 
     result = run(emulated, check_mode=check_mode, policies=[{'name': 'fresh', 'document': doc('x:*')}, item], purge_policies=True)
     assert result['failed'] and message in result['msg'] and result['changed'] is False
     assert result['role_name'] == ROLE and result['attached_policies'] == [pol(ECS, 'System')] and result['detached'] == []
-    assert emulated.write_actions() == [] and ram_api.get_policy(emulated_ram(emulated), 'fresh') is None
+    assert emulated.write_actions() == [] and ram_api.get_policy(emulated.client(), 'fresh') is None
 
 
 def test_missing_role_fails_a_real_run_and_check_mode_predicts(emulated, cloud, warnings):
@@ -233,7 +213,7 @@ def test_purge_detaches_unlisted_policies_and_never_deletes(emulated, cloud):
     assert result['attached'] == [pol(VPC, 'System')]
     assert result['attached_policies'] == [pol(OSS, 'System'), pol(VPC, 'System')]
     assert emulated.write_actions() == ['DetachPolicyFromRole', 'DetachPolicyFromRole', 'AttachPolicyToRole']
-    assert ram_api.get_policy(emulated_ram(emulated), 'old') is not None
+    assert ram_api.get_policy(emulated.client(), 'old') is not None
 
 
 def test_without_purge_unlisted_policies_stay(emulated, cloud):
@@ -269,15 +249,11 @@ def test_attach_denied_after_create_fails_with_changed_and_created_policies(emul
     assert again['changed'] is True and again['created_policies'] == [] and again['attached'] == [pol('fresh', 'Custom')]
 
 
-def test_a_later_failure_keeps_the_earlier_writes_in_the_result(emulated, cloud, monkeypatch):
+def test_a_later_failure_keeps_the_earlier_writes_in_the_result(emulated, cloud):
     cloud.role(attached=[(ECS, 'System')])
-    original = ram_api.attach_policy
-
-    def attach(ram, kind, name, policy_name, policy_type, **kwargs):
-        if policy_name == VPC:
-            emulated.script('AttachPolicyToRole', code='NoPermission', status=403)
-        return original(ram, kind, name, policy_name, policy_type, **kwargs)
-    monkeypatch.setattr(ram_api, 'attach_policy', attach)
+    # the first attach (OSS, in name order) goes through, the second is refused
+    emulated.before_next('AttachPolicyToRole', lambda: None)
+    emulated.before_next('AttachPolicyToRole', lambda: emulated.script('AttachPolicyToRole', code='NoPermission', status=403))
     result = run(emulated, policies=[OSS, VPC], purge_policies=True)
     assert result['failed'] and result['changed'] is True and VPC in result['msg']
     assert result['detached'] == [pol(ECS, 'System')] and result['attached'] == [pol(OSS, 'System')]
@@ -304,6 +280,19 @@ def test_lost_attach_reply_counts_as_attached(emulated, cloud):
     assert emulated.actions().count('AttachPolicyToRole') == 2
 
 
+@pytest.mark.parametrize('fault', ['lose_reply', 'empty_answer'])
+def test_the_last_allowed_attempt_that_took_effect_unseen_is_settled_by_a_read(emulated, cloud, fault):
+    cloud.role(attached=[(ECS, 'System')]).custom('mine', doc('a:1'))
+    emulated.script('AttachPolicyToRole', **{fault: True})
+    emulated.script('DetachPolicyFromRole', **{fault: True})
+    emulated.script('CreatePolicy', **{fault: True})
+    result = run(emulated, retries=0, purge_policies=True, policies=['mine', {'name': 'fresh', 'document': doc('f:1')}])
+    assert not result.get('failed') and result['changed'] is True
+    assert result['created_policies'] == ['fresh'] and result['detached'] == [pol(ECS, 'System')]
+    assert result['attached'] == [pol('fresh', 'Custom'), pol('mine', 'Custom')]
+    assert cloud.attached() == [('Custom', 'fresh'), ('Custom', 'mine')]
+
+
 def test_attach_done_by_someone_else_is_not_reported_as_ours(emulated, cloud):
     cloud.role()
     emulated.script('AttachPolicyToRole', code='EntityAlreadyExists.Role.Policy', status=409)
@@ -312,18 +301,13 @@ def test_attach_done_by_someone_else_is_not_reported_as_ours(emulated, cloud):
     assert result['attached_policies'] == [pol(OSS, 'System')]
 
 
-def test_custom_policy_created_by_another_run_meanwhile_is_converged(emulated, cloud, monkeypatch):
+def test_custom_policy_created_by_another_run_meanwhile_is_converged(emulated, cloud):
     cloud.role()
-    original = custom_policy.create_policy
-
-    def create_after_another_writer(ram, name, document, description=None):
-        ram_api.create_policy(emulated_ram(emulated), name, json.dumps(doc('other:1')))
-        return original(ram, name, document, description)
-    monkeypatch.setattr(custom_policy, 'create_policy', create_after_another_writer)
+    emulated.before_next('CreatePolicy', lambda: ram_api.create_policy(emulated.client(), 'fresh', json.dumps(doc('other:1'))))
     result = run(emulated, policies=[{'name': 'fresh', 'document': doc('x:*')}])
     assert not result.get('failed') and result['changed'] is True
     assert result['created_policies'] == [] and result['updated_policies'] == ['fresh'] and result['attached'] == [pol('fresh', 'Custom')]
-    assert cloud.default('fresh') == doc('x:*') and cloud.versions('fresh') == [('v1', False), ('v2', True)]
+    assert cloud.default('fresh') == normalize_policy(doc('x:*')) and cloud.versions('fresh') == [('v1', False), ('v2', True)]
 
 
 def test_new_custom_policy_not_visible_yet_is_retried_but_an_old_one_is_not(emulated, cloud):
@@ -370,8 +354,8 @@ def test_absent_deletes_unused_custom_policies_only_when_asked(emulated, cloud, 
                                                                              pol(OSS, 'System')]
     assert result['diff']['before']['custom_policies'] == ['mine'] and result['diff']['after']['custom_policies'] == []
     assert warnings == ["custom policy 'shared' is kept: it is still attached to role other-role"] * 2
-    assert ram_api.get_policy(emulated_ram(emulated), 'mine') is None
-    assert ram_api.get_policy(emulated_ram(emulated), 'shared') is not None
+    assert ram_api.get_policy(emulated.client(), 'mine') is None
+    assert ram_api.get_policy(emulated.client(), 'shared') is not None
     cloud.forget()
     again = run(emulated, state='absent', delete_unused_custom_policies=True, policies=items)
     assert again['changed'] is False and emulated.write_actions() == []

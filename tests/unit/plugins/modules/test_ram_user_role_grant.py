@@ -9,11 +9,7 @@ import re
 import pytest
 
 from ansible_collections.alicloud.ram.plugins.module_utils import ram_api
-from ansible_collections.alicloud.ram.plugins.module_utils.client import service_client_for
-from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Credentials
-from ansible_collections.alicloud.ram.plugins.module_utils.module import AlicloudModule
-from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
-from ansible_collections.alicloud.ram.plugins.module_utils.policy import to_json, trust_policy_for_services
+from ansible_collections.alicloud.ram.plugins.module_utils.policy import to_json
 from ansible_collections.alicloud.ram.plugins.module_utils.ram import validate_policy_name
 from ansible_collections.alicloud.ram.plugins.module_utils.user_grant import (
     INSTANCE_MANAGEMENT_ACTIONS,
@@ -21,19 +17,12 @@ from ansible_collections.alicloud.ram.plugins.module_utils.user_grant import (
     pass_role_policy,
 )
 from ansible_collections.alicloud.ram.plugins.modules import ram_user_role_grant
-from ansible_collections.alicloud.ram.tests.unit.emulated import ENDPOINT
+from ansible_collections.alicloud.ram.tests.emulator.sdkhelpers import ECS_TRUST
 
-TRUST = to_json(trust_policy_for_services(['ecs.aliyuncs.com']))
 ROLE = 'web.app'
 POLICY = default_policy_name(ROLE)
 GRANTEES = [('user', 'user_name', 'alice'), ('group', 'group_name', 'ops'), ('role', 'grantee_role_name', 'deployer')]
 DONE_LISTS = ('created_policies', 'updated_policies', 'attached_to', 'detached_from', 'deleted_policies')
-
-
-@pytest.fixture
-def ram(emulated):
-    creds = Credentials(emulated.config.access_key_id, emulated.config.access_key_secret, None, 'test')
-    return service_client_for('ram', creds, OptionAdapter.from_dict({'ram_endpoint': ENDPOINT, 'retries': 2}))
 
 
 @pytest.fixture
@@ -44,14 +33,12 @@ def cloud(emulated, ram):
         emulated.state.add_user('bob')
         emulated.state.add_group('ops')
     for name in (ROLE, 'app-web', 'deployer'):
-        ram_api.create_role(ram, name, TRUST)
-    clear_calls(emulated)
-    return emulated
+        ram_api.create_role(ram, name, ECS_TRUST)
+    return emulated.forget()
 
 
 def clear_calls(emulated):
-    with emulated.state.lock:
-        del emulated.state.calls[:]
+    emulated.forget()
 
 
 def arn(ram, role=ROLE):
@@ -166,9 +153,8 @@ def test_unknown_role_fails_without_writing(cloud):
     assert cloud.write_actions() == []
 
 
-def test_check_mode_predicts_the_grant_of_a_role_that_does_not_exist_yet(cloud, monkeypatch):
-    warnings = []
-    monkeypatch.setattr(AlicloudModule, 'warn', lambda module, message: warnings.append(message))
+def test_check_mode_predicts_the_grant_of_a_role_that_does_not_exist_yet(cloud):
+    warnings = cloud.warnings
     result = run(cloud, check_mode=True, diff=True, role_name='New.Role')
     assert result['changed'] is True and result['attached'] is True and result['policy_action'] == 'create'
     assert result['role_arn'] is None and result['policy_name'] == 'PassRoleDot-new-role-1'
@@ -181,9 +167,8 @@ def test_check_mode_predicts_the_grant_of_a_role_that_does_not_exist_yet(cloud, 
     assert cloud.write_actions() == []
 
 
-def test_check_mode_predicts_the_grant_to_a_grantee_role_that_does_not_exist_yet(cloud, monkeypatch):
-    warnings = []
-    monkeypatch.setattr(AlicloudModule, 'warn', lambda module, message: warnings.append(message))
+def test_check_mode_predicts_the_grant_to_a_grantee_role_that_does_not_exist_yet(cloud):
+    warnings = cloud.warnings
     result = run(cloud, check_mode=True, grantee_role_name='new-deployer')
     assert result['changed'] is True and done_lists(result) == {'created_policies': [POLICY], 'attached_to': ['role new-deployer']}
     assert warnings == ['role new-deployer does not exist yet; predicting as if an earlier task creates it']
@@ -241,7 +226,7 @@ def test_grant_and_revoke_for_each_kind_of_grantee(cloud, ram, kind, key, name):
 def test_colliding_role_names_get_separate_policies(cloud, ram):
     web_dot = run(cloud, role_name='app.web')
     assert web_dot['failed'] and 'RAM role app.web does not exist' in web_dot['msg']
-    ram_api.create_role(ram, 'app.web', TRUST)
+    ram_api.create_role(ram, 'app.web', ECS_TRUST)
     dot, dash = run(cloud, role_name='app.web'), run(cloud, role_name='app-web')
     assert dot['policy_name'] != dash['policy_name']
     assert (dot['policy_name'], dash['policy_name']) == ('PassRoleDot-app-web-1', 'PassRole-app-web')
@@ -300,7 +285,7 @@ def test_instance_management_toggle_makes_versions(cloud, ram):
 
 # -- a policy that already exists ------------------------------------------------------------
 
-def test_existing_policy_with_another_document_held_elsewhere_is_refused_without_a_write(cloud, ram):
+def test_a_policy_that_is_no_passrole_grant_is_never_rewritten(cloud, ram):
     foreign = to_json({'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': 'oss:GetObject', 'Resource': '*'}]})
     ram_api.create_policy(ram, 'Shared', foreign)
     ram_api.attach_policy(ram, 'user', 'bob', 'Shared', 'Custom')
@@ -310,21 +295,41 @@ def test_existing_policy_with_another_document_held_elsewhere_is_refused_without
     for check_mode in (True, False):
         result = run(cloud, check_mode=check_mode, policy_name='Shared')
         assert result['failed'] and result['changed'] is False
-        assert result['msg'].startswith('policy Shared already exists with another document and is attached to '
-                                        'user bob, role deployer:')
-        assert result['policy_used_by'] == ['role deployer', 'user bob'] and done_lists(result) == {}
+        assert result['msg'] == ('policy Shared is not a PassRole grant (held by role deployer, user alice, user bob), not a grant of role '
+                                 'web.app: it is not rewritten; choose another policy_name')
+        assert result['policy_used_by'] == ['role deployer', 'user alice', 'user bob'] and done_lists(result) == {}
     assert cloud.write_actions() == []
     assert stored(ram, 'Shared') == json.loads(foreign)
-    # the same document is shared, not refused
+    # the same grant is shared, not refused
     ram_api.create_policy(ram, 'Granted', to_json(pass_role_policy(arn(ram))))
     ram_api.attach_policy(ram, 'group', 'ops', 'Granted', 'Custom')
     result = run(cloud, policy_name='Granted')
     assert result['changed'] is True and done_lists(result) == {'attached_to': ['user alice']}
 
 
+@pytest.mark.parametrize('state', ['present', 'absent'])
+def test_the_grant_of_another_role_is_neither_repurposed_nor_deleted(cloud, ram, state):
+    run(cloud, role_name='app-web', user_name='bob', policy_name='Shared-Grant')
+    clear_calls(cloud)
+    result = run(cloud, state=state, user_name='bob', policy_name='Shared-Grant')
+    assert result['failed'] and result['changed'] is False and cloud.write_actions() == []
+    assert 'policy Shared-Grant is the grant of role app-web (held by user bob), not a grant of role web.app' in result['msg']
+    assert result['policy_role'] == 'app-web' and result['policy_used_by'] == ['user bob']
+    assert stored(ram, 'Shared-Grant') == pass_role_policy(arn(ram, 'app-web'))
+
+
+def test_an_admin_policy_is_never_detached_or_deleted_by_a_revoke(cloud, ram):
+    ram_api.create_policy(ram, 'Admin', to_json({'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]}))
+    ram_api.attach_policy(ram, 'user', 'alice', 'Admin', 'Custom')
+    clear_calls(cloud)
+    result = run(cloud, state='absent', policy_name='Admin')
+    assert result['failed'] and 'it is not detached or deleted' in result['msg'] and cloud.write_actions() == []
+    assert stored(ram, 'Admin') is not None
+
+
 @pytest.mark.parametrize('holder', [None, 'alice', 'ALICE'])
-def test_existing_policy_held_only_by_this_grantee_or_nobody_is_converged(cloud, ram, holder):
-    ram_api.create_policy(ram, POLICY, to_json(pass_role_policy('acs:ram::1:role/stale')))
+def test_this_roles_grant_held_only_by_this_grantee_or_nobody_is_converged(cloud, ram, holder):
+    ram_api.create_policy(ram, POLICY, to_json(pass_role_policy(arn(ram), allow_instance_management=False)))
     if holder:
         ram_api.attach_policy(ram, 'user', holder, POLICY, 'Custom')
     result = run(cloud)
@@ -332,6 +337,14 @@ def test_existing_policy_held_only_by_this_grantee_or_nobody_is_converged(cloud,
     expected = {'updated_policies': [POLICY]} if holder else {'updated_policies': [POLICY], 'attached_to': ['user alice']}
     assert done_lists(result) == expected
     assert stored(ram) == pass_role_policy(arn(ram))
+
+
+def test_this_roles_grant_is_not_rewritten_under_other_holders(cloud, ram):
+    ram_api.create_policy(ram, POLICY, to_json(pass_role_policy(arn(ram), allow_instance_management=False)))
+    ram_api.attach_policy(ram, 'user', 'bob', POLICY, 'Custom')
+    result = run(cloud)
+    assert result['failed'] and 'already exists with another document and is attached to user bob' in result['msg']
+    assert stored(ram) == pass_role_policy(arn(ram), allow_instance_management=False)
 
 
 # -- truthful results ------------------------------------------------------------------------
