@@ -261,12 +261,6 @@ def test_a_list_variable_given_as_a_string_works_like_a_one_item_list(runner, em
         assert _instances_holding(state, name) == [instance]
     if variable == 'instance_role_policies':
         assert summary['attached_policy_names'] == [SYSTEM_POLICY]
-    emu.clear_calls()
-
-    again = _role_run(runner, role_vars)
-
-    assert again.module_result('result')['instance_role_result']['changed'] is False
-    assert emu.write_calls() == []
 
     summary = _role_run(runner, dict(role_vars, instance_role_state='absent')).module_result('result')['instance_role_result']
 
