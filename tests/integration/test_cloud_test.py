@@ -14,9 +14,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLOUD_TEST = REPO_ROOT / 'tests' / 'tools' / 'cloud_test.sh'
 TEMPLATE = REPO_ROOT / 'tests' / 'integration' / 'cloud-config-alicloud.ini.template'
-# Through the config path: a user's grant (ram_user), instances (instance_ids), the metadata service
-# (on_ecs_instance) and every module's credentials, region and endpoints.
-TARGETS = ('ram_user_role_grant', 'ecs_instance_role_info', 'lookup_metadata_credentials')
+# Through the config path: a user's grant (ram_user), an instance of instance_ids and the metadata service
+# (on_ecs_instance), and the modules' credentials, region and endpoints.
+TARGETS = ('ram_user_role_grant', 'lookup_metadata_credentials')
 USER = 'cloud-config-deployer'
 
 
