@@ -72,16 +72,6 @@ def test_setup_creates_role_policies_attachments_and_grant(runner, emu, setup_va
     assert summary['users'] == [USER]
 
 
-def test_second_setup_run_changes_nothing_and_makes_no_write_call(runner, emu, setup_vars):
-    runner.run_playbook(SETUP, extra_vars=setup_vars)
-    emu.clear_calls()
-
-    res = runner.run_playbook(SETUP, extra_vars=setup_vars)
-
-    assert res.recap['changed'] == 0, res
-    assert emu.write_calls() == [], res
-
-
 def test_check_mode_on_a_fresh_account_predicts_changes_and_writes_nothing(runner, emu, setup_vars):
     res = runner.run_playbook(SETUP, extra_vars=setup_vars, check=True)
 
@@ -110,42 +100,6 @@ def test_check_mode_on_a_fresh_account_predicts_changes_and_writes_nothing(runne
     assert state['roles'] == [] and state['policies'] == [], state
     assert _user(state)['policies'] == []
     assert _hardened(emu) == []
-
-
-def test_check_mode_after_setup_reports_no_change(runner, emu, setup_vars):
-    runner.run_playbook(SETUP, extra_vars=setup_vars)
-    emu.clear_calls()
-
-    res = runner.run_playbook(SETUP, extra_vars=setup_vars, check=True)
-
-    assert res.recap['changed'] == 0, res
-    assert emu.write_calls() == [], res
-
-
-def test_teardown_removes_role_attachments_grants_and_created_custom_policies(runner, emu, setup_vars):
-    runner.run_playbook(SETUP, extra_vars=setup_vars)
-
-    res = runner.run_playbook(TEARDOWN, extra_vars=setup_vars)
-
-    assert res.recap['changed'] >= 4, res
-    state = emu.state()
-    assert _role(state) is None, state['roles']
-    assert _instances_holding(state) == []
-    assert _user(state)['policies'] == [], 'the PassRole grant must be revoked'
-    assert [p['PolicyName'] for p in state['policies']] == [], 'custom policies created by the setup must be deleted'
-    assert _task(res, 'Check that the role is gone')['status'] == 'ok'
-    assert _hardened(emu) == sorted(setup_vars['instance_role_instance_ids']), 'the teardown leaves hardened mode in place'
-
-
-def test_second_teardown_changes_nothing(runner, emu, setup_vars):
-    runner.run_playbook(SETUP, extra_vars=setup_vars)
-    runner.run_playbook(TEARDOWN, extra_vars=setup_vars)
-    emu.clear_calls()
-
-    res = runner.run_playbook(TEARDOWN, extra_vars=setup_vars)
-
-    assert res.recap['changed'] == 0, res
-    assert emu.write_calls() == [], res
 
 
 def test_teardown_keeps_a_custom_policy_another_role_still_uses(runner, emu, setup_vars):
