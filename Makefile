@@ -8,7 +8,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 export PYTHON
 
 RUN_STEPS := $(PYTHON) tests/tools/run_steps.py
-TEST_STEPS := venv layout sanity lint changelog-lint build docs-lint docs units emulator-tests integration core-versions
+TEST_STEPS := venv layout sanity lint changelog-lint build docs-lint docs units emulator-tests integration targets core-versions
 
 .DEFAULT_GOAL := help
 
@@ -43,6 +43,14 @@ emulator-tests: ## pytest tests/emulator/tests
 .PHONY: integration
 integration: ## pytest tests/integration (real ansible-playbook runs against the emulator)
 	@$(RUN_STEPS) venv integration
+
+.PHONY: targets
+targets: ## ansible-test integration targets (tests/integration/targets) against the emulator
+	@$(RUN_STEPS) venv targets
+
+.PHONY: cloud-test
+cloud-test: venv ## the integration targets on the account of tests/integration/cloud-config-alicloud.ini (or CONFIG=path), else the emulator; TARGETS=names
+	@tests/tools/cloud_test.sh $(if $(CONFIG),--config $(CONFIG)) $(TARGETS)
 
 .PHONY: build
 build: ## ansible-galaxy collection build into build/

@@ -104,59 +104,6 @@ def test_in_place_updates_keep_the_role_id_with_one_update_call(runner, emu):
     assert role_state(emu, 'upd')['RoleId'] == role_id
 
 
-def test_equivalent_trust_document_reports_no_change(runner, emu):
-    runner.run_tasks([task('create', name='eq', assume_role_policy_document=ECS_TRUST)])
-    emu.clear_calls()
-    # other key order, a string instead of a one-element list, a list instead of a string, JSON text with spaces
-    text = '{ "Version" : "1",\n "Statement": [ {"Principal": {"Service": "ecs.aliyuncs.com"},\n' \
-           ' "Effect": "Allow", "Action": ["sts:AssumeRole"] } ] }'
-    res = runner.run_tasks([task('same as text', name='eq', assume_role_policy_document=text),
-                            task('same as services', name='eq', trusted_services=['ecs.aliyuncs.com'])], diff=True)
-    assert [r['status'] for r in res.results] == ['ok', 'ok']
-    assert emu.write_calls() == []
-    diff = res.module_result(0)['diff']
-    assert diff['before'] == diff['after']
-
-
-def test_check_mode_predicts_create_and_update(runner, emu):
-    args = dict(name='chk', description='predicted', tags={'a': '1'})
-    res = runner.run_tasks([task('create in check mode', **args)], check=True, diff=True)
-    predicted = res.module_result(0)
-    assert res.result(0)['status'] == 'changed'
-    assert emu.write_calls() == [] and role_state(emu, 'chk') is None
-    assert predicted['diff']['before'] == {}
-    for absent in ('role_id', 'arn', 'create_date', 'update_date'):
-        assert absent not in predicted['role']
-
-    res = runner.run_tasks([task('create', **args)], diff=True)
-    real = res.module_result(0)
-    assert res.result(0)['status'] == 'changed'
-    for key, value in predicted['role'].items():
-        assert real['role'][key] == value, key
-    assert real['diff'] == predicted['diff']
-
-    emu.clear_calls()
-    upd = dict(name='chk', description='changed', max_session_duration=4000, tags={'b': '2'})
-    res = runner.run_tasks([task('update in check mode', **upd)], check=True, diff=True)
-    predicted = res.module_result(0)
-    assert res.result(0)['status'] == 'changed' and emu.write_calls() == []
-    assert predicted['role']['description'] == 'changed' and predicted['role']['tags'] == {'b': '2'}
-    res = runner.run_tasks([task('update', **upd)], diff=True)
-    real = res.module_result(0)
-    assert res.result(0)['status'] == 'changed'
-    for key in ('role_name', 'role_id', 'arn', 'description', 'assume_role_policy_document', 'max_session_duration', 'tags',
-                'attached_policies', 'create_date'):
-        assert real['role'][key] == predicted['role'][key], key
-    assert real['diff'] == predicted['diff']
-    assert predicted['diff']['before']['description'] == 'predicted'
-    assert predicted['diff']['after']['description'] == 'changed'
-    assert predicted['diff']['before']['tags'] == {'a': '1'} and predicted['diff']['after']['tags'] == {'b': '2'}
-
-    emu.clear_calls()
-    res = runner.run_tasks([task('nothing to do in check mode', **upd)], check=True)
-    assert res.result(0)['status'] == 'ok' and emu.write_calls() == []
-
-
 def test_tags_add_change_and_purge(runner, emu):
     runner.run_tasks([task('create', name='tg', tags={'a': '1', 'b': '2'})])
     emu.clear_calls()

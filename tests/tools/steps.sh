@@ -2,7 +2,7 @@
 # One build/test step per call:  tests/tools/steps.sh <step>
 #
 # Steps: venv layout sanity lint build docs-lint docs changelog-lint changelog-release
-#        units emulator-tests integration core-versions matrix
+#        units emulator-tests integration targets core-versions matrix
 # Exit status 77 means "skipped" (nothing to test); run_steps.py reports it as such.
 # Tree-based steps expect `layout` to have run first (run_steps.py does that).
 set -euo pipefail
@@ -195,6 +195,12 @@ step_integration() {
         xdist=(-n "$INTEGRATION_WORKERS")
     fi
     run_pytest tests/integration --durations=10 "${xdist[@]}"
+}
+
+# The integration targets (tests/integration/targets) through ansible-test, against the emulator
+# (tests/tools/cloud_test.sh; `make cloud-test` runs them against an account).
+step_targets() {
+    run "$REPO_ROOT/tests/tools/cloud_test.sh" --emulator --jobs "$INTEGRATION_WORKERS"
 }
 
 main() {
