@@ -38,7 +38,6 @@ its own transport (no sts_endpoint option, proxies or deadlines of ours), and it
 explicit precedence with our option names.
 """
 
-import configparser
 import json
 import os
 import time
@@ -47,21 +46,18 @@ from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, sts
 from ansible_collections.alicloud.ram.plugins.module_utils.data import truthy
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, format_error, remember_secrets
 from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MetadataError, metadata_client_for
+from ansible_collections.alicloud.ram.plugins.module_utils.profiles import ANONYMOUS, Credentials, CredentialsError, ProfileSources, pair
 from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_until_visible
 
 DEFAULT_SESSION_NAME = 'ansible-alicloud-ram'
 # STS may not see a role created moments ago; AssumeRole waits this long for it to appear.
 ROLE_VISIBILITY_CODES = ('EntityNotExist.Role',)
 ROLE_VISIBILITY_TIMEOUT = 30.0
-CLI_CONFIG = os.path.join('.aliyun', 'config.json')
-INI_CONFIG = os.path.join('.alibabacloud', 'credentials.ini')
 
 ENV_KEYS = ('ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_SECURITY_TOKEN')
 LEGACY_ENV_KEYS = ('ALICLOUD_ACCESS_KEY', 'ALICLOUD_SECRET_KEY', 'ALICLOUD_SECURITY_TOKEN')
 PROFILE_ENV = 'ALIBABA_CLOUD_PROFILE'
 LEGACY_PROFILE_ENV = 'ALICLOUD_PROFILE'
-CREDENTIALS_FILE_ENV = 'ALIBABA_CLOUD_CREDENTIALS_FILE'
-CLI_PROFILE_DISABLED_ENV = 'ALIBABA_CLOUD_CLI_PROFILE_DISABLED'
 ECS_ROLE_ENV = 'ALIBABA_CLOUD_ECS_METADATA'
 LEGACY_ECS_ROLE_ENV = 'ALICLOUD_ECS_ROLE_NAME'
 ECS_METADATA_DISABLED_ENV = 'ALIBABA_CLOUD_ECS_METADATA_DISABLED'
@@ -89,15 +85,6 @@ OIDC_REFUSALS = (
 )
 
 
-class CredentialsError(Exception):
-    """No usable credentials. The message names options and files, never values."""
-
-    def __init__(self, msg, api_error=None):
-        super(CredentialsError, self).__init__(msg)
-        self.msg = msg
-        self.api_error = api_error
-
-
 # the options that each name one credential source of a task
 TASK_SOURCES = (
     ('access_key_id', ('access_key_id', 'access_key_secret', 'security_token')),
@@ -107,105 +94,7 @@ TASK_SOURCES = (
 )
 
 
-class Credentials(object):
-    """An AccessKey pair, optional STS token, and where it came from. Never prints the secret.
-
-    ``region_hint``: ``(region, source)`` inferred with the credentials, or None.
-    """
-
-    __slots__ = ('access_key_id', 'access_key_secret', 'security_token', 'source', 'expiration', 'region_hint')
-
-    def __init__(self, access_key_id, access_key_secret, security_token=None, source='', expiration=None, region_hint=None):
-        self.access_key_id = access_key_id
-        self.access_key_secret = access_key_secret
-        self.security_token = security_token or None
-        self.source = source
-        self.expiration = expiration
-        self.region_hint = region_hint
-        remember_secrets(access_key_secret, self.security_token)
-
-    def secrets(self):
-        """Values that must never be shown."""
-        return [value for value in (self.access_key_secret, self.security_token) if value]
-
-    def __repr__(self):
-        return 'Credentials(access_key_id=%r, access_key_secret=<hidden>, security_token=%s, source=%r)' % (
-            self.access_key_id, '<hidden>' if self.security_token else 'None', self.source)
-
-    __str__ = __repr__
-
-    def __eq__(self, other):
-        if not isinstance(other, Credentials):
-            return NotImplemented
-        return (self.access_key_id, self.access_key_secret, self.security_token) == (
-            other.access_key_id, other.access_key_secret, other.security_token)
-
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
-    __hash__ = None
-
-
-# what signs an anonymous call (AssumeRoleWithOIDC): nothing
-ANONYMOUS = Credentials(None, None, None, 'no credentials (anonymous call)')
-
-
-def _pair(key_id, secret, token, names, source):
-    """Credentials from a key/secret pair; an incomplete pair is an error, not a silent skip."""
-    if key_id and secret:
-        return Credentials(key_id, secret, token, source)
-    if key_id or secret:
-        given, missing = (names[0], names[1]) if key_id else (names[1], names[0])
-        raise CredentialsError('%s is set but %s is not: set both' % (given, missing))
-    if token:
-        raise CredentialsError('%s is set without %s and %s' % (names[2], names[0], names[1]))
-    return None
-
-
-# -- profile files -------------------------------------------------------------------------
-
-def _load_cli_config(path):
-    try:
-        with open(path, 'r') as handle:
-            data = json.load(handle)
-    except ValueError as err:
-        raise CredentialsError('cannot parse %s: not valid JSON (%s)' % (path, getattr(err, 'msg', 'syntax error'))) from None
-    except (IOError, OSError) as err:
-        raise CredentialsError('cannot read %s: %s' % (path, err.strerror or type(err).__name__)) from None
-    if not isinstance(data, dict) or not isinstance(data.get('profiles', []), list):
-        raise CredentialsError('cannot use %s: expected a JSON object with a "profiles" list' % path)
-    return data
-
-
-def _load_ini_config(path):
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        with open(path, 'r') as handle:
-            parser.read_file(handle)
-    except configparser.Error as err:
-        line = getattr(err, 'lineno', None)
-        if line is None and getattr(err, 'errors', None):
-            line = err.errors[0][0]
-        where = ' near line %s' % line if line else ''
-        raise CredentialsError('cannot parse %s%s (%s)' % (path, where, type(err).__name__)) from None
-    except (IOError, OSError) as err:
-        raise CredentialsError('cannot read %s: %s' % (path, err.strerror or type(err).__name__)) from None
-    sections = {}
-    for section in parser.sections():
-        # like alibabacloud_credentials: '#' starts an inline comment ( ';' does not)
-        sections[section] = dict((key, value.split('#', 1)[0].strip()) for key, value in parser.items(section))
-    return sections
-
-
-def _with_region(creds, profile, name, path):
-    """``creds`` with the profile's ``region_id`` as region hint, when it has one."""
-    if profile.get('region_id'):
-        creds.region_hint = (profile['region_id'], 'profile %s (%s) region_id' % (name, path))
-    return creds
-
-
-class _Resolver(object):
+class _Resolver(ProfileSources):
     def __init__(self, options, sts_client_factory, metadata_client_factory, env, home):
         self.options = options
         self.env = os.environ if env is None else env
@@ -216,141 +105,20 @@ class _Resolver(object):
         self.sleep = time.sleep
 
     # paths
-    @property
-    def cli_path(self):
-        return os.path.join(self.home, CLI_CONFIG)
-
-    @property
-    def ini_path(self):
-        path = self.env.get(CREDENTIALS_FILE_ENV)
-        return os.path.expanduser(path) if path else os.path.join(self.home, INI_CONFIG)
-
     # sources
     def from_options(self):
         opts = self.options
-        return _pair(opts.get('access_key_id'), opts.get('access_key_secret'), opts.get('security_token'),
+        return pair(opts.get('access_key_id'), opts.get('access_key_secret'), opts.get('security_token'),
                      ('access_key_id', 'access_key_secret', 'security_token'), 'options')
 
     def from_env(self):
         env = self.env
-        found = _pair(env.get(ENV_KEYS[0]), env.get(ENV_KEYS[1]), env.get(ENV_KEYS[2]), ENV_KEYS, 'env')
+        found = pair(env.get(ENV_KEYS[0]), env.get(ENV_KEYS[1]), env.get(ENV_KEYS[2]), ENV_KEYS, 'env')
         if found is None:
-            found = _pair(env.get(LEGACY_ENV_KEYS[0]), env.get(LEGACY_ENV_KEYS[1]), env.get(LEGACY_ENV_KEYS[2]),
+            found = pair(env.get(LEGACY_ENV_KEYS[0]), env.get(LEGACY_ENV_KEYS[1]), env.get(LEGACY_ENV_KEYS[2]),
                           LEGACY_ENV_KEYS, 'env (legacy ALICLOUD_*)')
         return found
 
-    def cli_profiles(self):
-        if truthy(self.env.get(CLI_PROFILE_DISABLED_ENV)) or not os.path.isfile(self.cli_path):
-            return None
-        return _load_cli_config(self.cli_path)
-
-    def ini_profiles(self):
-        if not os.path.isfile(self.ini_path):
-            if self.env.get(CREDENTIALS_FILE_ENV):
-                raise CredentialsError('%s points to %s, which does not exist' % (CREDENTIALS_FILE_ENV, self.ini_path))
-            return None
-        return _load_ini_config(self.ini_path)
-
-    def from_named_profile(self, name):
-        cli = self.cli_profiles()
-        if cli is not None:
-            for profile in cli.get('profiles', []):
-                if isinstance(profile, dict) and profile.get('name') == name:
-                    return self.from_cli_profile(profile, cli)
-        ini = self.ini_profiles()
-        if ini is not None and name in ini:
-            return self.from_ini_section(name, ini[name])
-        raise CredentialsError("profile '%s' was found neither in %s nor in %s" % (name, self.cli_path, self.ini_path))
-
-    def from_default_profiles(self):
-        cli = self.cli_profiles()
-        if cli is not None and cli.get('current'):
-            for profile in cli.get('profiles', []):
-                if isinstance(profile, dict) and profile.get('name') == cli.get('current'):
-                    return self.from_cli_profile(profile, cli)
-        ini = self.ini_profiles()
-        if ini is not None and 'default' in ini:
-            return self.from_ini_section('default', ini['default'])
-        return None
-
-    def from_cli_profile(self, profile, cli, seen=()):
-        return _with_region(self._cli_profile_credentials(profile, cli, seen), profile, profile.get('name'), self.cli_path)
-
-    def _cli_profile_credentials(self, profile, cli, seen):
-        name = profile.get('name')
-        source = 'profile %s (%s)' % (name, self.cli_path)
-        mode = profile.get('mode') or 'AK'
-
-        def need(*keys):
-            missing = [key for key in keys if not profile.get(key)]
-            if missing:
-                raise CredentialsError("profile '%s' (mode %s) in %s lacks %s" % (name, mode, self.cli_path, ', '.join(missing)))
-
-        if mode == 'AK':
-            need('access_key_id', 'access_key_secret')
-            return Credentials(profile['access_key_id'], profile['access_key_secret'], None, source)
-        if mode == 'StsToken':
-            need('access_key_id', 'access_key_secret', 'sts_token')
-            return Credentials(profile['access_key_id'], profile['access_key_secret'], profile['sts_token'], source)
-        if mode == 'RamRoleArn':
-            need('access_key_id', 'access_key_secret', 'ram_role_arn')
-            base = Credentials(profile['access_key_id'], profile['access_key_secret'], profile.get('sts_token'), source)
-            return self.assume_role(base, dict(role_arn=profile['ram_role_arn'], session_name=profile.get('ram_session_name'),
-                                               duration_seconds=profile.get('expired_seconds'), external_id=profile.get('external_id')),
-                                    region=profile.get('sts_region'))
-        if mode == 'ChainableRamRoleArn':
-            need('source_profile', 'ram_role_arn')
-            if name in seen:
-                raise CredentialsError("profile '%s' in %s refers to itself through source_profile" % (name, self.cli_path))
-            parent = [p for p in cli.get('profiles', []) if isinstance(p, dict) and p.get('name') == profile['source_profile']]
-            if not parent:
-                raise CredentialsError("profile '%s' in %s: source_profile '%s' does not exist" % (name, self.cli_path, profile['source_profile']))
-            base = self.from_cli_profile(parent[0], cli, seen + (name,))
-            return self.assume_role(base, dict(role_arn=profile['ram_role_arn'], session_name=profile.get('ram_session_name'),
-                                               duration_seconds=profile.get('expired_seconds')),
-                                    region=profile.get('sts_region'))
-        if mode == 'EcsRamRole':
-            need('ram_role_name')
-            # the profile's own region_id (added by from_cli_profile) spares asking the metadata service
-            hint = (profile['region_id'], source) if profile.get('region_id') else None
-            return self.from_metadata(profile['ram_role_name'], source_name='profile %s (%s, EcsRamRole)' % (name, self.cli_path),
-                                      region_hint=hint)
-        raise CredentialsError("profile '%s' in %s uses mode %s, which is not supported (use AK, StsToken, RamRoleArn, "
-                               "ChainableRamRoleArn or EcsRamRole)" % (name, self.cli_path, mode))
-
-    def from_ini_section(self, name, section):
-        return _with_region(self._ini_section_credentials(name, section), section, name, self.ini_path)
-
-    def _ini_section_credentials(self, name, section):
-        source = 'profile %s (%s)' % (name, self.ini_path)
-        kind = section.get('type') or ''
-
-        def need(*keys):
-            missing = [key for key in keys if not section.get(key)]
-            if missing:
-                raise CredentialsError("profile '%s' (type %s) in %s lacks %s" % (name, kind, self.ini_path, ', '.join(missing)))
-
-        if kind == 'access_key':
-            need('access_key_id', 'access_key_secret')
-            return Credentials(section['access_key_id'], section['access_key_secret'], None, source)
-        if kind == 'sts':
-            need('access_key_id', 'access_key_secret', 'security_token')
-            return Credentials(section['access_key_id'], section['access_key_secret'], section['security_token'], source)
-        if kind == 'ram_role_arn':
-            need('access_key_id', 'access_key_secret', 'role_arn')
-            base = Credentials(section['access_key_id'], section['access_key_secret'], None, source)
-            return self.assume_role(base, dict(role_arn=section['role_arn'], session_name=section.get('role_session_name'),
-                                               policy=section.get('policy'), external_id=section.get('external_id'),
-                                               duration_seconds=section.get('role_session_expiration')))
-        if kind == 'ecs_ram_role':
-            need('role_name')
-            hint = (section['region_id'], source) if section.get('region_id') else None
-            return self.from_metadata(section['role_name'], source_name='profile %s (%s, ecs_ram_role)' % (name, self.ini_path),
-                                      region_hint=hint)
-        raise CredentialsError("profile '%s' in %s has type '%s', which is not supported (use access_key, sts, ram_role_arn "
-                               "or ecs_ram_role)" % (name, self.ini_path, kind))
-
-    # metadata service
     def from_metadata(self, role_name, source_name=None, region_hint=None):
         try:
             client = self.metadata_client_factory(self.options, self.env)

@@ -7,7 +7,8 @@ from urllib.error import URLError
 
 import pytest
 
-from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, metadata
+from ansible_collections.alicloud.ram.plugins.module_utils import metadata
+from ansible_collections.alicloud.ram.plugins.module_utils import network as netconf
 from ansible_collections.alicloud.ram.plugins.module_utils.client import service_client_for
 from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Credentials
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import redact
@@ -289,12 +290,12 @@ def test_each_request_is_bounded_as_a_whole_by_the_timeout(emulator):
 
 def test_requests_go_through_the_proxy_unless_no_proxy_exempts_the_endpoint(emulator):
     with CountingProxy() as proxy:
-        network = endpoints.Network(proxy.url, None, None, None, True, {'http_proxy': 'env HTTP_PROXY'})
+        network = netconf.Network(proxy.url, None, None, None, True, {'http_proxy': 'env HTTP_PROXY'})
         md = MetadataClient(endpoint=emulator.url, mode='hardened', timeout=5, network=network)
         assert md.role_name() == 'web'
         assert [line.split()[0] for line in proxy.seen] == ['PUT', 'GET']
         assert md.describe() == '%s, through proxy %s (env HTTP_PROXY)' % (emulator.url, proxy.url)
-        exempt = endpoints.Network(proxy.url, None, '127.0.0.1', None, True, {'no_proxy': 'env NO_PROXY'})
+        exempt = netconf.Network(proxy.url, None, '127.0.0.1', None, True, {'no_proxy': 'env NO_PROXY'})
         md = MetadataClient(endpoint=emulator.url, mode='hardened', timeout=5, network=exempt)
         assert md.role_name() == 'web' and len(proxy.seen) == 2
         assert md.describe() == '%s, direct (exempted by env NO_PROXY)' % emulator.url
