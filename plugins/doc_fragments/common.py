@@ -128,12 +128,14 @@ options:
     description:
       - RAM endpoint, as a host (V(ram.aliyuncs.com)), V(host:port), or a URL (V(http://127.0.0.1:8555));
         the URL scheme sets the protocol (default HTTPS). A URL must not have a path, query or user information.
-      - Falls back to E(ALIBABA_CLOUD_RAM_ENDPOINT); by default the SDK's endpoint for the region is used.
+      - Falls back to E(ALIBABA_CLOUD_RAM_ENDPOINT). By default V(ram.aliyuncs.com) for every region (RAM is a
+        global service), or V(ram.vpc-proxy.aliyuncs.com) with O(network=vpc).
     type: str
   ecs_endpoint:
     description:
       - ECS endpoint, in the same forms as O(ram_endpoint).
-      - Falls back to E(ALIBABA_CLOUD_ECS_ENDPOINT); by default the SDK's endpoint for the region is used.
+      - Falls back to E(ALIBABA_CLOUD_ECS_ENDPOINT). By default the SDK's endpoint for the region, or
+        V(ecs-vpc.<region>.aliyuncs.com) with O(network=vpc).
     type: str
   sts_endpoint:
     description:
@@ -141,27 +143,46 @@ options:
         O(ram_endpoint).
       - Falls back to E(ALIBABA_CLOUD_STS_ENDPOINT); by default the SDK's endpoint for the region is used.
     type: str
+  network:
+    description:
+      - V(vpc) sends the API calls to the VPC endpoints (V(ram.vpc-proxy.aliyuncs.com),
+        V(ecs-vpc.<region>.aliyuncs.com), V(sts-vpc.<region>.aliyuncs.com)), for controllers inside a VPC
+        without internet access. V(public) (the default) uses the public endpoints.
+      - Falls back to E(ALIBABA_CLOUD_NETWORK). An explicit endpoint option or variable wins.
+    type: str
+    choices: [public, vpc]
+    version_added: 0.2.0
   retries:
     description:
-      - How many times a failed API call is retried (throttling, C(ServiceUnavailable), C(InternalError),
-        HTTP 5xx, timeouts and connection errors), with jittered exponential backoff capped at 20 seconds.
-      - V(0) disables retries. Must not be negative.
+      - How many times an API call that failed with a server error (C(ServiceUnavailable), C(InternalError),
+        HTTP 5xx), a timeout, a connection error or an empty answer is retried, with jittered exponential
+        backoff capped at 20 seconds. Throttling is retried without this count, until O(retry_timeout).
+      - V(0) disables retries, throttling included. Between 0 and 100.
+      - A write whose answer was lost is not counted as failed; a read settles whether it took effect.
     type: int
     default: 5
+  retry_timeout:
+    description:
+      - How long, in seconds, one API call keeps being retried. Flow control comes in storms, so the default
+        rides out two minutes of continuous throttling; lower it to fail sooner. Between 0 and 3600.
+    type: float
+    default: 120
+    version_added: 0.2.0
   connect_timeout:
     description:
-      - Time allowed to open the connection of each API call, in seconds. Must be greater than 0.
+      - Time allowed to open the connection of each API call, in seconds. Greater than 0, at most 3600.
     type: float
     default: 5
   read_timeout:
     description:
       - Time allowed for each API call as a whole, from sending the request to the last byte of the answer,
         in seconds. An endpoint that sends its answer slowly (even byte by byte) is cut off after this time.
-        Must be greater than 0.
+        Greater than 0, at most 3600.
+      - When not set, 10 seconds, and for the batch instance RAM role APIs (AttachInstanceRamRole,
+        DescribeInstanceRamRole, DetachInstanceRamRole) the 10 to 11 seconds the official SDK core gives them.
       - A call that times out is retried like a connection error, so a task waits at most about
         O(read_timeout) times (O(retries) + 1), plus the backoff, for one call.
     type: float
-    default: 10
   http_proxy:
     description:
       - Proxy for API calls to V(http://) endpoints, for example V(http://proxy.example.com:3128).

@@ -109,14 +109,14 @@ class _Resolver(ProfileSources):
     def from_options(self):
         opts = self.options
         return pair(opts.get('access_key_id'), opts.get('access_key_secret'), opts.get('security_token'),
-                     ('access_key_id', 'access_key_secret', 'security_token'), 'options')
+                    ('access_key_id', 'access_key_secret', 'security_token'), 'options')
 
     def from_env(self):
         env = self.env
         found = pair(env.get(ENV_KEYS[0]), env.get(ENV_KEYS[1]), env.get(ENV_KEYS[2]), ENV_KEYS, 'env')
         if found is None:
             found = pair(env.get(LEGACY_ENV_KEYS[0]), env.get(LEGACY_ENV_KEYS[1]), env.get(LEGACY_ENV_KEYS[2]),
-                          LEGACY_ENV_KEYS, 'env (legacy ALICLOUD_*)')
+                         LEGACY_ENV_KEYS, 'env (legacy ALICLOUD_*)')
         return found
 
     def from_metadata(self, role_name, source_name=None, region_hint=None):

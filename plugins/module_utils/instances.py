@@ -327,4 +327,3 @@ def not_found_failures(region, ids):
 def describe_failures(failures):
     """``id (code), ...`` for a one-line message."""
     return short_list('%s (%s)' % (f['instance_id'], f['code']) for f in failures)
-

@@ -353,7 +353,8 @@ class Resource(object):
         diff = {'before': self.diff_view(plan.before, plan), 'after': self.diff_view(self.recorder.view, plan)}
         headers = self.diff_headers(plan, result)
         if headers:
-            diff['before_header'], diff['after_header'] = headers
+            diff['before_header'] = headers[0]
+            diff['after_header'] = headers[1]
         return diff
 
     def _exit(self, result, plan):

@@ -5,6 +5,7 @@
 
 from ansible_collections.alicloud.ram.plugins.module_utils.service import operation
 
+
 @operation('assume role {role_arn}')
 def assume_role(sts, role_arn, session_name, duration_seconds=None, policy=None, external_id=None):
     """The ``Credentials`` dict (``AccessKeyId``, ``AccessKeySecret``, ``SecurityToken``, ``Expiration``)."""

@@ -305,4 +305,3 @@ class RoleGrant(Resource):
         values[self.grantee_option] = self.grantee
         values['policy_name'] = self.policy_name
         return values
-

@@ -19,6 +19,12 @@ description:
     of the role's credentials is refused with HTTP 403.
   - Only the settings given are enforced; the others are left as they are. At least one of O(http_tokens),
     O(http_endpoint) and O(instance_metadata_tags) is required.
+  - Every call sends the whole wanted state, as the API requires (C(HttpEndpoint) is mandatory, and an omitted
+    C(HttpTokens) may fall back to C(optional)): C(HttpEndpoint) and C(HttpTokens) are the instance's current values
+    with the task's settings on top, C(InstanceMetadataTags) only when O(instance_metadata_tags) is set. Changing
+    O(http_endpoint) therefore never drops an instance out of hardened mode.
+  - Instances in transition (C(Pending), C(Starting), C(Stopping)), which ECS refuses to change, are reported in
+    RV(failed_instances) without a call, in check mode too; the other instances are still changed.
   - Reads the current settings first (DescribeInstances, 100 instances a call; the tag selection's pages already
     carry them) and calls ModifyInstanceMetadataOptions, one instance a call, several calls in parallel, only for
     the instances whose settings differ. A second identical run makes no write call.
@@ -128,7 +134,9 @@ msg:
   version_added: 0.2.0
 instances:
   description:
-    - Every selected instance that exists, mapped to its metadata settings after the run (predicted in check mode).
+    - The instances this task changed, was to change or failed, mapped to their metadata settings after the run
+      (predicted in check mode); RV(summary) counts the others. With O(return_all=true), every selected instance
+      that exists.
   returned: always
   type: dict
   sample: {"i-bp1aaaaaaaaaaaaaaaaa": {"http_tokens": "required", "http_endpoint": "enabled", "instance_metadata_tags": "disabled"}}

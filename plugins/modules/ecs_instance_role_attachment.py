@@ -175,8 +175,9 @@ msg:
   version_added: 0.2.0
 attachments:
   description:
-    - Every selected instance mapped to the role it holds after the run (predicted in check mode), or V(null) when it
-      holds none. Instances that do not exist map to V(null).
+    - The instances this task changed, was to change or failed, mapped to the role each holds after the run
+      (predicted in check mode), or V(null) when it holds none; RV(summary) counts the others.
+      With O(return_all=true), every selected instance. Instances that do not exist map to V(null).
   returned: always
   type: dict
   sample: {"i-bp1aaaaaaaaaaaaaaaaa": "app-instance-role", "i-bp1bbbbbbbbbbbbbbbbb": null}

@@ -81,19 +81,20 @@ options:
     default: true
   force:
     description:
-      - Only with O(state=absent). A role that still has attached policies, or is held by ECS instances in the
-        configured region, is not deleted unless O(force=true); the task fails naming the policies and instances.
-      - With O(force=true) the role is first detached from those instances (in batches of 100, several batches at
-        a time), then its policies are detached, then it is deleted. A policy attached by someone else meanwhile is
-        detached too (the deletion is tried at most three times).
+      - Only with O(state=absent). A role that still has attached policies, or is held by ECS instances in any
+        region of the account, is not deleted unless O(force=true); the task fails naming the policies, and each
+        instance with its region.
+      - With O(force=true) the role is first detached from those instances, each in its own region (in batches of
+        100, several batches at a time), then its policies are detached, then it is deleted. A policy attached by
+        someone else meanwhile is detached too (the deletion is tried at most three times).
     type: bool
     default: false
 notes:
   - Tags are read with C(ListTagResources); where the service does not offer that API, they are read from the
     C(ListRoles) pages instead.
-  - With O(state=absent), the instances holding the role are looked up in the region of O(region)
-    (or E(ALIBABA_CLOUD_REGION_ID), E(ALICLOUD_REGION)). When no region is configured, that check is skipped
-    with a warning and only attached policies block the deletion.
+  - A RAM role is global. With O(state=absent), the instances holding the role are looked up in every region ECS
+    offers the account (DescribeRegions, then DescribeInstanceRamRole by role name per region, several regions at a
+    time), whatever O(region) says; the credentials need C(ecs:DescribeRegions) and C(ecs:DescribeInstanceRamRole).
   - In check mode, creating a role returns the role as it would be created, without the fields only the
     service can assign (C(role_id), C(arn), C(create_date), C(update_date)). Updating a role in check mode
     returns the role with its changes applied and its current C(update_date).
@@ -263,11 +264,17 @@ detached_instance_ids:
   elements: str
   sample: [i-bp1abcdefghijklmnopq]
 instance_ids:
-  description: The instances holding the role, when its deletion was refused because O(force) is not set.
+  description: The instances holding the role, in any region, when its deletion was refused because O(force) is not set.
   returned: when the deletion was refused
   type: list
   elements: str
   sample: [i-bp1abcdefghijklmnopq]
+holders:
+  description: The instances holding the role, by region, when its deletion was refused because O(force) is not set.
+  returned: when the deletion was refused
+  type: dict
+  sample: {"cn-beijing": ["i-2ze1abcdefghijklmnop"], "cn-hangzhou": ["i-bp1abcdefghijklmnopq"]}
+  version_added: 0.2.0
 attached_policies:
   description: The policies attached to the role, when its deletion was refused because O(force) is not set.
   returned: when the deletion was refused
@@ -292,11 +299,13 @@ failed_instances:
     request_id:
       description: ID of the request that failed.
       type: str
-region:
-  description: The region checked for instances holding the role.
-  returned: when O(state=absent), the role existed and a region is configured
-  type: str
-  sample: cn-hangzhou
+regions_checked:
+  description: The regions searched for instances holding the role before its deletion.
+  returned: when O(state=absent) and the role existed
+  type: list
+  elements: str
+  sample: [cn-hangzhou, cn-beijing]
+  version_added: 0.2.0
 '''
 
 from ansible_collections.alicloud.ram.plugins.module_utils.instance_role import InstanceRole

@@ -11,7 +11,7 @@ import re
 from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_ram20150501 import models as ram_models
 
-from tests.emulator.sdkhelpers import ECS_TRUST, RAM_ONLY_TRUST, clients  # noqa: F401  (re-exported for the tests)
+from tests.emulator.sdkhelpers import ECS_TRUST, clients
 
 
 def ram(emu):

@@ -166,15 +166,14 @@ def test_an_instance_released_between_read_and_write_does_not_sink_its_batch(run
 
     def release_then_join():
         # wait until the module's attach is held at the barrier, release an instance, then be its second request
-        for _ in range(600):
-            if emu.control('GET', 'barrier').get('arrived', 0) >= 1:
-                break
-            threading.Event().wait(0.05)
+        pause = threading.Event()
+        while emu.control('GET', 'barrier').get('state') == 'waiting' and not emu.control('GET', 'barrier').get('arrived'):
+            pause.wait(0.05)
         emu.release_instances([ids[2]])
         released.set()
         attach_directly(emu, 'web', [ids[3]])
 
-    with emu.barrier(2, action='AttachInstanceRamRole'):
+    with emu.barrier(2, action='AttachInstanceRamRole', timeout=600):
         thread = threading.Thread(target=release_then_join)
         thread.start()
         res = runner.run_tasks([dict(task(ATTACH, 'attach', role_name='web', instance_ids=ids), ignore_errors=True)])
