@@ -308,9 +308,9 @@ def test_lost_attach_reply_counts_as_done_and_changed(runner, emu):
 def test_two_identical_runs_at_once_both_end_ok(runner, emu, tmp_path):
     create_role(emu, 'race-role')
     ids = emu.seed_instances(5)
-    # the service answers "already holds this role" as a per-instance failure; latency makes both runs read
+    # the service answers "already holds this role" as a per-instance failure; a barrier makes both runs read
     # before either writes
-    emu.set_faults(attach_same_role='failure', latency_ms=300)
+    emu.set_faults(attach_same_role='failure')
     emu.clear_calls()
     inventory = tmp_path / 'two.ini'
     hosts = ''.join('racer%d ansible_connection=local ansible_python_interpreter=%s\n' % (n, sys.executable) for n in range(2))
@@ -319,7 +319,8 @@ def test_two_identical_runs_at_once_both_end_ok(runner, emu, tmp_path):
     playbook.write_text(json.dumps([{'name': 'race', 'hosts': 'racers', 'gather_facts': False,
                                      'module_defaults': runner.module_defaults(),
                                      'tasks': [task('attach', role_name='race-role', instance_ids=ids)]}]))
-    res = runner.run_playbook(playbook, extra_args=('-i', str(inventory), '-f', '2'))
+    with emu.barrier(2, action='DescribeInstanceRamRole', timeout=600):
+        res = runner.run_playbook(playbook, extra_args=('-i', str(inventory), '-f', '2'))
     results = [r for r in res.results if r['task'] == 'attach']
     assert sorted(r['status'] for r in results) == ['changed', 'ok'], results
     attach = calls_of(emu, 'AttachInstanceRamRole')

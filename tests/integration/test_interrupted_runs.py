@@ -11,7 +11,7 @@ import json
 import os
 import signal
 import subprocess
-import time
+import threading
 
 from alibabacloud_ram20150501 import models as ram_models
 
@@ -70,37 +70,37 @@ def assert_nothing_left(emu):
 def test_setup_killed_after_role_and_custom_policy_then_rerun_converges(runner, emu, tmp_path):
     emu.create_user(USER)
     ids = vpc_ids(emu)
-    emu.set_faults(latency_ms=400)  # slow calls leave time to kill the run mid-way
     playbook = tmp_path / 'setup.yml'
     playbook.write_text(json.dumps([{'name': 'setup', 'hosts': 'localhost', 'gather_facts': False, 'connection': 'local',
                                      'module_defaults': runner.module_defaults(), 'tasks': [role_task(ids)]}]))
     inventory = tmp_path / 'inventory.ini'
     inventory.write_text('localhost ansible_connection=local\n')
     env = runner.environment(tmp_path / 'killed.jsonl')
+    # the run is held at its first attach (after the role and its custom policy exist) and killed there
+    emu.control('POST', 'barrier', {'count': 2, 'action': 'AttachInstanceRamRole', 'timeout': 600})
     proc = subprocess.Popen([ansible_command('ansible-playbook'), '-i', str(inventory), str(playbook)], cwd=str(tmp_path), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     killed_at = None
+    pause = threading.Event()
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and proc.poll() is None:
-            state = emu.state()
-            if state['roles'] and any(p['PolicyName'] == CUSTOM for p in state['policies']):
+        while proc.poll() is None and emu.control('GET', 'barrier').get('state') == 'waiting':
+            if emu.control('GET', 'barrier').get('arrived'):
                 os.killpg(proc.pid, signal.SIGKILL)
-                killed_at = state
+                killed_at = emu.state()
                 break
-            time.sleep(0.2)
+            pause.wait(0.1)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    assert killed_at is not None, 'the run ended before the role and the custom policy existed'
-    time.sleep(1)  # a module already running when its controller died may still finish its call
+        proc.wait(timeout=300)
+        emu.control('DELETE', 'barrier')  # the held attach is answered with a refusal: it never took effect
+    assert killed_at is not None, 'the run ended before it reached the attach'
+    assert killed_at['roles'] and any(p['PolicyName'] == CUSTOM for p in killed_at['policies'])
     half = emu.state()
     holders = [i for i in half['instances'] if i['RamRoleName'] == ROLE]
     granted = next(u for u in half['users'] if u['UserName'] == USER)['policies']
     assert len(holders) < len(ids) or not granted, 'the kill came too late: the run had finished its work'
 
-    emu.set_faults(latency_ms=0)
     emu.clear_calls()
     runner.run_tasks([role_task(ids)])
     assert_converged(emu, ids)

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 
 import pytest
@@ -122,7 +121,6 @@ def test_lookup_with_the_default_endpoint(emulator_in_namespace, collection_path
     playbook.write_text(json.dumps(play))
     inventory = tmp_path / 'inventory.ini'
     inventory.write_text('localhost ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable)
-    started = time.monotonic()
     proc = subprocess.run(['ip', 'netns', 'exec', namespace, ansible_command('ansible-playbook'), '-i', str(inventory), str(playbook)],
                           cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False,
                           timeout=300)
@@ -133,4 +131,3 @@ def test_lookup_with_the_default_endpoint(emulator_in_namespace, collection_path
     refused = results['plain is refused']
     assert refused['status'] == 'failed' and 'HTTP 403' in refused['result']['msg'], refused
     assert 'http://100.100.100.200' not in env.get('ALIBABA_CLOUD_METADATA_ENDPOINT', '')
-    assert time.monotonic() - started < 120

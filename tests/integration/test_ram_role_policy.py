@@ -365,8 +365,6 @@ def test_three_concurrent_runs_updating_one_custom_policy_all_succeed(runner, em
         client.create_policy_version(ram_models.CreatePolicyVersionRequest(
             policy_name='app-contended', policy_document=json.dumps(doc('seed:%d' % n)), set_as_default=True))
     emu.clear_calls()
-    # latency widens each writer's window between its read and its write, so the three overlap
-    emu.set_faults(latency_ms=200)
     inventory = tmp_path / 'writers.ini'
     hosts = ['writer%d ansible_connection=local ansible_python_interpreter=%s doc_index=%d' % (n, sys.executable, n) for n in range(WRITERS)]
     inventory.write_text('[writers]\n%s\n' % '\n'.join(hosts))
@@ -377,7 +375,9 @@ def test_three_concurrent_runs_updating_one_custom_policy_all_succeed(runner, em
     playbook = tmp_path / 'contention.yml'
     playbook.write_text(json.dumps([play], indent=2))
 
-    res = runner.run_playbook(playbook, extra_args=('-i', str(inventory), '-f', str(WRITERS)))
+    # the three writers read the policy before any of them writes: their plans all start from the same versions
+    with emu.barrier(WRITERS, action='GetPolicy', timeout=600):
+        res = runner.run_playbook(playbook, extra_args=('-i', str(inventory), '-f', str(WRITERS)))
 
     codes = sorted(c['code'] for c in emu.calls() if c['code'])
     print('\ncontention: refusals absorbed by re-planning: %s' % codes)

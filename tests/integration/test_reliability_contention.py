@@ -43,16 +43,26 @@ def test_three_runs_at_once_update_one_policy_and_make_identical_changes_all_ok(
     ram.attach_policy_to_role(ram_models.AttachPolicyToRoleRequest(policy_name=CUSTOM, policy_type='Custom', role_name=ROLE))
     emu.create_user(USER)
     ids = emu.seed_instances(6)
-    emu.set_faults(attach_same_role='failure', latency_ms=200)
+    emu.set_faults(attach_same_role='failure')
     emu.clear_calls()
     inventory = tmp_path / 'writers.ini'
     inventory.write_text('[writers]\n' + ''.join('writer%d ansible_connection=local ansible_python_interpreter=%s writer=%d\n' % (
         n, sys.executable, n) for n in range(WRITERS)))
+    def barrier(action):
+        # before each step, a barrier for its first read: the three runs all read before any of them writes
+        return {'name': 'barrier %s' % action, 'run_once': True, 'ansible.builtin.uri': {
+            'url': emu.url + '/_emulator/barrier', 'method': 'POST', 'body_format': 'json',
+            'body': {'count': WRITERS, 'action': action, 'timeout': 600}}}
+
     tasks = [
+        barrier('GetPolicy'),
         {'name': 'policy', 'alicloud.ram.ram_role_policy': {
             'role_name': ROLE, 'policies': [{'name': CUSTOM, 'document': '{{ documents[writer | int] }}'}]}},
+        barrier('DescribeInstanceRamRole'),
         {'name': 'attach', 'alicloud.ram.ecs_instance_role_attachment': {'role_name': ROLE, 'instance_ids': ids}},
+        barrier('GetUser'),
         {'name': 'grant', 'alicloud.ram.ram_user_role_grant': {'user_name': USER, 'role_name': ROLE}},
+        barrier('DescribeInstances'),
         {'name': 'metadata', 'alicloud.ram.ecs_instance_metadata_options': {'instance_ids': ids, 'http_tokens': 'required'}},
     ]
     play = {'name': 'contention', 'hosts': 'writers', 'gather_facts': False, 'module_defaults': runner.module_defaults(),

@@ -52,7 +52,9 @@ def test_parallel_workers_converge_one_role_policies_attachments_and_grant(runne
     ids = [i['InstanceId'] for i in emu.instances() if i['InstanceNetworkType'] == 'vpc'] + emu.seed_instances(5)
     playbook, inventory = write_playbook(runner, tmp_path, ids)
 
-    res = runner.run_playbook(playbook, extra_args=('-i', str(inventory), '-f', str(RACERS)))
+    # every worker reads the role before any of them creates it: the first RACERS GetRole calls wait for each other
+    with emu.barrier(RACERS, action='GetRole', timeout=600):
+        res = runner.run_playbook(playbook, extra_args=('-i', str(inventory), '-f', str(RACERS)))
 
     hosts = [h for h in res.recap_by_host if h.startswith('racer')]
     failed = [r for r in res.results if r['status'] in ('failed', 'unreachable')]
@@ -85,11 +87,10 @@ def test_parallel_workers_converge_one_role_policies_attachments_and_grant(runne
     changed_ids = sorted(i for r in attach_tasks for i in r['result']['changed_instance_ids'])
     assert changed_ids == sorted(ids), changed_ids
 
-    # and all of them tearing it down at once; latency widens the window between each worker's read and
-    # its write, so workers that start a fraction of a second apart still overlap
-    emu.set_faults(latency_ms=300)
+    # and all of them tearing it down at once: every worker reads before any of them revokes the grant
     playbook, inventory = write_playbook(runner, tmp_path, ids, state='absent')
-    res = runner.run_playbook(playbook, extra_args=('-i', str(inventory), '-f', str(RACERS)))
+    with emu.barrier(RACERS, action='GetRole', timeout=600):
+        res = runner.run_playbook(playbook, extra_args=('-i', str(inventory), '-f', str(RACERS)))
     failed = [r for r in res.results if r['status'] in ('failed', 'unreachable')]
     print('RELIABILITY races teardown: workers=%d failed_tasks=%d' % (RACERS, len(failed)))
     assert failed == [], failed
