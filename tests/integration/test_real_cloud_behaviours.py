@@ -213,8 +213,9 @@ def test_limits_names_storms_and_refusals_as_documented(runner, emu):
     assert sorted(f['instance_id'] for f in refused['failed_instances']) == sorted(classic + [unknown])
     assert not calls_of(emu, 'CreatePolicy')
 
-    # a storm of flow control longer than the old retry budget is ridden out
-    emu.set_faults(throttle_storm={'calls': 8})
+    # throttling is retried beyond the retries count (within retry_timeout): four throttled calls in a row with retries: 2
+    emu.set_faults(throttle_storm={'calls': 4})
     emu.clear_calls()
-    stormy = runner.run_tasks([task(ATTACH, 'storm', role_name='app-role', instance_ids=vpc, state='absent')])
+    stormy = runner.run_tasks([task(ATTACH, 'storm', role_name='app-role', instance_ids=vpc, state='absent', retries=2)])
     assert stormy.result(0)['changed'] is True and roles_of(emu, vpc) == dict((i, None) for i in vpc)
+    assert [c['code'] for c in emu.calls()][:4] == ['Throttling.User'] * 4
