@@ -26,6 +26,14 @@ def listed(body, path):
     return [item for item in as_list(dig(body, path)) if isinstance(item, dict)]
 
 
+def first_set(mapping, names):
+    """``(value, name)`` of the first of ``names`` with a non-empty value in ``mapping`` (the environment), else ``(None, None)``."""
+    for name in names:
+        if mapping.get(name):
+            return mapping[name], name
+    return None, None
+
+
 def truthy(value):
     """Whether an answer's or environment's boolean is true: ``True``, ``'true'``, ``'1'``, ``'yes'``, ``'on'`` (any case)."""
     if isinstance(value, bool):

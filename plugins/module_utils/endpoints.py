@@ -15,6 +15,8 @@ import re
 
 from urllib.parse import urlsplit
 
+from ansible_collections.alicloud.ram.plugins.module_utils.data import first_set
+
 DEFAULT_REGION = 'cn-hangzhou'
 DEFAULT_METADATA_ENDPOINT = 'http://100.100.100.200'
 GLOBAL_SERVICES = ('ram', 'sts')
@@ -42,14 +44,6 @@ class EndpointError(ValueError):
 
 def _env(env):
     return os.environ if env is None else env
-
-
-def _first_env(environ, names):
-    """``(value, name)`` of the first non-empty variable of ``names``."""
-    for name in names:
-        if environ.get(name):
-            return environ[name], name
-    return None, None
 
 
 def parse_endpoint(value, name='endpoint', default_protocol='https'):
@@ -140,7 +134,7 @@ def find_region(options, env=None, inferred=None):
     region = options.get('region')
     if region:
         return check_region(region), 'option region'
-    region, name = _first_env(_env(env), REGION_ENV)
+    region, name = first_set(_env(env), REGION_ENV)
     if region:
         return check_region(region.strip(), name), 'env %s' % name
     if inferred and inferred[0]:

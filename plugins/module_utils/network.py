@@ -15,6 +15,8 @@ import ssl
 
 from urllib.parse import urlsplit
 
+from ansible_collections.alicloud.ram.plugins.module_utils.data import first_set
+
 # lower case first: where both are set, the lower-case variable wins (as in curl and urllib)
 PROXY_ENV = {'http': ('http_proxy', 'HTTP_PROXY'), 'https': ('https_proxy', 'HTTPS_PROXY')}
 NO_PROXY_ENV = ('no_proxy', 'NO_PROXY')
@@ -32,14 +34,6 @@ class NetworkError(ValueError):
 
 def _env(env):
     return os.environ if env is None else env
-
-
-def _first_env(environ, names):
-    """``(value, name)`` of the first non-empty variable of ``names``."""
-    for name in names:
-        if environ.get(name):
-            return environ[name], name
-    return None, None
 
 
 # -- proxies and TLS ---------------------------------------------------------------------------
@@ -72,7 +66,7 @@ def _ca_bundle(options, environ, sources):
     """The CA bundle: ``ca_bundle`` / ALIBABA_CLOUD_CA_BUNDLE, else REQUESTS_CA_BUNDLE / SSL_CERT_FILE, else the system store."""
     value, source = options.get('ca_bundle'), 'option ca_bundle'
     if not value:
-        value, name = _first_env(environ, (CA_BUNDLE_ENV,) + GENERIC_CA_BUNDLE_ENV)
+        value, name = first_set(environ, (CA_BUNDLE_ENV,) + GENERIC_CA_BUNDLE_ENV)
         source = 'env %s' % name
     if value:
         path = os.path.expanduser(value)
@@ -97,14 +91,14 @@ def resolve_network(options, env=None):
         option = '%s_proxy' % scheme
         value, source = options.get(option), 'option %s' % option
         if not value:
-            value, name = _first_env(environ, names)
+            value, name = first_set(environ, names)
             source = 'env %s' % name
         values[option] = _check_proxy(value.strip(), source) if value else None
         if value:
             sources[option] = source
     no_proxy, source = options.get('no_proxy'), 'option no_proxy'
     if not no_proxy:
-        no_proxy, name = _first_env(environ, NO_PROXY_ENV)
+        no_proxy, name = first_set(environ, NO_PROXY_ENV)
         source = 'env %s' % name
     if no_proxy:
         sources['no_proxy'] = source

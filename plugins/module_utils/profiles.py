@@ -125,6 +125,15 @@ def with_region(creds, profile, name, path):
     return creds
 
 
+def _requirer(profile, what):
+    """``need(*keys)``: refuse ``profile`` (described as ``what``) when it lacks one of ``keys``."""
+    def need(*keys):
+        missing = [key for key in keys if not profile.get(key)]
+        if missing:
+            raise CredentialsError('%s lacks %s' % (what, ', '.join(missing)))
+    return need
+
+
 class ProfileSources(object):
     """The profile part of the credential chain; the chain provides ``env``, ``home``, ``assume_role`` and ``from_metadata``."""
 
@@ -178,11 +187,7 @@ class ProfileSources(object):
         name = profile.get('name')
         source = 'profile %s (%s)' % (name, self.cli_path)
         mode = profile.get('mode') or 'AK'
-
-        def need(*keys):
-            missing = [key for key in keys if not profile.get(key)]
-            if missing:
-                raise CredentialsError("profile '%s' (mode %s) in %s lacks %s" % (name, mode, self.cli_path, ', '.join(missing)))
+        need = _requirer(profile, "profile '%s' (mode %s) in %s" % (name, mode, self.cli_path))
 
         if mode == 'AK':
             need('access_key_id', 'access_key_secret')
@@ -222,11 +227,7 @@ class ProfileSources(object):
     def _ini_section_credentials(self, name, section):
         source = 'profile %s (%s)' % (name, self.ini_path)
         kind = section.get('type') or ''
-
-        def need(*keys):
-            missing = [key for key in keys if not section.get(key)]
-            if missing:
-                raise CredentialsError("profile '%s' (type %s) in %s lacks %s" % (name, kind, self.ini_path, ', '.join(missing)))
+        need = _requirer(section, "profile '%s' (type %s) in %s" % (name, kind, self.ini_path))
 
         if kind == 'access_key':
             need('access_key_id', 'access_key_secret')

@@ -20,15 +20,21 @@ from ansible_collections.alicloud.ram.plugins.module_utils.errors import REDACTE
 RECORD_ENV = 'ALIBABA_CLOUD_RECORD'
 
 SERVICE_OF_VERSION = {'2015-05-01': 'ram', '2014-05-26': 'ecs', '2015-04-01': 'sts'}
-# parameter and answer keys whose values are secret (compared lower case, as substrings)
-_SECRET_KEY_PARTS = ('secret', 'token', 'signature', 'password', 'credential', 'authorization')
+# parameter and answer keys whose values are secret: any key holding one of these words (compared lower case),
+# and the tokens that are credentials (not paging tokens like NextToken, nor settings like HttpTokens)
+_SECRET_KEY_PARTS = ('secret', 'signature', 'password', 'authorization')
+_SECRET_TOKEN_KEYS = ('securitytoken', 'oidctoken', 'token', 'ststoken', 'accesstoken')
 _record_lock = threading.Lock()
+
+
+def is_secret_key(key):
+    key = str(key).lower().replace('-', '').replace('_', '')
+    return any(part in key for part in _SECRET_KEY_PARTS) or key in _SECRET_TOKEN_KEYS or key.endswith('securitytoken')
 
 
 def _without_secrets(value):
     if isinstance(value, dict):
-        return dict((k, REDACTED if any(p in str(k).lower() for p in _SECRET_KEY_PARTS) and not isinstance(v, (dict, list))
-                     else _without_secrets(v)) for k, v in value.items())
+        return dict((k, REDACTED if is_secret_key(k) and not isinstance(v, (dict, list)) else _without_secrets(v)) for k, v in value.items())
     if isinstance(value, list):
         return [_without_secrets(v) for v in value]
     return value

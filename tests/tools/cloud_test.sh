@@ -11,7 +11,8 @@
 # TARGET names (or ansible-test aliases) pick targets; the default is every cloud/alicloud target.
 # --jobs N splits the targets over N ansible-test runs at once, each with its own copy of the
 # collection and its own emulator (emulator only: on an account the targets share its instances).
-# ALIBABA_CLOUD_RECORD=FILE is passed on to the collection (one JSON line per API call).
+# ALIBABA_CLOUD_RECORD=FILE is passed on to the collection (one JSON line per API call);
+# ALICLOUD_RAM_RECORD_DIR=DIR records each target's calls into DIR/TARGET.jsonl instead (one emulator each).
 # docs/real-cloud.md describes what a run does, what it needs and what it costs.
 set -euo pipefail
 # shellcheck source=tests/tools/lib.sh
@@ -48,7 +49,11 @@ run_ansible_test() {
         queue=$2
         rc=0
         while target=$(take_first_line "$queue"); do
-            "${ansible_test[@]}" "$target" || rc=1
+            if [[ -n ${ALICLOUD_RAM_RECORD_DIR:-} ]]; then
+                ALIBABA_CLOUD_RECORD=$ALICLOUD_RAM_RECORD_DIR/$target.jsonl "${ansible_test[@]}" "$target" || rc=1
+            else
+                "${ansible_test[@]}" "$target" || rc=1
+            fi
         done
         exit "$rc"
     )
@@ -136,7 +141,12 @@ install_get_pip "$VENV/bin/python"
 if [[ ${#targets[@]} -eq 0 ]]; then
     mapfile -t targets < <(all_targets)
 fi
-if [[ $jobs -gt 1 && ${#targets[@]} -gt 1 ]]; then
+if [[ -n ${ALICLOUD_RAM_RECORD_DIR:-} ]]; then
+    mkdir -p "$ALICLOUD_RAM_RECORD_DIR"
+    ALICLOUD_RAM_RECORD_DIR=$(cd "$ALICLOUD_RAM_RECORD_DIR" && pwd -P)
+    export ALICLOUD_RAM_RECORD_DIR
+    run_in_parallel "$jobs" "${targets[@]}"
+elif [[ $jobs -gt 1 && ${#targets[@]} -gt 1 ]]; then
     run_in_parallel "$jobs" "${targets[@]}"
 else
     run_ansible_test "$WORKDIR" "${targets[@]}"

@@ -198,9 +198,14 @@ step_integration() {
 }
 
 # The integration targets (tests/integration/targets) through ansible-test, against the emulator
-# (tests/tools/cloud_test.sh; `make cloud-test` runs them against an account).
+# (tests/tools/cloud_test.sh; `make cloud-test` runs them against an account). Every target's API
+# calls are recorded; the recordings must hold no secret and replay against a fresh emulator with
+# zero differences (tests/tools/check_recordings.py, tests/emulator/conformance.py).
 step_targets() {
-    run "$REPO_ROOT/tests/tools/cloud_test.sh" --emulator --jobs "$INTEGRATION_WORKERS"
+    local recordings=$WORKDIR/recordings
+    rm -rf "$recordings"
+    ALICLOUD_RAM_RECORD_DIR=$recordings run "$REPO_ROOT/tests/tools/cloud_test.sh" --emulator --jobs "$INTEGRATION_WORKERS"
+    run "$VENV/bin/python" "$REPO_ROOT/tests/tools/check_recordings.py" "$recordings"/*.jsonl
 }
 
 main() {

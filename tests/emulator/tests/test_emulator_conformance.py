@@ -131,3 +131,24 @@ def test_bad_recordings_are_refused(tmp_path):
     path.write_text('not json\n')
     with pytest.raises(ValueError, match='line 1 is not JSON'):
         conformance.load(str(path))
+
+
+# Recordings the collection itself made (ALIBABA_CLOUD_RECORD) in full runs of two integration targets against the
+# emulator in its documented mode; `make targets` checks the recordings of every target the same way.
+TARGET_RECORDINGS = [os.path.join(os.path.dirname(FIXTURE), name) for name in (
+    'recording_target_ram_role_policy.jsonl', 'recording_target_ecs_instance_role_attachment.jsonl')]
+
+
+@pytest.mark.parametrize('path', TARGET_RECORDINGS, ids=os.path.basename)
+def test_recordings_of_target_runs_hold_no_secret_and_replay_without_differences(path):
+    done = subprocess.run([sys.executable, 'tests/tools/check_recordings.py', path], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0 and done.stdout.endswith(': no secret, 0 differences\n'), done.stdout + done.stderr
+
+
+def test_a_difference_planted_in_a_target_recording_is_found(emulator):
+    calls = conformance.load(TARGET_RECORDINGS[1])
+    attach = next(c for c in calls if c['action'] == 'AttachInstanceRamRole' and c['status'] == 200)
+    attach['body'].pop('FailCount')
+    differences = replay(emulator, calls)
+    assert len(differences) == 1 and 'FailCount' in differences[0], differences
