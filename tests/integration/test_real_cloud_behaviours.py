@@ -219,3 +219,30 @@ def test_limits_names_storms_and_refusals_as_documented(runner, emu):
     stormy = runner.run_tasks([task(ATTACH, 'storm', role_name='app-role', instance_ids=vpc, state='absent', retries=2)])
     assert stormy.result(0)['changed'] is True and roles_of(emu, vpc) == dict((i, None) for i in vpc)
     assert [c['code'] for c in emu.calls()][:4] == ['Throttling.User'] * 4
+
+
+# every switch at once, through the example role ----------------------------------------------------
+
+def test_the_example_role_sets_up_reruns_and_tears_down_with_every_documented_behaviour_switched_on(runner, emu):
+    """The role on a service that answers the way the documentation says, all at once: strict metadata options,
+    results without Success, HTTP-like per-instance codes, lagging detaches, classic ids refused, one empty answer of
+    each batch API, a short storm of flow control."""
+    emu.create_user('role-deployer')
+    ids = emu.seed_instances(3)
+    emu.set_faults(strict_metadata_options=True, results_without_success=True, instance_codes='http', detach_visibility_reads=1,
+                   empty_body_actions=['DescribeInstanceRamRole', 'AttachInstanceRamRole', 'DetachInstanceRamRole'],
+                   throttle_storm={'calls': 2})
+    role = {'name': 'role', 'ansible.builtin.include_role': {'name': 'alicloud.ram.instance_role'}, 'vars': {
+        'instance_role_name': 'documented', 'instance_role_policies': ['AliyunOSSReadOnlyAccess'], 'instance_role_instance_ids': ids,
+        'instance_role_users': ['role-deployer'], 'instance_role_metadata_http_tokens': 'required', 'instance_role_force': True}}
+    first = runner.run_tasks([role])
+    assert first.changed and roles_of(emu, ids) == dict((i, 'documented') for i in ids)
+    assert all(o['HttpTokens'] == 'required' and o['HttpEndpoint'] == 'enabled' for o in http_tokens(emu, ids).values())
+    emu.clear_calls()
+    again = runner.run_tasks([role])
+    assert not again.changed and emu.write_calls() == []
+    teardown = dict(role, vars=dict(role['vars'], instance_role_state='absent'))
+    gone = runner.run_tasks([teardown])
+    assert gone.changed and roles_of(emu, ids) == dict((i, None) for i in ids)
+    state = emu.state()
+    assert state['roles'] == [] and [p['PolicyName'] for p in state['policies']] == []
