@@ -240,6 +240,17 @@ def from_sdk_exception(exc, action=None, secrets=()):
     return AlicloudApiError(UNKNOWN_ERROR_CODE, redact(trim(message), secrets), action=action)
 
 
+# Error codes (substrings, lower case) meaning "this API or resource type is not offered here".
+_NOT_OFFERED_MARKERS = ('invalidaction', 'invalidapi', 'unsupported', 'notsupport', 'invalidparameter.resourcetype',
+                        'invalidresourcetype')
+
+
+def not_offered(err):
+    """Whether a failed call says the API (or its resource type) is not offered by this endpoint."""
+    code = (getattr(err, 'code', None) or '').lower()
+    return any(marker in code for marker in _NOT_OFFERED_MARKERS)
+
+
 def may_have_taken_effect(err):
     """Whether a failed attempt may still have been carried out by the server (its answer was lost or empty)."""
     status = getattr(err, 'status', None)

@@ -22,7 +22,7 @@ import collections
 from ansible_collections.alicloud.ram.plugins.module_utils import ecs_api, instances, ram_api
 from ansible_collections.alicloud.ram.plugins.module_utils.concurrency import WorkerPool, first_error
 from ansible_collections.alicloud.ram.plugins.module_utils.data import short_list
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, not_offered
 from ansible_collections.alicloud.ram.plugins.module_utils.failures import InputError, InstanceFailures, refuse
 from ansible_collections.alicloud.ram.plugins.module_utils.policy import (
     ECS_SERVICE,
@@ -34,10 +34,13 @@ from ansible_collections.alicloud.ram.plugins.module_utils.policy import (
     validate_policy_document,
 )
 from ansible_collections.alicloud.ram.plugins.module_utils.ram import (
+    MAX_TAGS,
     RoleTags,
     parse_trust_policy,
     policy_item,
     role_to_result,
+    tag_text,
+    tags_error,
     validate_description,
     validate_max_session_duration,
     validate_role_name,
@@ -46,10 +49,6 @@ from ansible_collections.alicloud.ram.plugins.module_utils.resource import REMOV
 
 DEFAULT_TRUSTED_SERVICES = [ECS_SERVICE]
 DEFAULT_SESSION_DURATION = 3600
-MAX_TAGS = 20
-MAX_TAG_KEY_LENGTH = 128
-MAX_TAG_VALUE_LENGTH = 256
-RESERVED_TAG_KEY_PREFIXES = ('acs:', 'aliyun')
 REGION_WORKERS = 4
 # DeleteRole answers this when a policy was attached after we listed them: detach it and try again
 DELETE_CONFLICT = 'DeleteConflict.Role.Policy'
@@ -62,30 +61,6 @@ UPDATABLE = (('trust_policy', 'AssumeRolePolicyDocument'), ('description', 'Desc
 
 
 # ---------------------------------------------------------------------------------- validation
-
-def tags_error(tags):
-    """A message for a ``tags`` option the service would reject, or None."""
-    if tags is None:
-        return None
-    if not isinstance(tags, dict):
-        return 'tags must be a dictionary of key: value pairs'
-    if len(tags) > MAX_TAGS:
-        return 'a role can have at most %d tags, %d given' % (MAX_TAGS, len(tags))
-    for key, value in tags.items():
-        if not isinstance(key, str) or not 1 <= len(key) <= MAX_TAG_KEY_LENGTH:
-            return 'tag key %r is invalid: a tag key is 1 to %d characters' % (key, MAX_TAG_KEY_LENGTH)
-        if key.lower().startswith(RESERVED_TAG_KEY_PREFIXES):
-            return "tag key '%s' is invalid: keys must not start with 'acs:' or 'aliyun'" % key
-        if isinstance(value, (dict, list)):
-            return "tag '%s' must have a string value" % key
-        if len(tag_text(value)) > MAX_TAG_VALUE_LENGTH:
-            return "the value of tag '%s' is %d characters long; the limit is %d" % (key, len(tag_text(value)), MAX_TAG_VALUE_LENGTH)
-    return None
-
-
-def tag_text(value):
-    return '' if value is None else (str(value).lower() if isinstance(value, bool) else str(value))
-
 
 def trust_error(params):
     """A message for an unusable ``assume_role_policy_document`` / ``trusted_services``, or None."""
@@ -203,9 +178,22 @@ class InstanceRole(Resource):
         current = {'role': role, 'policies': ram_api.list_policies_for(self.ram, 'role', self.name) or [],
                    'tags': RoleTags(self.ram).of(self.name), 'holders': {}, 'regions': None}
         if self.params['state'] == 'absent':
-            current['regions'] = ecs_api.describe_regions(self._regional_client(None))
+            current['regions'] = self._regions()
             current['holders'] = self._holders(current['regions'])
         return current
+
+    def _regions(self):
+        """Every region ECS offers the account; where DescribeRegions is not offered, the task's region (with a warning)."""
+        try:
+            return ecs_api.describe_regions(self._regional_client(None))
+        except AlicloudApiError as err:
+            if not not_offered(err):
+                raise
+            code = err.code
+        region = self.module.region('ecs', required=False)
+        self.warn('this endpoint does not offer DescribeRegions (%s): instances holding role %s were looked for in %s only'
+                  % (code, self.name, region or 'no region (none is configured)'))
+        return [region] if region else []
 
     def _holders(self, regions):
         """Instances holding the role in ``regions`` (the regions read on the pool, each with a client of its own)."""

@@ -8,11 +8,16 @@ import re
 
 from ansible_collections.alicloud.ram.plugins.module_utils import ram_api
 from ansible_collections.alicloud.ram.plugins.module_utils.data import as_list
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, not_offered
 
 MIN_SESSION_DURATION = 3600
 MAX_SESSION_DURATION = 43200
 MAX_DESCRIPTION_LENGTH = 1024
+# RAM tags (API_FACTS 4): at most 20 per resource, keys up to 128 characters, values up to 256
+MAX_TAGS = 20
+MAX_TAG_KEY_LENGTH = 128
+MAX_TAG_VALUE_LENGTH = 256
+RESERVED_TAG_KEY_PREFIXES = ('acs:', 'aliyun')
 
 _ROLE_NAME_RE = re.compile(r'[A-Za-z0-9.-]{1,64}')
 _POLICY_NAME_RE = re.compile(r'[A-Za-z0-9-]{1,128}')
@@ -66,6 +71,30 @@ def validate_max_session_duration(value):
     return None
 
 
+def tags_error(tags):
+    """A message for a ``tags`` option the service would reject, or None."""
+    if tags is None:
+        return None
+    if not isinstance(tags, dict):
+        return 'tags must be a dictionary of key: value pairs'
+    if len(tags) > MAX_TAGS:
+        return 'a role can have at most %d tags, %d given' % (MAX_TAGS, len(tags))
+    for key, value in tags.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= MAX_TAG_KEY_LENGTH:
+            return 'tag key %r is invalid: a tag key is 1 to %d characters' % (key, MAX_TAG_KEY_LENGTH)
+        if key.lower().startswith(RESERVED_TAG_KEY_PREFIXES):
+            return "tag key '%s' is invalid: keys must not start with 'acs:' or 'aliyun'" % key
+        if isinstance(value, (dict, list)):
+            return "tag '%s' must have a string value" % key
+        if len(tag_text(value)) > MAX_TAG_VALUE_LENGTH:
+            return "the value of tag '%s' is %d characters long; the limit is %d" % (key, len(tag_text(value)), MAX_TAG_VALUE_LENGTH)
+    return None
+
+
+def tag_text(value):
+    return '' if value is None else (str(value).lower() if isinstance(value, bool) else str(value))
+
+
 def tags_from_ram(tags):
     """RAM ``Tags`` (``{"Tag": [{"TagKey", "TagValue"}]}`` or a list, Key/Value accepted) -> dict."""
     if isinstance(tags, dict):
@@ -117,16 +146,6 @@ def role_to_result(role, attached_policies=None, tags=None):
     }
 
 
-# Error codes (substrings) meaning "this API or resource type is not offered here".
-_UNSUPPORTED_MARKERS = ('invalidaction', 'invalidapi', 'unsupported', 'notsupport', 'invalidparameter.resourcetype',
-                        'invalidresourcetype')
-
-
-def _tag_api_unsupported(err):
-    code = (err.code or '').lower()
-    return any(marker in code for marker in _UNSUPPORTED_MARKERS)
-
-
 class RoleTags(object):
     """Tags of roles: ListTagResources, or the ListRoles listing where the tag API is not offered (remembered)."""
 
@@ -139,7 +158,7 @@ class RoleTags(object):
             try:
                 return ram_api.list_role_tags(self.ram, name)
             except AlicloudApiError as err:
-                if not _tag_api_unsupported(err):
+                if not not_offered(err):
                     raise
                 self.tag_api = False
         for listed in ram_api.list_roles(self.ram):

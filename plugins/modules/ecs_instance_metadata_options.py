@@ -20,7 +20,7 @@ description:
   - Only the settings given are enforced; the others are left as they are. At least one of O(http_tokens),
     O(http_endpoint) and O(instance_metadata_tags) is required.
   - Every call sends the whole wanted state, as the API requires (C(HttpEndpoint) is mandatory, and an omitted
-    C(HttpTokens) may fall back to C(optional)): C(HttpEndpoint) and C(HttpTokens) are the instance's current values
+    C(HttpTokens) may fall back to C(optional)). C(HttpEndpoint) and C(HttpTokens) are the instance's current values
     with the task's settings on top, C(InstanceMetadataTags) only when O(instance_metadata_tags) is set. Changing
     O(http_endpoint) therefore never drops an instance out of hardened mode.
   - Instances in transition (C(Pending), C(Starting), C(Stopping)), which ECS refuses to change, are reported in

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ansible_collections.alicloud.ram.plugins.module_utils import instance_role
+from ansible_collections.alicloud.ram.plugins.module_utils import instance_role, ram
 from ansible_collections.alicloud.ram.plugins.module_utils.failures import InputError
 from ansible_collections.alicloud.ram.plugins.module_utils.instance_role import InstanceRole
 from ansible_collections.alicloud.ram.plugins.module_utils.policy import to_json, trust_policy_for_services
@@ -160,9 +160,9 @@ def test_force_detaches_every_holder_in_its_region_then_the_policies_then_delete
     ({'k': ['a']}, 'must have a string value'),
 ])
 def test_tags_the_service_would_refuse(tags, fragment):
-    assert fragment in instance_role.tags_error(tags)
+    assert fragment in ram.tags_error(tags)
 
 
 def test_tag_values_up_to_256_characters_and_their_text():
-    assert instance_role.tags_error({'k': 'v' * 256}) is None
-    assert [instance_role.tag_text(v) for v in (1, None, True, False, 'x')] == ['1', '', 'true', 'false', 'x']
+    assert ram.tags_error({'k': 'v' * 256}) is None
+    assert [ram.tag_text(v) for v in (1, None, True, False, 'x')] == ['1', '', 'true', 'false', 'x']

@@ -263,6 +263,19 @@ def test_deleting_a_role_looks_for_holders_in_every_region(emulated):
     assert result['diff']['before']['role_name'] == 'app' and result['diff']['after'] == {}
 
 
+def test_where_describe_regions_is_not_offered_the_task_region_is_searched_with_a_warning(emulated):
+    seed_role(emulated)
+    held_by(emulated, emulated.instance_ids()[:1])
+    emulated.script('DescribeRegions', code='InvalidAction.NotFound', status=404)
+    result = run(emulated, state='absent')
+    assert result['failed'] and result['holders'] == {REGION: emulated.instance_ids()[:1]}
+    assert any('does not offer DescribeRegions (InvalidAction.NotFound)' in w and REGION in w for w in emulated.warnings)
+    emulated.script('DescribeRegions', code='NoPermission', status=403)
+    refused = run(emulated, state='absent')
+    assert refused['failed'] and refused['error']['code'] == 'NoPermission' and 'list the regions failed' in refused['msg']
+    assert stored_role(emulated) is not None
+
+
 @pytest.mark.parametrize('check_mode', [False, True])
 def test_holders_in_any_region_and_policies_block_the_deletion(emulated, check_mode):
     seed_role(emulated, policies=[OSS])
