@@ -128,7 +128,7 @@ class _InstanceReader(Resource):
     def _start(self):
         self.instance_ids, self.tags = instances.selection_input(self.params)
         self.region = self.module.region('ecs')
-        self.pool = WorkerPool(lambda n: self.module.clients('ecs', n), start=self.params['concurrency'])
+        self.pool = WorkerPool(lambda n: self.module.clients('ecs', n), maximum=self.params['concurrency'])
 
     def _select_and_read(self):
         """``(selected ids, RoleReading)``; nothing is read for an empty selection."""
