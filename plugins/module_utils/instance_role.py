@@ -19,8 +19,7 @@ RAM policy dict), ``tags`` and ``holders`` (region -> instance id -> role held).
 
 import collections
 
-from ansible_collections.alicloud.ram.plugins.module_utils import ecs_api, instances, ram_api
-from ansible_collections.alicloud.ram.plugins.module_utils.concurrency import WorkerPool, first_error
+from ansible_collections.alicloud.ram.plugins.module_utils import ram_api
 from ansible_collections.alicloud.ram.plugins.module_utils.data import short_list
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
 from ansible_collections.alicloud.ram.plugins.module_utils.failures import InputError, InstanceFailures, refuse
@@ -203,12 +202,18 @@ class InstanceRole(Resource):
         current = {'role': role, 'policies': ram_api.list_policies_for(self.ram, 'role', self.name) or [],
                    'tags': RoleTags(self.ram).of(self.name), 'holders': {}, 'regions': None}
         if self.params['state'] == 'absent':
+            from ansible_collections.alicloud.ram.plugins.module_utils import ecs_api  # pylint: disable=import-outside-toplevel
+
             current['regions'] = ecs_api.describe_regions(self._regional_client(None))
             current['holders'] = self._holders(current['regions'])
         return current
 
     def _holders(self, regions):
         """Instances holding the role in ``regions`` (the regions read on the pool, each with a client of its own)."""
+        # the instance toolkit only for a deletion: a run that keeps the role never loads it
+        from ansible_collections.alicloud.ram.plugins.module_utils import ecs_api, instances  # pylint: disable=import-outside-toplevel
+        from ansible_collections.alicloud.ram.plugins.module_utils.concurrency import WorkerPool, first_error  # pylint: disable=import-outside-toplevel
+
         pool = WorkerPool(lambda n: [None] * n, start=REGION_WORKERS)
         outcomes = pool.map(lambda _client, region: ecs_api.role_holders(self._regional_client(region), region, self.name), regions)
         error = first_error(outcomes)
@@ -335,6 +340,9 @@ class InstanceRole(Resource):
                 self.writer.learn({('role', 'UpdateDate'): outcome['CreateDate']})
 
     def detach_from_instances(self, plan):
+        from ansible_collections.alicloud.ram.plugins.module_utils import instances  # pylint: disable=import-outside-toplevel
+        from ansible_collections.alicloud.ram.plugins.module_utils.concurrency import WorkerPool  # pylint: disable=import-outside-toplevel
+
         failures = []
         for region, ids in plan.holders.items():
             pool = WorkerPool(lambda n, region=region: self.module.clients('ecs', n, region=region), start=REGION_WORKERS)
