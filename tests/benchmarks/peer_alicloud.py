@@ -7,7 +7,9 @@ Its own virtualenv, ``tests/benchmarks/results/peer-alicloud-venv`` (git-ignored
 collection build), created on first use from PyPI:
 
 - ``footmark`` with its dependencies (the classic ``aliyun-python-sdk-core`` and one
-  ``aliyun-python-sdk-*`` package per service it wraps);
+  ``aliyun-python-sdk-*`` package per service it wraps), and PyYAML, which footmark imports without
+  declaring it (without it every footmark service fails to import and the module says so only as
+  "module 'footmark' has no attribute 'ram'");
 - ``ansible-alicloud`` is downloaded, not installed: ``pip install ansible-alicloud`` writes its
   files into ``site-packages/ansible/`` (``ansible/__init__.py``, ``ansible/module_utils/__init__.py``,
   ``ansible/utils/__init__.py`` among them), overwriting those of whatever ansible-core is
@@ -42,7 +44,7 @@ from common import HERE
 
 VENV = HERE / 'results' / 'peer-alicloud-venv'
 READY = VENV / 'ready.json'
-PACKAGES = ('footmark==1.26.0',)
+PACKAGES = ('footmark==1.26.0', 'PyYAML')   # footmark imports yaml without declaring it
 PEER_SDIST = 'ansible-alicloud==1.20.0'
 MODULE = 'ali_ram_role'
 MEMBERS = {'lib/ansible/modules/cloud/alicloud/ali_ram_role.py': 'library', 'lib/ansible/module_utils/alicloud_ecs.py': 'module_utils'}
