@@ -44,7 +44,7 @@ def _harden_directly(bench, ids):
     _ram, ecs, _sts = clients(bench.emu)
     for iid in ids:
         ecs.modify_instance_metadata_options(ecs_models.ModifyInstanceMetadataOptionsRequest(
-            region_id=REGION, instance_id=iid, http_tokens='required'))
+            region_id=REGION, instance_id=iid, http_endpoint='enabled', http_tokens='required'))
 
 
 def _hardened_count(bench):

@@ -51,8 +51,9 @@ def _fleet_targets(data):
         checks.append(('fleet: 10,000 instances: 301 calls, ceil(N/100) = 100 writes', data['calls_10000']))
         checks.append(('fleet: peak RSS of the module process at 10,000 instances <= %.0f MiB (%.1f MiB)' % (
             bench_fleet.RSS_TARGET_MIB, data['max_rss_mib']), data['rss_10000_met']))
-        checks.append(('fleet: the module\'s result at 10,000 instances <= %d KB (%.1f KB)' % (
-            bench_fleet.RESULT_TARGET_BYTES // 1024, data['result_bytes_10000'] / 1024.0), data['result_10000_met']))
+        checks.append(('fleet: the module\'s result at 10,000 instances <= %d KB (%.1f KB; no-change rerun %.1f KB)' % (
+            bench_fleet.RESULT_TARGET_BYTES // 1024, data['result_bytes_10000'] / 1024.0, data['result_bytes_10000_rerun'] / 1024.0),
+            data['result_10000_met']))
     if 'calls_5000' in data:
         checks.append(('fleet: 5,000 instances: calls <= ceil(N/50) + ceil(N/100) + %d' % bench_fleet.OTHER_CALLS_ALLOWED,
                        data['calls_5000']))
