@@ -139,9 +139,15 @@ def rate_limited_run(bench, n, qps, log=print):
     span = max(c['time'] for c in limited) + LATENCY_MS / 1000.0 - min(c['time'] for c in limited)
     mean, peak = in_flight(calls)
     out = result.module_result('attach')
+    timing = timings[-1]
+    starts = [c['time'] for c in calls]
     figures = {
         'instances': n,
         'qps': qps,
+        'task_start_to_first_call_s': round(min(starts) - timing['start'], 2) if timing.get('start') else None,
+        'last_call_to_task_end_s': round(timing['end'] - max(starts) - LATENCY_MS / 1000.0, 2) if timing.get('end') else None,
+        'throttled_by_action': dict((a, sum(1 for c in calls if c['action'] == a and 'Throttling' in str(c.get('code') or '')))
+                                    for a in qps),
         'task_seconds': round(task_seconds(timings, 'attach'), 2),
         'limited_calls_seconds': round(span, 2),
         'calls_over_limit_seconds': round(floor, 2),
