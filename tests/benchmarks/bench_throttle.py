@@ -194,3 +194,26 @@ def run(bench, quick=False, log=print):
         'all_attached': all(f['all_attached'] and f['calls_at_minimum'] for f in runs),
         'adaptive_backs_off': _backs_off(runs),
     }
+
+
+def main(argv=None):
+    """``bench_throttle.py --rate-limit N [--instances N] [--source DIR]``: one rate-limited run, printed as JSON."""
+    import argparse  # pylint: disable=import-outside-toplevel
+
+    from common import REPO_ROOT, Bench  # pylint: disable=import-error,import-outside-toplevel
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument('--rate-limit', type=float, required=True, help='calls per second for each of %s' % ', '.join(RATE_LIMITS))
+    parser.add_argument('--instances', type=int, default=RATE_LIMIT_INSTANCES)
+    parser.add_argument('--source', default=str(REPO_ROOT), help='build the collection from this tree')
+    args = parser.parse_args(argv)
+    with Bench(source=args.source) as bench:
+        figures = rate_limited_run(bench, args.instances, dict((action, args.rate_limit) for action in RATE_LIMITS))
+    print(json.dumps(figures, indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == '__main__':
+    import sys  # pylint: disable=import-outside-toplevel
+
+    sys.exit(main())
