@@ -95,9 +95,9 @@ def targets(name, data):
                  data['no_throttling'] and data['all_hardened'])]
     if name == 'throttle':
         limited = data['rate_limited']
+        limits = ', '.join('%s=%g' % item for item in sorted(limited['qps'].items()))
         return [('throttle: rate limit %s: limited calls within %.1f x calls / limit (%.2f x, %d throttled), every instance attached' % (
-                    ', '.join('%s=%g' % item for item in sorted(limited['qps'].items())), data['rate_limit_ratio_target'],
-                    limited['ratio'], limited['throttled']), data['rate_limit_met']),
+                 limits, data['rate_limit_ratio_target'], limited['ratio'], limited['throttled']), data['rate_limit_met']),
                 ('throttle: every instance attached with the minimum of successful calls, whatever the pool',
                  data['all_attached'])]
     if name == 'overhead':

@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # Copyright: alicloud.ram contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The floor of the per-task overhead benchmark: the least a module on the official SDKs does to
