@@ -144,6 +144,7 @@ def _paired(by_round, label, other):
 def task_overhead(bench, iterations, log=print, peers=None):
     """Task times of the kinds of :func:`_kinds`, their medians, the median ratio to ping per round,
     and ram_instance_role against the floor and the peers, paired per round."""
+    peers = peers or Peers(None, None, bench.emu)
     bench.emu.reset()
     load = loadavg_1m()
     result, timings = _run_rounds(bench, peers, iterations)
