@@ -24,11 +24,14 @@ options:
     type: dict
   concurrency:
     description:
-      - How many API calls may be in flight at the same time, from 1 to 16, for the batched reads and writes of the
-        selected instances. Each call in flight uses its own connection.
-      - The limit adapts to the service. It is halved whenever the API throttles a call (C(Throttling) codes), and
-        grows back by one after as many calls in a row went through, never above this value.
+      - The most API calls that may be in flight at the same time, from 1 to 16, for the batched reads and writes of
+        the selected instances. Each call in flight uses its own connection.
+      - The pool starts with 4 calls in flight (or this value, if lower) and adds one after each round of calls that
+        all went through, up to this value. When the API throttles a call (C(Throttling) codes) it halves, and grows
+        again only to one below the level that was throttled, so it settles just under the service's rate limit; it
+        tries one more after a while without throttling.
+      - A value of 4 or less is a fixed size (the pool starts there); V(1) makes one call at a time.
       - RV(concurrency) returns the most calls that were in flight at once.
     type: int
-    default: 4
+    default: 16
 '''

@@ -19,8 +19,6 @@ requirements:
   - alibabacloud-sts20150401 (>=1.2.0, <2)
   - alibabacloud-tea-openapi (>=0.4.6, <0.5)
   - darabonba-core (>=1.0.9, <1.1)
-  - requests (>=2.31.0, <3)
-  - urllib3 (>=2.0.6, <3)
 '''
 
     # The lookup: it runs on the controller and talks to the metadata service with the standard library only.

@@ -44,8 +44,7 @@ import time
 
 from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, sts_api
 from ansible_collections.alicloud.ram.plugins.module_utils.data import truthy
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, format_error, remember_secrets
-from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MetadataError, metadata_client_for
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, MetadataError, format_error, remember_secrets
 from ansible_collections.alicloud.ram.plugins.module_utils.profiles import ANONYMOUS, Credentials, CredentialsError, ProfileSources, pair
 from ansible_collections.alicloud.ram.plugins.module_utils.retries import call_until_visible
 
@@ -100,7 +99,7 @@ class _Resolver(ProfileSources):
         self.env = os.environ if env is None else env
         self.home = home if home is not None else os.path.expanduser('~')
         self.sts_client_factory = sts_client_factory or _default_sts_client_factory
-        self.metadata_client_factory = metadata_client_factory or metadata_client_for
+        self.metadata_client_factory = metadata_client_factory or _metadata_client_for
         self.visibility_timeout = ROLE_VISIBILITY_TIMEOUT
         self.sleep = time.sleep
 
@@ -301,6 +300,13 @@ def read_oidc_token(path, where):
         raise CredentialsError('%s is empty' % where)
     remember_secrets(token)
     return token
+
+
+def _metadata_client_for(options, env=None):
+    # imported here: only credentials from the metadata service need the metadata client
+    from ansible_collections.alicloud.ram.plugins.module_utils.metadata import metadata_client_for  # pylint: disable=import-outside-toplevel
+
+    return metadata_client_for(options, env)
 
 
 def _default_sts_client_factory(credentials, options, region=None):

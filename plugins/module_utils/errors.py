@@ -23,6 +23,13 @@ EMPTY_ANSWER_CODE = 'EmptyAnswer'
 UNEXPECTED_ANSWER_CODE = 'UnexpectedAnswer'
 UNKNOWN_ERROR_CODE = 'UnknownError'
 
+# What the service showed, carried by MetadataError.cause
+ENDPOINT_OFF = 'endpoint_off'      # no answer at all, or no metadata served: endpoint disabled or not an ECS instance
+ROLE_MISSING = 'role_missing'      # the service answers, and holds no such role
+TOKEN_REFUSED = 'token_refused'    # the session token (or its absence) was refused
+SERVICE_ERROR = 'service_error'    # any other answer: 5xx after retries, malformed or expired credentials
+SETTINGS = 'settings'              # unusable endpoint, mode or token TTL: nothing was asked
+
 # tea_openapi formats messages as "code: <status>, <server message> request id: <id>"
 _SDK_MESSAGE_RE = re.compile(r'^code:\s*\d+,\s*(?P<msg>.*?)(?:\s*request id:\s*\S*)?\s*$', re.S)
 # darabonba's message for a body that is not JSON
@@ -103,6 +110,19 @@ class TransportFailure(Exception):
         self.code = code
         self.message = message
         self.status = status
+
+
+class MetadataError(Exception):
+    """The metadata service could not provide what was asked. Never carries a secret.
+
+    ``cause`` is one of ENDPOINT_OFF, ROLE_MISSING, TOKEN_REFUSED, SERVICE_ERROR, SETTINGS.
+    """
+
+    def __init__(self, msg, status=None, cause=SERVICE_ERROR):
+        super(MetadataError, self).__init__(msg)
+        self.msg = msg
+        self.status = status
+        self.cause = cause
 
 
 def describe_answer(status, reason, content_type, body):

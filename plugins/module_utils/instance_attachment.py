@@ -128,7 +128,7 @@ class _InstanceReader(Resource):
     def _start(self):
         self.instance_ids, self.tags = instances.selection_input(self.params)
         self.region = self.module.region('ecs')
-        self.pool = WorkerPool(lambda n: self.module.clients('ecs', n), start=self.params['concurrency'])
+        self.pool = WorkerPool(lambda n: self.module.clients('ecs', n), maximum=self.params['concurrency'])
 
     def _select_and_read(self):
         """``(selected ids, RoleReading)``; nothing is read for an empty selection."""
@@ -211,7 +211,8 @@ class InstanceRoleAttachment(_InstanceReader):
         if failures:
             raise InstanceFailures(self._operation(len(plan.changes) - len(plan.replace)), [f for f, _now in failures.values()],
                                    len(plan.changes) - len(plan.replace))
-        changed = [c for c in plan.changes if c.done_list and c.key in set(self.recorder.done('changed_instance_ids'))]
+        done = set(self.recorder.done('changed_instance_ids'))
+        changed = [c for c in plan.changes if c.done_list and c.key in done]
         if self.params.get('wait') and changed:
             self._wait(changed)
 

@@ -19,8 +19,7 @@ RAM policy dict), ``tags`` and ``holders`` (region -> instance id -> role held).
 
 import collections
 
-from ansible_collections.alicloud.ram.plugins.module_utils import ecs_api, instances, ram_api
-from ansible_collections.alicloud.ram.plugins.module_utils.concurrency import WorkerPool, first_error
+from ansible_collections.alicloud.ram.plugins.module_utils import ram_api
 from ansible_collections.alicloud.ram.plugins.module_utils.data import short_list
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, not_offered
 from ansible_collections.alicloud.ram.plugins.module_utils.failures import InputError, InstanceFailures, refuse
@@ -184,6 +183,8 @@ class InstanceRole(Resource):
 
     def _regions(self):
         """Every region ECS offers the account; where DescribeRegions is not offered, the task's region (with a warning)."""
+        from ansible_collections.alicloud.ram.plugins.module_utils import ecs_api  # pylint: disable=import-outside-toplevel
+
         try:
             return ecs_api.describe_regions(self._regional_client(None))
         except AlicloudApiError as err:
@@ -197,6 +198,10 @@ class InstanceRole(Resource):
 
     def _holders(self, regions):
         """Instances holding the role in ``regions`` (the regions read on the pool, each with a client of its own)."""
+        # the instance toolkit only for a deletion: a run that keeps the role never loads it
+        from ansible_collections.alicloud.ram.plugins.module_utils import ecs_api, instances  # pylint: disable=import-outside-toplevel
+        from ansible_collections.alicloud.ram.plugins.module_utils.concurrency import WorkerPool, first_error  # pylint: disable=import-outside-toplevel
+
         pool = WorkerPool(lambda n: [None] * n, start=REGION_WORKERS)
         outcomes = pool.map(lambda _client, region: ecs_api.role_holders(self._regional_client(region), region, self.name), regions)
         error = first_error(outcomes)
@@ -323,6 +328,9 @@ class InstanceRole(Resource):
                 self.writer.learn({('role', 'UpdateDate'): outcome['CreateDate']})
 
     def detach_from_instances(self, plan):
+        from ansible_collections.alicloud.ram.plugins.module_utils import instances  # pylint: disable=import-outside-toplevel
+        from ansible_collections.alicloud.ram.plugins.module_utils.concurrency import WorkerPool  # pylint: disable=import-outside-toplevel
+
         failures = []
         for region, ids in plan.holders.items():
             pool = WorkerPool(lambda n, region=region: self.module.clients('ecs', n, region=region), start=REGION_WORKERS)

@@ -18,7 +18,16 @@ from urllib.parse import quote
 from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, transport
 from ansible_collections.alicloud.ram.plugins.module_utils import network as netconf
 from ansible_collections.alicloud.ram.plugins.module_utils.data import truthy
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import redact, remember_secrets
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import (  # noqa: F401 pylint: disable=unused-import
+    ENDPOINT_OFF,
+    ROLE_MISSING,
+    SERVICE_ERROR,
+    SETTINGS,
+    TOKEN_REFUSED,
+    MetadataError,
+    redact,
+    remember_secrets,
+)
 from ansible_collections.alicloud.ram.plugins.module_utils.retries import backoff_loop
 
 DEFAULT_ENDPOINT = endpoints.DEFAULT_METADATA_ENDPOINT
@@ -36,29 +45,9 @@ TOKEN_HEADER = 'X-aliyun-ecs-metadata-token'
 MAX_TOKEN_TTL = 21600
 EXPIRATION_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
 
-# What the service showed, carried by MetadataError.cause
-ENDPOINT_OFF = 'endpoint_off'      # no answer at all, or no metadata served: endpoint disabled or not an ECS instance
-ROLE_MISSING = 'role_missing'      # the service answers, and holds no such role
-TOKEN_REFUSED = 'token_refused'    # the session token (or its absence) was refused
-SERVICE_ERROR = 'service_error'    # any other answer: 5xx after retries, malformed or expired credentials
-SETTINGS = 'settings'              # unusable endpoint, mode or token TTL: nothing was asked
-
 _ENDPOINT_OFF_HINT = ('the metadata endpoint of this instance is disabled (HttpEndpoint=disabled, see '
                       'alicloud.ram.ecs_instance_metadata_options) or this host is not an ECS instance (elsewhere point '
                       'metadata_endpoint or ALIBABA_CLOUD_METADATA_ENDPOINT at an emulator)')
-
-
-class MetadataError(Exception):
-    """The metadata service could not provide what was asked. Never carries a secret.
-
-    ``cause`` is one of ENDPOINT_OFF, ROLE_MISSING, TOKEN_REFUSED, SERVICE_ERROR, SETTINGS.
-    """
-
-    def __init__(self, msg, status=None, cause=SERVICE_ERROR):
-        super(MetadataError, self).__init__(msg)
-        self.msg = msg
-        self.status = status
-        self.cause = cause
 
 
 def metadata_client_for(options, env=None, **settings):

@@ -86,7 +86,7 @@ class MetadataOptions(Resource):
             'give at least one setting to enforce: %s' % ', '.join(SETTINGS) if not self.wanted else None])
         self.instance_ids, self.tags = instances.selection_input(params)
         self.region = self.module.region('ecs')
-        self.pool = WorkerPool(lambda n: self.module.clients('ecs', n), start=params['concurrency'])
+        self.pool = WorkerPool(lambda n: self.module.clients('ecs', n), maximum=params['concurrency'])
 
     def read(self):
         # the tag pages carry MetadataOptions and Status already: only the listed ids they miss are described

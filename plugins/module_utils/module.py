@@ -11,8 +11,7 @@ from ansible_collections.alicloud.ram.plugins.module_utils import client as clie
 from ansible_collections.alicloud.ram.plugins.module_utils import endpoints, network
 from ansible_collections.alicloud.ram.plugins.module_utils.common_args import MAX_RETRIES, MAX_TIMEOUT, merged_argument_spec
 from ansible_collections.alicloud.ram.plugins.module_utils.credentials import CredentialsError, resolve_credentials
-from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, format_error, redact, remember_secrets
-from ansible_collections.alicloud.ram.plugins.module_utils.metadata import MetadataError
+from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError, MetadataError, format_error, redact, remember_secrets
 from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
 
 SECRET_OPTIONS = ('access_key_secret', 'security_token')

@@ -204,7 +204,7 @@ ARGUMENT_SPEC = dict(
     http_tokens=dict(type='str', choices=['optional', 'required']),
     http_endpoint=dict(type='str', choices=['enabled', 'disabled']),
     instance_metadata_tags=dict(type='str', choices=['enabled', 'disabled']),
-    concurrency=dict(type='int', default=4),
+    concurrency=dict(type='int', default=16),
     return_all=dict(type='bool', default=False),
 )
 

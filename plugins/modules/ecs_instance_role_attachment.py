@@ -238,7 +238,7 @@ ARGUMENT_SPEC = dict(
     state=dict(type='str', default='present', choices=['present', 'absent']),
     policy=dict(type='json'),
     force=dict(type='bool', default=False),
-    concurrency=dict(type='int', default=4),
+    concurrency=dict(type='int', default=16),
     return_all=dict(type='bool', default=False),
     wait=dict(type='bool', default=False),
     wait_timeout=dict(type='int', default=300),

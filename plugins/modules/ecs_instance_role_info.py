@@ -109,7 +109,7 @@ ARGUMENT_SPEC = dict(
     instance_ids=dict(type='list', elements='str'),
     instance_tags=dict(type='dict'),
     role_name=dict(type='str'),
-    concurrency=dict(type='int', default=4),
+    concurrency=dict(type='int', default=16),
 )
 
 

@@ -7,7 +7,9 @@
   the DescribeInstanceRamRole pages); the 10,000 run goes under measure_interpreter.py for the
   module process's CPU time and peak RSS, and its time is split into phases (controller, module
   start-up, API calls, result) from the task timer, the process record and the emulator's log;
-- the same 10,000 (quick: the small fleet) with concurrency 1 and 8;
+- the same 10,000 (quick: the small fleet) with concurrency 1, 4 and 8 (the default is 16: the pool starts
+  at 4 and grows by one per window of successful calls);
+- the size of the module's result (JSON) at each size: fleet modules list only what changed or failed;
 - a naive loop (official SDK, one DescribeInstanceRamRole and one AttachInstanceRamRole per
   instance, sequential) measured on a sample in the same run and extrapolated linearly.
 Every run checks that no call was throttled or failed and that every instance holds the role.
@@ -24,14 +26,15 @@ NAME = 'fleet'
 MODULE = 'alicloud.ram.ecs_instance_role_attachment'
 ROLE = 'bench-fleet-role'
 LATENCY_MS = 50
-DEFAULT_CONCURRENCY = 4
+DEFAULT_CONCURRENCY = 16    # the option's default: the pool starts at 4 and grows to it
 SIZES = (1000, 5000, 10000)
-CONCURRENCY = (1, 8)
+CONCURRENCY = (1, 4, 8)
 NAIVE_SAMPLE = 100
 QUICK_SIZES = (250,)
 QUICK_NAIVE_SAMPLE = 10
-TIME_TARGET_SECONDS = 10.0
-RSS_TARGET_MIB = 100.0
+TIME_TARGET_SECONDS = 3.5
+RSS_TARGET_MIB = 60.0
+RESULT_TARGET_BYTES = 100 * 1024   # the module's result at 10,000 instances, as JSON
 OTHER_CALLS_ALLOWED = 6     # 5,000 instances: at most ceil(N/50) + ceil(N/100) + this many calls
 
 
@@ -92,6 +95,7 @@ def _attach(bench, ids, args, label, interpreter=None):
         'write_calls': sum(1 for c in calls if c['write']),
         'changed_instances': len(out.get('changed_instance_ids') or []),
         'module_concurrency': out.get('concurrency'),
+        'result_bytes': len(json.dumps(out)),
         'loadavg_1m': load,
     }
     figures.update(check_calls(calls))
@@ -112,11 +116,12 @@ def module_run(bench, n, concurrency=None, log=print, rerun=True, measure=False)
     figures = _attach(bench, ids, args, 'first', interpreter)
     figures.update(concurrency=concurrency or DEFAULT_CONCURRENCY, minimum_calls=minimum_calls(n))
     figures['instances_holding_role'] = sum(1 for i in bench.emu.instances(REGION) if (i.get('RamRoleName') or '').lower() == ROLE.lower())
-    log('[fleet] N=%d concurrency=%s: task %.2f s, playbook %.2f s, %d calls %s, throttled=%d errors=%d, load %.2f%s' % (
-        n, figures['concurrency'], figures['task_seconds'], figures['playbook_seconds'], figures['total_calls'],
-        json.dumps(figures['counts'], sort_keys=True), figures['throttled'], figures['errors'], figures['loadavg_1m'],
-        ', module process %.2f s CPU, peak RSS %.1f MiB' % (figures['module_process']['cpu_seconds'], figures['module_process']['max_rss_mib'])
-        if measure else ''))
+    process = (', module process %.2f s CPU, peak RSS %.1f MiB' % (figures['module_process']['cpu_seconds'],
+                                                                   figures['module_process']['max_rss_mib']) if measure else '')
+    log('[fleet] N=%d concurrency=%s: task %.2f s, playbook %.2f s, %d calls %s, result %d bytes, peak in flight %s, throttled=%d '
+        'errors=%d, load %.2f%s' % (n, figures['concurrency'], figures['task_seconds'], figures['playbook_seconds'], figures['total_calls'],
+                                    json.dumps(figures['counts'], sort_keys=True), figures['result_bytes'], figures['module_concurrency'],
+                                    figures['throttled'], figures['errors'], figures['loadavg_1m'], process))
     if rerun:
         again = _attach(bench, ids, args, 'rerun')
         again['minimum_calls'] = minimum_calls(n, first=False)
@@ -214,6 +219,9 @@ def run(bench, quick=False, log=print):
         data['time_10000'] = f['task_seconds']
         data['calls_10000'] = f['total_calls'] == 301 and f['write_calls'] == pages(10000, ATTACH_LIMIT)
         data['rss_10000_met'] = f['module_process']['max_rss_mib'] <= RSS_TARGET_MIB
+        data['result_bytes_10000'] = f['result_bytes']
+        data['result_bytes_10000_rerun'] = f['rerun']['result_bytes']
+        data['result_10000_met'] = f['result_bytes'] <= RESULT_TARGET_BYTES
     if 5000 in by_size:
         data['calls_5000'] = by_size[5000]['total_calls'] <= pages(5000, DESCRIBE_LIMIT) + pages(5000, ATTACH_LIMIT) + OTHER_CALLS_ALLOWED
     return data

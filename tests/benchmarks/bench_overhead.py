@@ -20,14 +20,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 
-from common import (DEFERRAL_SWITCH, PROBE_DIR, REPO_ROOT, MeasuredInterpreter, labelled, loadavg_1m, median, read_timings,
+from common import (DEFERRAL_SWITCH, HERE, PROBE_DIR, REPO_ROOT, MeasuredInterpreter, labelled, loadavg_1m, median, read_timings,
                     table)
 import peer as peer_setup  # pylint: disable=import-error
+import peer_alicloud  # pylint: disable=import-error
 
 NAME = 'overhead'
 ROLE = 'bench-overhead-role'
@@ -47,80 +49,132 @@ ECS_INFO_TASK = 'alicloud.ram.ecs_instance_role_info'
 ECS_INFO = 'ecs_instance_role_info (1 instance)'
 ECS_INFO_EAGER = 'ecs_instance_role_info, SDK imports not deferred'
 PEER = 'amazon.aws.iam_role (peer)'
+ALICLOUD_PEER = 'alibaba.alicloud ali_ram_role (peer)'
+FLOOR = 'minimal official-SDK module (floor)'
+FLOOR_TASK = 'bench.floor.ram_role_floor'
+FLOOR_COLLECTIONS = HERE / 'floor'
+ALICLOUD_ROLE = 'bench-alicloud-role'
+ECS_TRUST = json.dumps({'Statement': [{'Action': 'sts:AssumeRole', 'Effect': 'Allow', 'Principal': {'Service': ['ecs.aliyuncs.com']}}],
+                        'Version': '1'})
+FLOOR_TARGET = 1.05      # no-change ram_instance_role / the floor, median of paired rounds
+ALICLOUD_TARGET = 0.9    # no-change ram_instance_role / ali_ram_role
 # what a module process must show for deferral to count as active
 DEFERRED_TOP_LEVEL = ('aiohttp', 'aiofiles', 'asyncio', 'apscheduler', 'cryptography', 'websocket')
 
 
-def _kinds(peer, instance_id=None):
+def _kinds(peers, instance_id=None):
     """``[(label, task, environment)]`` of one round (with ``instance_id``: ecs_instance_role_info on it too)."""
     kinds = [
         (PING, {PING: {}}, {}),
         ('ram_instance_role', {ROLE_TASK: {'name': ROLE}}, {}),
         (EAGER, {ROLE_TASK: {'name': ROLE}}, DEFERRAL_SWITCH),
+        (FLOOR, {FLOOR_TASK: {'name': ROLE}}, {}),
     ]
     if instance_id is not None:
         kinds += [(ECS_INFO, {ECS_INFO_TASK: {'instance_ids': [instance_id]}}, {}),
                   (ECS_INFO_EAGER, {ECS_INFO_TASK: {'instance_ids': [instance_id]}}, DEFERRAL_SWITCH)]
-    if peer is not None:
-        kinds.append((PEER, peer.task(PEER), {}))
+    if peers.aws is not None:
+        kinds.append((PEER, peers.aws.task(PEER), {}))
+    if peers.alicloud is not None:
+        task = peers.alicloud.task(ALICLOUD_PEER, ALICLOUD_ROLE, ECS_TRUST, peers.emulator)
+        kinds.append((ALICLOUD_PEER, task, task.pop('environment')))
     return kinds
 
 
-def _round(kinds, index, interpreter=None):
+class Peers(object):
+    """The peers that could be set up (None for one that could not), and the emulator they talk to."""
+
+    def __init__(self, aws, alicloud, emulator):
+        self.aws, self.alicloud, self.emulator = aws, alicloud, emulator
+
+    def python(self):
+        """The interpreter of every task but ali_ram_role's (which has its own)."""
+        return self.aws.python if self.aws is not None else sys.executable
+
+    def versions(self):
+        return {'amazon.aws': self.aws.versions if self.aws is not None else None,
+                'alibaba.alicloud': self.alicloud.versions if self.alicloud is not None else None}
+
+
+def _round(kinds, index, interpreters=None):
+    """The round's tasks, rotated; ``interpreters``: ``{python: MeasuredInterpreter}`` to measure each module process."""
     rotated = kinds[index % len(kinds):] + kinds[:index % len(kinds)]
     tasks = []
     for label, task, environment in rotated:
-        tasks.append(labelled(dict(task, name='%s #%d' % (label, index)), label, interpreter, environment))
+        task = dict(task, name='%s #%d' % (label, index))
+        interpreter = None
+        if interpreters is not None:
+            interpreter = interpreters[(task.get('vars') or {}).get('ansible_python_interpreter')]
+        tasks.append(labelled(task, label, interpreter, environment))
     return tasks
 
 
-def _setup_tasks(peer):
+def _setup_tasks(peers):
     tasks = [{'name': 'create the role', ROLE_TASK: {'name': ROLE}}]
-    if peer is not None:
-        tasks.append(peer.task('create the peer role'))
+    if peers.aws is not None:
+        tasks.append(peers.aws.task('create the peer role'))
+    if peers.alicloud is not None:
+        task = peers.alicloud.task('create the alicloud peer role', ALICLOUD_ROLE, ECS_TRUST, peers.emulator)
+        tasks.append(task)
     return tasks
 
 
-def _run_rounds(bench, peer, rounds, interpreter=None, env=None, instance_id=None):
+def _run_rounds(bench, peers, rounds, interpreters=None, env=None, instance_id=None):
     """Run the setup tasks and ``rounds`` rounds in one playbook; ``(result, timings)``."""
-    python = peer.python if peer is not None else sys.executable
-    tasks = _setup_tasks(peer)
+    tasks = _setup_tasks(peers)
     for index in range(rounds):
-        tasks.extend(_round(_kinds(peer, instance_id), index, interpreter))
+        tasks.extend(_round(_kinds(peers, instance_id), index, interpreters))
     run_env = dict(env or {})
-    if peer is not None:
-        run_env['ANSIBLE_COLLECTIONS_PATH'] = os.pathsep.join((str(bench.collection_path), peer.collections))
-    result, _wall, timings = bench.run_tasks(tasks, env=run_env, vars={'ansible_python_interpreter': python})
+    paths = [str(bench.collection_path), str(FLOOR_COLLECTIONS)]
+    if peers.aws is not None:
+        paths.append(peers.aws.collections)
+    run_env['ANSIBLE_COLLECTIONS_PATH'] = os.pathsep.join(paths)
+    if peers.alicloud is not None:
+        run_env.update(peers.alicloud.env())
+    result, _wall, timings = bench.run_tasks(tasks, env=run_env, vars={'ansible_python_interpreter': peers.python()})
     return result, timings
 
 
-def task_overhead(bench, iterations, log=print, peer=None):
-    """Task times of the kinds of :func:`_kinds`, their medians and the median ratio to ping per round."""
+def _paired(by_round, label, other):
+    """Median over the rounds of (``label``'s time / ``other``'s time in the same round), or None."""
+    ratios = [r[label] / r[other] for r in by_round.values() if label in r and other in r]
+    return round(median(ratios), 3) if ratios else None
+
+
+def task_overhead(bench, iterations, log=print, peers=None):
+    """Task times of the kinds of :func:`_kinds`, their medians, the median ratio to ping per round,
+    and ram_instance_role against the floor and the peers, paired per round."""
+    peers = peers or Peers(None, None, bench.emu)
     bench.emu.reset()
     load = loadavg_1m()
-    result, timings = _run_rounds(bench, peer, iterations)
-    setup = len(_setup_tasks(peer))
+    result, timings = _run_rounds(bench, peers, iterations)
+    setup = len(_setup_tasks(peers))
     changed = [r['task'] for r in result.results[setup:] if r['changed']]
     by_round = {}
     for item in timings[setup:]:
         label, index = item['task'].rsplit(' #', 1)
         by_round.setdefault(int(index), {})[label] = item['seconds']
     kinds = {}
-    for label, _task, _environment in _kinds(peer):
+    for label, _task, _environment in _kinds(peers):
         seconds = [r[label] for r in by_round.values()]
-        ratios = [r[label] / r[PING] for r in by_round.values()]
         kinds[label] = {'median_seconds': round(median(seconds), 3), 'min_seconds': round(min(seconds), 3),
-                        'ratio_to_ping': round(median(ratios), 2), 'ratio_of_medians': round(median(seconds) / median(
+                        'ratio_to_ping': round(_paired(by_round, label, PING), 2), 'ratio_of_medians': round(median(seconds) / median(
                             [r[PING] for r in by_round.values()]), 2)}
     figures = {
         'iterations': iterations,
-        'interpreter': peer.python if peer is not None else sys.executable,
+        'interpreter': peers.python(),
         'kinds': kinds,
         'role_median_seconds': kinds['ram_instance_role']['median_seconds'],
         'ping_median_seconds': kinds[PING]['median_seconds'],
         'ratio': kinds['ram_instance_role']['ratio_to_ping'],
         'peer_ratio': kinds[PEER]['ratio_to_ping'] if PEER in kinds else None,
-        'peer_versions': peer.versions if peer is not None else None,
+        'alicloud_peer_ratio': kinds[ALICLOUD_PEER]['ratio_to_ping'] if ALICLOUD_PEER in kinds else None,
+        'floor_ratio': kinds[FLOOR]['ratio_to_ping'],
+        'role_to_floor': _paired(by_round, 'ram_instance_role', FLOOR),
+        'role_to_alicloud_peer': _paired(by_round, 'ram_instance_role', ALICLOUD_PEER),
+        'role_to_aws_peer': _paired(by_round, 'ram_instance_role', PEER),
+        'eager_to_role': _paired(by_round, EAGER, 'ram_instance_role'),
+        'peer_versions': peers.versions(),
         'changed_tasks_after_create': changed,
         'loadavg_1m': load,
         'api_calls': bench.counts(),
@@ -129,20 +183,33 @@ def task_overhead(bench, iterations, log=print, peer=None):
         iterations, load))
     log(table(('task (no change)', 'median s', 'min s', 'ratio to ping'), [
         (label, k['median_seconds'], k['min_seconds'], k['ratio_to_ping']) for label, k in kinds.items()]))
+    log('[overhead] ram_instance_role / floor %s, / ali_ram_role %s, / amazon.aws.iam_role %s (medians of paired rounds); '
+        'SDK imports not deferred / deferred %s' % (figures['role_to_floor'], figures['role_to_alicloud_peer'],
+                                                    figures['role_to_aws_peer'], figures['eager_to_role']))
     return figures
 
 
-def module_cost(bench, iterations, log=print, peer=None):
+def module_cost(bench, iterations, log=print, peers=None):
     """CPU seconds and peak RSS of each kind's module process (median over ``iterations`` rounds)."""
+    peers = peers or Peers(None, None, bench.emu)
     bench.emu.reset()
     instance_id = bench.seed(1)[0]
-    interpreter = MeasuredInterpreter(bench.workdir, peer.python if peer is not None else sys.executable)
+    interpreters = {None: MeasuredInterpreter(bench.workdir, peers.python())}
+    if peers.alicloud is not None:
+        interpreters[peers.alicloud.python] = MeasuredInterpreter(bench.workdir, peers.alicloud.python)
+    env = {}
+    for interpreter in interpreters.values():
+        env.update(interpreter.env())
     load = loadavg_1m()
-    _run_rounds(bench, peer, iterations, interpreter=interpreter, env=interpreter.env(), instance_id=instance_id)
-    records = interpreter.take()   # the setup tasks run under the plain interpreter: not recorded
+    _run_rounds(bench, peers, iterations, interpreters=interpreters, env=env, instance_id=instance_id)
+    records = []
+    for interpreter in interpreters.values():
+        records.extend(interpreter.take())   # the setup tasks run under the plain interpreters: not recorded
     cost = {}
-    for label, _task, _environment in _kinds(peer, instance_id):
+    for label, _task, _environment in _kinds(peers, instance_id):
         mine = [r for r in records if r['label'] == label]
+        if not mine:
+            continue
         cost[label] = {'cpu_ms': round(1000 * median([r['cpu_seconds'] for r in mine]), 1),
                        'user_ms': round(1000 * median([r['user_seconds'] for r in mine]), 1),
                        'system_ms': round(1000 * median([r['system_seconds'] for r in mine]), 1),
@@ -263,15 +330,16 @@ def startup(collection_path, log=print, repeat=REPEAT):
 
 
 def run(bench, quick=False, log=print):
-    peer = peer_setup.setup(log=log, install=not quick)
-    if peer is not None:
-        peer.start()
+    aws = peer_setup.setup(log=log, install=not quick)
+    peers = Peers(aws, peer_alicloud.setup(log=log, install=not quick), bench.emu)
+    if aws is not None:
+        aws.start()
     try:
-        task = task_overhead(bench, QUICK_ITERATIONS if quick else ITERATIONS, log=log, peer=peer)
-        cost = module_cost(bench, QUICK_CPU_ITERATIONS if quick else CPU_ITERATIONS, log=log, peer=peer)
+        task = task_overhead(bench, QUICK_ITERATIONS if quick else ITERATIONS, log=log, peers=peers)
+        cost = module_cost(bench, QUICK_CPU_ITERATIONS if quick else CPU_ITERATIONS, log=log, peers=peers)
     finally:
-        if peer is not None:
-            peer.stop()
+        if aws is not None:
+            aws.stop()
     probe = imports_probe(bench, log=log)
     return {
         'task': task,
@@ -282,4 +350,8 @@ def run(bench, quick=False, log=print):
         'ratio_target': RATIO_TARGET,
         'ratio_met': task['ratio'] <= RATIO_TARGET,
         'below_peer': None if task['peer_ratio'] is None else task['ratio'] < task['peer_ratio'],
+        'floor_target': FLOOR_TARGET,
+        'floor_met': task['role_to_floor'] <= FLOOR_TARGET,
+        'alicloud_target': ALICLOUD_TARGET,
+        'alicloud_met': None if task['role_to_alicloud_peer'] is None else task['role_to_alicloud_peer'] <= ALICLOUD_TARGET,
     }

@@ -10,7 +10,8 @@
   no-change rerun, the latency floor of the minimum calls at the default concurrency, and the
   one-by-one loop (measured on a sample, extrapolated);
 - ``overhead.svg`` (overhead.json): a no-change task's time as a multiple of an
-  ``ansible.builtin.ping`` task, for the collection's module and the peer collection.
+  ``ansible.builtin.ping`` task, for the collection's module, the minimal official-SDK module and
+  the peer collections.
 
 run.py draws them after each run (``make bench``; into docs/charts/); this entry point (``make
 charts``) draws them again from results already there. A chart whose results file is missing is

@@ -34,10 +34,11 @@ import bench_lookup  # noqa: E402  pylint: disable=wrong-import-position,import-
 import bench_metadata_options  # noqa: E402  pylint: disable=wrong-import-position,import-error
 import bench_overhead  # noqa: E402  pylint: disable=wrong-import-position,import-error
 import bench_throttle  # noqa: E402  pylint: disable=wrong-import-position,import-error
+import bench_transport  # noqa: E402  pylint: disable=wrong-import-position,import-error
 import charts  # noqa: E402  pylint: disable=wrong-import-position,import-error
 from common import REPO_ROOT, Bench, machine_info, write_result  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
-BENCHMARKS = dict((m.NAME, m) for m in (bench_calls, bench_fleet, bench_metadata_options, bench_throttle, bench_overhead, bench_lookup))
+BENCHMARKS = dict((m.NAME, m) for m in (bench_calls, bench_fleet, bench_metadata_options, bench_throttle, bench_overhead, bench_transport, bench_lookup))
 DEFAULT_OUT = os.path.join(HERE, 'results')
 COMMAND = '.venv/bin/python tests/benchmarks/run.py'
 
@@ -45,11 +46,14 @@ COMMAND = '.venv/bin/python tests/benchmarks/run.py'
 def _fleet_targets(data):
     checks = []
     if 'time_10000' in data:
-        checks.append(('fleet: 10,000 instances at 50 ms: task <= %.0f s at default settings (%.2f s)' % (
+        checks.append(('fleet: 10,000 instances at 50 ms: task <= %.1f s at default settings (%.2f s)' % (
             bench_fleet.TIME_TARGET_SECONDS, data['time_10000']), data['time_10000'] <= bench_fleet.TIME_TARGET_SECONDS))
         checks.append(('fleet: 10,000 instances: 301 calls, ceil(N/100) = 100 writes', data['calls_10000']))
         checks.append(('fleet: peak RSS of the module process at 10,000 instances <= %.0f MiB (%.1f MiB)' % (
             bench_fleet.RSS_TARGET_MIB, data['max_rss_mib']), data['rss_10000_met']))
+        checks.append(('fleet: the module\'s result at 10,000 instances <= %d KB (%.1f KB; no-change rerun %.1f KB)' % (
+            bench_fleet.RESULT_TARGET_BYTES // 1024, data['result_bytes_10000'] / 1024.0, data['result_bytes_10000_rerun'] / 1024.0),
+            data['result_10000_met']))
     if 'calls_5000' in data:
         checks.append(('fleet: 5,000 instances: calls <= ceil(N/50) + ceil(N/100) + %d' % bench_fleet.OTHER_CALLS_ALLOWED,
                        data['calls_5000']))
@@ -69,6 +73,11 @@ def _overhead_targets(data):
             data['ratio_target'], task['ratio'], task['iterations']), data['ratio_met']),
         ('overhead: ratio below the peer amazon.aws.iam_role\'s (%.2f vs %s)' % (
             task['ratio'], 'skipped' if peer is None else '%.2f' % peer), data['below_peer']),
+        ('overhead: no-change ram_instance_role <= %.2f x the minimal official-SDK module (%.3f, median of paired rounds)' % (
+            data['floor_target'], task['role_to_floor']), data['floor_met']),
+        ('overhead: no-change ram_instance_role <= %.2f x alibaba.alicloud ali_ram_role (%s, median of paired rounds)' % (
+            data['alicloud_target'], 'skipped' if task['role_to_alicloud_peer'] is None else '%.3f' % task['role_to_alicloud_peer']),
+         data['alicloud_met']),
     ]
 
 
@@ -85,7 +94,11 @@ def targets(name, data):
                 ('metadata_options: no throttled or failed call; every instance hardened',
                  data['no_throttling'] and data['all_hardened'])]
     if name == 'throttle':
-        return [('throttle: every instance attached with the minimum of successful calls, whatever the pool',
+        limited = data['rate_limited']
+        limits = ', '.join('%s=%g' % item for item in sorted(limited['qps'].items()))
+        return [('throttle: rate limit %s: limited calls within %.1f x calls / limit (%.2f x, %d throttled), every instance attached' % (
+                 limits, data['rate_limit_ratio_target'], limited['ratio'], limited['throttled']), data['rate_limit_met']),
+                ('throttle: every instance attached with the minimum of successful calls, whatever the pool',
                  data['all_attached'])]
     if name == 'overhead':
         return _overhead_targets(data)

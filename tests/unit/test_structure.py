@@ -75,8 +75,11 @@ def test_the_service_layer_is_called_through_operations():
 
 
 def test_one_thread_pool():
-    users = [p.name for p in _sources(MODULE_UTILS) if re.search(r'\bThreadPoolExecutor\b|\bthreading\.Thread\(', p.read_text())]
-    assert users == ['concurrency.py']
+    """concurrency.py holds the one pool of workers; connections.py starts one thread besides, the deadlines' watchdog."""
+    pools = [p.name for p in _sources(MODULE_UTILS) if re.search(r'\bThreadPoolExecutor\b', p.read_text())]
+    threads = dict((p.name, len(re.findall(r'\bthreading\.Thread\(', p.read_text()))) for p in _sources(MODULE_UTILS))
+    assert pools == ['concurrency.py']
+    assert dict((name, count) for name, count in threads.items() if count) == {'connections.py': 1}
 
 
 def test_only_the_writer_looks_at_check_mode():

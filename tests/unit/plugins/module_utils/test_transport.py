@@ -195,87 +195,11 @@ def test_json_without_an_api_error_code_is_labelled(api):
     assert caught.value.code == 'UnexpectedAnswer' and 'upstream down' in caught.value.message and caught.value.status == 502
 
 
-# -- the whole-call deadline -----------------------------------------------------------------------
-
-class _FiresWhenTheAnswerStalls(object):
-    """A deadline timer that fires once the server has sent part of an answer and stopped: what a real timer does
-    when a trickling answer outlasts ``read_timeout``, without waiting for it."""
-
-    def __init__(self, stalled, seconds, callback):
-        self.seconds = seconds
-        self.daemon = True
-        self._stalled = stalled
-        self._callback = callback
-        self._cancelled = threading.Event()
-
-    def start(self):
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self):
-        if self._stalled.acquire(timeout=HOLD_LIMIT) and not self._cancelled.is_set():
-            self._callback()
-
-    def cancel(self):
-        self._cancelled.set()
-
-
-@pytest.mark.parametrize('what', ['body', 'status line and headers'])
-def test_an_answer_that_stalls_is_cut_off_at_the_deadline_on_every_attempt(api, monkeypatch, what):
-    started, real_deadline = [], transport.Deadline
-
-    def deadline(seconds):
-        started.append(seconds)
-        return real_deadline(seconds, timer=lambda s, callback: _FiresWhenTheAnswerStalls(api.stalled, s, callback))
-
-    monkeypatch.setattr(transport, 'Deadline', deadline)
-    answer = ok_answer()
-    sent = answer.index(b'\r\n\r\n') + 4 if what == 'body' else 5
-    api.answers[:] = [('hold', answer, sent)] * 2
-    client = real_ram(api, read_timeout=HOLD_LIMIT, retries=1)
-    with pytest.raises(AlicloudApiError) as caught:
-        client.call('GetRole', {'RoleName': 'web'})
-    assert caught.value.code == 'Timeout' and caught.value.uncertain is True and client.calls == {'GetRole': 2}
-    assert caught.value.message == 'no complete answer from %s within %ds (read_timeout)' % (url(api), HOLD_LIMIT)
-    assert started == [HOLD_LIMIT, HOLD_LIMIT]
-
+# -- the whole-call deadline (the watchdog itself: test_transport_exchange.py) ----------------------
 
 def test_a_complete_answer_is_not_disturbed_by_the_deadline(api):
     api.answers[:] = [('raw', 200, 'application/json', json.dumps(ROLE).encode())]
     assert real_ram(api, read_timeout=1).call('GetRole', {'RoleName': 'web'})['Role'] == {'RoleName': 'web'}
-
-
-class _HandFiredTimer(object):
-    def __init__(self, seconds, callback):
-        self.seconds, self.callback, self.started, self.cancelled, self.daemon = seconds, callback, False, False, False
-
-    def start(self):
-        self.started = True
-
-    def cancel(self):
-        self.cancelled = True
-
-
-def test_the_deadline_arms_on_the_first_watch_and_shuts_every_watched_socket():
-    import socket  # pylint: disable=import-outside-toplevel
-    timers = []
-    deadline = transport.Deadline(2.5, timer=lambda seconds, callback: timers.append(_HandFiredTimer(seconds, callback)) or timers[-1])
-    left, right = socket.socketpair()
-    late_left, late_right = socket.socketpair()
-    try:
-        assert timers == []
-        deadline.watch(left)
-        deadline.watch(left)
-        assert len(timers) == 1 and timers[0].started and timers[0].seconds == 2.5 and not deadline.expired
-        timers[0].callback()
-        assert deadline.expired and left.recv(1) == b''
-        # a connection that shows up after the deadline is shut at once
-        deadline.watch(late_left)
-        assert late_left.recv(1) == b''
-        deadline.cancel()
-        assert timers[0].cancelled
-    finally:
-        for sock in (left, right, late_left, late_right):
-            sock.close()
 
 
 # -- TLS -----------------------------------------------------------------------------------------
