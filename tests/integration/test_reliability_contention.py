@@ -48,6 +48,7 @@ def test_three_runs_at_once_update_one_policy_and_make_identical_changes_all_ok(
     inventory = tmp_path / 'writers.ini'
     inventory.write_text('[writers]\n' + ''.join('writer%d ansible_connection=local ansible_python_interpreter=%s writer=%d\n' % (
         n, sys.executable, n) for n in range(WRITERS)))
+
     def barrier(action):
         # before each step, a barrier for its first read: the three runs all read before any of them writes
         return {'name': 'barrier %s' % action, 'run_once': True, 'ansible.builtin.uri': {

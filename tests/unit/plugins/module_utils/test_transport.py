@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ansible_collections.alicloud.ram.plugins.module_utils import client as client_utils
-from ansible_collections.alicloud.ram.plugins.module_utils import ram_api, recording, transport
+from ansible_collections.alicloud.ram.plugins.module_utils import ram_api, recording
 from ansible_collections.alicloud.ram.plugins.module_utils.credentials import Credentials
 from ansible_collections.alicloud.ram.plugins.module_utils.errors import AlicloudApiError
 from ansible_collections.alicloud.ram.plugins.module_utils.options import OptionAdapter
