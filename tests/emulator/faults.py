@@ -16,13 +16,13 @@ BATCH_REFUSALS = ('unknown_ids', 'classic_ids')
 BATCH_MODES = ('request', 'per_instance')
 INSTANCE_CODES = ('named', 'http')
 FIELDS = RATES + SWITCHES + BATCH_REFUSALS + (
-    'latency_ms', 'role_visibility_delay', 'seed', 'deny_actions', 'lose_reply_actions', 'trickle_ms', 'attach_same_role',
+    'latency_ms', 'role_visibility_delay', 'role_visibility_calls', 'seed', 'deny_actions', 'lose_reply_actions', 'trickle_ms', 'attach_same_role',
     'raw_error', 'empty_body_actions', 'detach_visibility_delay', 'detach_visibility_reads', 'throttle_storm', 'qps', 'instance_codes')
 SAME_ROLE_ANSWERS = ('success', 'failure')
 DENIED = ApiError(403, 'NoPermission', 'You are not authorized to do this action. You should be authorized by RAM.')
 # The actions documented to answer HTTP 200 with an empty body now and then (API_FACTS 5.3).
 EMPTY_BODY_ACTIONS = ('AttachInstanceRamRole', 'DetachInstanceRamRole', 'DescribeInstanceRamRole')
-DEFAULTS = dict(throttle_rate=0.0, unavailable_rate=0.0, latency_ms=0, role_visibility_delay=0.0, metadata_unavailable_rate=0.0,
+DEFAULTS = dict(throttle_rate=0.0, unavailable_rate=0.0, latency_ms=0, role_visibility_delay=0.0, role_visibility_calls=0, metadata_unavailable_rate=0.0,
                 seed=None, deny_actions=[], lose_reply_actions=[], trickle_ms=0, attach_same_role='success', raw_error=None,
                 http_endpoint_required=True, strict_metadata_options=False, results_without_success=False,
                 unknown_ids='request', classic_ids='request', empty_body_actions=[], empty_body_rate=0.0,
@@ -54,7 +54,7 @@ def _clean(key, value):
     """One validated setting; raises ValueError."""
     if key == 'seed':
         return None if value is None else int(value)
-    if key in ('latency_ms', 'trickle_ms', 'detach_visibility_reads'):
+    if key in ('latency_ms', 'trickle_ms', 'detach_visibility_reads', 'role_visibility_calls'):
         return max(0, int(value))
     if key in ('role_visibility_delay', 'detach_visibility_delay'):
         return max(0.0, float(value))

@@ -204,7 +204,7 @@ def create_role(ctx):
             'Arn': '%srole/%s' % (state.arn_prefix(), name.lower()), 'Description': desc or '',
             'AssumeRolePolicyDocument': text, 'CreateDate': now, 'UpdateDate': now, 'MaxSessionDuration': duration,
             'AllowConsoleLogin': params.boolean('AllowConsoleLogin', False), 'tags': tags, 'policies': [],
-            'seq': seq, 'created': time.time()}
+            'seq': seq, 'created': time.time(), 'hidden_for': state.faults.get('role_visibility_calls')}
     state.data['roles'][name.lower()] = role
     return {'Role': role_view(role)}
 

@@ -194,6 +194,11 @@ class State:
 
     # ----------------------------------------------------------------- roles
     def role_visible(self, role):
+        """Whether ECS attach and STS assume see ``role`` yet: after ``role_visibility_delay`` seconds, and after the
+        ``role_visibility_calls`` lookups naming it that were refused (counted per role, deterministic)."""
+        if role.get('hidden_for', 0) > 0:
+            role['hidden_for'] -= 1
+            return False
         return time.time() >= role['created'] + self.faults.visibility_delay()
 
     def detach_role_everywhere(self, role_key):
@@ -272,7 +277,7 @@ class State:
             data = self.data
             roles = []
             for role in sorted(data['roles'].values(), key=lambda r: r['seq']):
-                view = {k: v for k, v in role.items() if k not in ('seq', 'created')}
+                view = {k: v for k, v in role.items() if k not in ('seq', 'created', 'hidden_for')}
                 view['Instances'] = sorted(i['InstanceId'] for i in data['instances'].values() if i['role'] == role['RoleName'].lower())
                 roles.append(view)
             instances = []
