@@ -42,7 +42,7 @@ class _Background:
         self.server = server
         self.port = server.server_address[1]
         self.url = '%s://127.0.0.1:%d' % (self.scheme, self.port)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True).start()
 
     def close(self):
         self.server.shutdown()

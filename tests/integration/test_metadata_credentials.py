@@ -233,7 +233,7 @@ class _RecordingProxy(BaseHTTPRequestHandler):
 def recording_proxy(emu):
     handler = type('Proxy', (_RecordingProxy,), {'upstream': emu.url, 'tokens': set()})
     server = ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
     thread.start()
     try:
         yield 'http://127.0.0.1:%d' % server.server_address[1], handler.tokens

@@ -227,7 +227,7 @@ def test_bad_mode_and_ttl_are_rejected():
 def emulator():
     """The emulator as a real HTTP server; its metadata instance holds role ``web``."""
     server = make_server(Config(), Faults(), quiet=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True).start()
     url = 'http://127.0.0.1:%d' % server.server_address[1]
     admin = Credentials(server.app.state.config.access_key_id, server.app.state.config.access_key_secret, None, 'test')
     ram = service_client_for('ram', admin, OptionAdapter.from_dict({'ram_endpoint': url}), env={})

@@ -33,7 +33,7 @@ from ansible_collections.alicloud.ram.tests.emulator.server import make_server
 from ansible_collections.alicloud.ram.tests.emulator.state import Config
 config = Config(instances=3, classic_instances=0)
 server = make_server(config, Faults(), quiet=True)
-threading.Thread(target=server.serve_forever, daemon=True).start()
+threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True).start()
 url = 'http://127.0.0.1:%d' % server.server_address[1]
 '''
 REPORT = '''

@@ -66,7 +66,7 @@ def api():
     server = _Server(('127.0.0.1', 0), _Api)
     server.closed = threading.Event()
     server.lines, server.connections, server.compress, server.close_after = [], 0, False, False
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True).start()
     server.url = 'http://127.0.0.1:%d' % server.server_address[1]
     yield server
     server.shutdown()
