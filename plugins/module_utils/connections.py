@@ -315,10 +315,7 @@ class _Connections(object):
         self._idle = {}
         self._lock = threading.Lock()
 
-    def take(self, route, timeout, fresh=False):
-        """A kept-alive connection of ``route`` that still looks open, else a new one (``fresh``: always a new one)."""
-        if fresh:
-            return open_connection(route, timeout)
+    def take(self, route, timeout):
         while True:
             with self._lock:
                 idle = self._idle.get(route.key)

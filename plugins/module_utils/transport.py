@@ -34,7 +34,7 @@ import socket
 import ssl
 import zlib
 
-from http.client import HTTPException, RemoteDisconnected
+from http.client import HTTPException
 from urllib.parse import urlsplit
 
 from ansible_collections.alicloud.ram.plugins.module_utils import recording
@@ -57,8 +57,6 @@ from ansible_collections.alicloud.ram.plugins.module_utils.errors import (
 DEFAULT_CONNECT_MS = 5000   # the SDK's defaults, for runtime options without timeouts
 DEFAULT_READ_MS = 10000
 _XML_ERROR_TYPE = 'text/xml;charset=utf-8'  # the one non-JSON error format the SDK parses itself
-# what a kept-alive connection that the server closed while idle fails with, before any answer
-_STALE_CONNECTION_ERRORS = (RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
 
 class Answer(object):
@@ -198,27 +196,20 @@ def send(request, runtime_option=None):
     route = Route(url, proxy, _network_of(runtime), runtime.get('cert'))
     read_timeout = _seconds(runtime.get('readTimeout'), DEFAULT_READ_MS)
     body = request.body.encode('utf-8') if isinstance(request.body, str) else request.body
-    connect_timeout = _seconds(runtime.get('connectTimeout'), DEFAULT_CONNECT_MS)
-    conn = CONNECTIONS.take(route, connect_timeout)
+    conn = CONNECTIONS.take(route, _seconds(runtime.get('connectTimeout'), DEFAULT_CONNECT_MS))
     with Deadline(read_timeout) as deadline:
-        for fresh in (conn.sock is None, True):
-            try:
-                answer, keep_alive = exchange(conn, deadline, request.method.upper(), route.target(url), request.headers, body,
-                                              read_timeout)
-                break
-            except _Failed as failed:
-                conn.close()
-                # once the deadline shut the socket, whatever the reading thread ran into is the timeout
-                if deadline.expired:
-                    raise TransportFailure(TIMEOUT_ERROR_CODE, 'no complete answer from %s within %gs (read_timeout)' % (
-                        base_url(url), read_timeout)) from None
-                if fresh or not isinstance(failed.error, _STALE_CONNECTION_ERRORS):
-                    raise _transport_error(failed, url, proxy) from None
-                # a kept-alive connection the server had closed while idle: once more, on a new connection
-                conn = CONNECTIONS.take(route, connect_timeout, fresh=True)
-            except BaseException:
-                conn.close()
-                raise
+        try:
+            answer, keep_alive = exchange(conn, deadline, request.method.upper(), route.target(url), request.headers, body, read_timeout)
+        except _Failed as failed:
+            conn.close()
+            # once the deadline shut the socket, whatever the reading thread ran into is the timeout
+            if deadline.expired:
+                raise TransportFailure(TIMEOUT_ERROR_CODE, 'no complete answer from %s within %gs (read_timeout)' % (
+                    base_url(url), read_timeout)) from None
+            raise _transport_error(failed, url, proxy) from None
+        except BaseException:
+            conn.close()
+            raise
     if keep_alive and not deadline.expired:
         CONNECTIONS.give_back(route, conn)
     else:
