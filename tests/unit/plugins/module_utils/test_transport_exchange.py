@@ -25,7 +25,8 @@ ROLE = {'RequestId': 'R', 'Role': {'RoleName': 'web'}}
 
 class _Api(BaseHTTPRequestHandler):
     """Answers every POST with ``ROLE`` (gzip-compressed with ``compress``), records request lines and
-    connections; ``close_after``: close the connection after answering (without saying so)."""
+    connections; ``close_after``: close the connection after answering (without saying so); ``lose_reply``:
+    close it after reading the request, without answering."""
 
     protocol_version = 'HTTP/1.1'
 
@@ -39,6 +40,9 @@ class _Api(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802
         self.rfile.read(int(self.headers.get('Content-Length') or 0))
         self.server.lines.append(self.requestline)
+        if self.server.lose_reply:
+            self.close_connection = True   # the request was taken in; its answer never leaves
+            return
         body = json.dumps(ROLE).encode()
         self.send_response(200)
         self.send_header('Content-Type', 'application/json')
@@ -65,7 +69,7 @@ class _Server(ThreadingHTTPServer):
 def api():
     server = _Server(('127.0.0.1', 0), _Api)
     server.closed = threading.Event()
-    server.lines, server.connections, server.compress, server.close_after = [], 0, False, False
+    server.lines, server.connections, server.compress, server.close_after, server.lose_reply = [], 0, False, False, False
     threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True).start()
     server.url = 'http://127.0.0.1:%d' % server.server_address[1]
     yield server
@@ -103,6 +107,17 @@ def test_a_connection_the_server_closed_is_not_reused(api):
         assert client.call('GetRole', {'RoleName': 'web'})['Role'] == {'RoleName': 'web'}
         assert api.closed.wait(30)   # closed by the server, without a word, once the answer was out
     assert api.connections == 3
+
+
+def test_a_request_whose_answer_is_lost_on_a_kept_alive_connection_is_never_sent_again(api):
+    """The server may have acted on it: sending the same signed bytes again would repeat a write (or be
+    refused as a used nonce); what happened is for the caller to find out, with a new signature."""
+    client = ram(api.url)
+    assert client.call('GetRole', {'RoleName': 'web'})['Role'] == {'RoleName': 'web'}
+    api.lose_reply = True
+    with pytest.raises(AlicloudApiError):
+        client.call('CreateRole', {'RoleName': 'web'})
+    assert len(api.lines) == 2 and api.connections == 1
 
 
 def test_a_compressed_answer_is_decoded(api):
