@@ -128,7 +128,7 @@ summary:
   sample: {"selected": 100, "changed": 95, "failed": 0, "unchanged": 5}
   version_added: 0.2.0
 msg:
-  description: One line saying what the task did, for example C(attached web to 95 of 100 instance(s); 5 held it already).
+  description: One line saying what the task did, for example C(enforced http_tokens=required on 95 of 100 instance(s); 5 had it already).
   returned: always
   type: str
   version_added: 0.2.0

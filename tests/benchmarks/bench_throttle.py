@@ -68,6 +68,30 @@ def in_flight(calls, latency=LATENCY_MS / 1000.0):
     return (area / busy if busy else 0.0), peak
 
 
+def run_figures(bench, n, result, timings, load):
+    """What every throttling run reports: calls done and attempted, calls in flight, the pool's own figure."""
+    calls = bench.emu.calls()
+    mean, peak = in_flight(calls)
+    done = {}
+    for call in calls:
+        if not call.get('code'):
+            done[call['action']] = done.get(call['action'], 0) + 1
+    figures = {
+        'instances': n,
+        'task_seconds': round(task_seconds(timings, 'attach'), 2),
+        'module_concurrency': result.module_result('attach').get('concurrency'),
+        'in_flight_mean': round(mean, 2),
+        'in_flight_max': peak,
+        'attempts': len(calls),
+        'calls_done': done,
+        'calls_at_minimum': done == minimum_calls(n),
+        'all_attached': sum(1 for i in bench.emu.instances(REGION) if (i.get('RamRoleName') or '').lower() == ROLE.lower()) == n,
+        'loadavg_1m': load,
+    }
+    figures.update(check_calls(calls))
+    return calls, figures
+
+
 def pool_run(bench, n, rate, label, concurrency, environment, log=print):
     bench.emu.reset()
     ids = bench.seed(n)
@@ -81,31 +105,11 @@ def pool_run(bench, n, rate, label, concurrency, environment, log=print):
     result, _wall, timings = bench.run_tasks([labelled({'name': 'attach', MODULE: args}, label, environment=environment)],
                                              extra_vars={'ids': ids})
     bench.emu.set_faults(latency_ms=0, throttle_rate=0.0)
-    calls = bench.emu.calls()
-    mean, peak = in_flight(calls)
-    done = {}
-    for call in calls:
-        if not call.get('code'):
-            done[call['action']] = done.get(call['action'], 0) + 1
-    out = result.module_result('attach')
-    figures = {
-        'pool': label,
-        'throttle_rate': rate,
-        'instances': n,
-        'task_seconds': round(task_seconds(timings, 'attach'), 2),
-        'module_concurrency': out.get('concurrency'),
-        'in_flight_mean': round(mean, 2),
-        'in_flight_max': peak,
-        'attempts': len(calls),
-        'calls_done': done,
-        'calls_at_minimum': done == minimum_calls(n),
-        'all_attached': sum(1 for i in bench.emu.instances(REGION) if (i.get('RamRoleName') or '').lower() == ROLE.lower()) == n,
-        'loadavg_1m': load,
-    }
-    figures.update(check_calls(calls))
+    _calls, figures = run_figures(bench, n, result, timings, load)
+    figures.update(pool=label, throttle_rate=rate)
     log('[throttle] rate %.1f %s: task %.2f s, concurrency result %s, in flight mean %.2f max %d, %d attempts, %d throttled, done %s' % (
-        rate, label, figures['task_seconds'], figures['module_concurrency'], mean, peak, len(calls), figures['throttled'],
-        json.dumps(done, sort_keys=True)))
+        rate, label, figures['task_seconds'], figures['module_concurrency'], figures['in_flight_mean'], figures['in_flight_max'],
+        figures['attempts'], figures['throttled'], json.dumps(figures['calls_done'], sort_keys=True)))
     return figures
 
 
@@ -129,43 +133,26 @@ def rate_limited_run(bench, n, qps, log=print):
     result, _wall, timings = bench.run_tasks([{'name': 'attach', MODULE: {'role_name': ROLE, 'instance_ids': '{{ ids }}'}}],
                                              extra_vars={'ids': ids})
     bench.emu.set_faults(latency_ms=0, qps={})
-    calls = bench.emu.calls()
+    calls, figures = run_figures(bench, n, result, timings, load)
     limited = [c for c in calls if c['action'] in qps]
-    done = {}
-    for call in calls:
-        if not call.get('code'):
-            done[call['action']] = done.get(call['action'], 0) + 1
-    floor = sum(done.get(action, 0) / float(rate) for action, rate in qps.items())
+    floor = sum(figures['calls_done'].get(action, 0) / float(rate) for action, rate in qps.items())
     span = max(c['time'] for c in limited) + LATENCY_MS / 1000.0 - min(c['time'] for c in limited)
-    mean, peak = in_flight(calls)
-    out = result.module_result('attach')
     timing = timings[-1]
     starts = [c['time'] for c in calls]
-    figures = {
-        'instances': n,
+    figures.update({
         'qps': qps,
         'task_start_to_first_call_s': round(min(starts) - timing['start'], 2) if timing.get('start') else None,
         'last_call_to_task_end_s': round(timing['end'] - max(starts) - LATENCY_MS / 1000.0, 2) if timing.get('end') else None,
         'throttled_by_action': dict((a, sum(1 for c in calls if c['action'] == a and 'Throttling' in str(c.get('code') or '')))
                                     for a in qps),
-        'task_seconds': round(task_seconds(timings, 'attach'), 2),
         'limited_calls_seconds': round(span, 2),
         'calls_over_limit_seconds': round(floor, 2),
         'ratio': round(span / floor, 2),
-        'module_concurrency': out.get('concurrency'),
-        'in_flight_mean': round(mean, 2),
-        'in_flight_max': peak,
-        'attempts': len(calls),
-        'calls_done': done,
-        'calls_at_minimum': done == minimum_calls(n),
-        'all_attached': sum(1 for i in bench.emu.instances(REGION) if (i.get('RamRoleName') or '').lower() == ROLE.lower()) == n,
-        'loadavg_1m': load,
-    }
-    figures.update(check_calls(calls))
+    })
     log('[throttle] rate limit %s: limited calls took %.2f s for %.2f s of calls / limit (%.2fx), task %.2f s, %d throttled of %d '
         'attempts, in flight mean %.2f max %d, concurrency result %s' % (
             json.dumps(qps, sort_keys=True), span, floor, figures['ratio'], figures['task_seconds'], figures['throttled'],
-            len(calls), mean, peak, figures['module_concurrency']))
+            len(calls), figures['in_flight_mean'], figures['in_flight_max'], figures['module_concurrency']))
     return figures
 
 

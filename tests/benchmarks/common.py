@@ -55,6 +55,14 @@ def loadavg_1m():
     return round(os.getloadavg()[0], 2)
 
 
+def run_logged(command, log, label, timeout=900):
+    """Run an installation command, logging it; its output only when it fails."""
+    log('[%s] $ %s' % (label, ' '.join(command)))
+    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError('%s failed (rc=%s): %s' % (command[0], proc.returncode, proc.stdout[-1500:]))
+
+
 def _galaxy(*args):
     command = [ansible_command('ansible-galaxy'), 'collection'] + list(args)
     env = {key: value for key, value in os.environ.items() if not key.startswith('ANSIBLE_')}

@@ -22,7 +22,7 @@ import time
 import urllib.request
 import zipfile
 
-from common import HERE, REPO_ROOT
+from common import HERE, REPO_ROOT, run_logged
 
 VENV = HERE / 'results' / 'peer-venv'
 READY = VENV / 'ready.json'
@@ -32,7 +32,6 @@ ROLE = 'bench-peer-role'
 REGION = 'us-east-1'
 TRUST = {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Principal': {'Service': 'ec2.amazonaws.com'},
                                                  'Action': 'sts:AssumeRole'}]}
-INSTALL_TIMEOUT = 900
 
 
 class Peer(object):
@@ -90,24 +89,16 @@ def _ansible_release():
     return 'ansible==%d.*' % (minor - 7)
 
 
-def _run(command, log):
-    log('[peer] $ %s' % ' '.join(command))
-    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=INSTALL_TIMEOUT,
-                          check=False)
-    if proc.returncode != 0:
-        raise RuntimeError('%s failed (rc=%s): %s' % (command[0], proc.returncode, proc.stdout[-1500:]))
-
-
 def _install(log):
     if VENV.exists():
         shutil.rmtree(str(VENV))
-    _run([sys.executable, '-m', 'venv', str(VENV)], log)
+    run_logged([sys.executable, '-m', 'venv', str(VENV)], log, 'peer')
     # the venv must never be picked up by git or the collection build (it is under results/, which both ignore)
     pip = [str(VENV / 'bin' / 'python'), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check']
-    _run(pip + list(PACKAGES) + ['-r', str(REPO_ROOT / 'requirements.txt')], log)
+    run_logged(pip + list(PACKAGES) + ['-r', str(REPO_ROOT / 'requirements.txt')], log, 'peer')
     downloads = VENV / 'downloads'
-    _run([str(VENV / 'bin' / 'python'), '-m', 'pip', 'download', '--quiet', '--disable-pip-version-check', '--no-deps',
-          '-d', str(downloads), _ansible_release()], log)
+    run_logged([str(VENV / 'bin' / 'python'), '-m', 'pip', 'download', '--quiet', '--disable-pip-version-check', '--no-deps',
+          '-d', str(downloads), _ansible_release()], log, 'peer')
     wheel = sorted(downloads.glob('ansible-*.whl'))[-1]
     collections = VENV / 'collections'
     with zipfile.ZipFile(str(wheel)) as archive:

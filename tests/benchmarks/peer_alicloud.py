@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tarfile
 
-from common import HERE
+from common import HERE, run_logged
 
 VENV = HERE / 'results' / 'peer-alicloud-venv'
 READY = VENV / 'ready.json'
@@ -50,7 +50,6 @@ MODULE = 'ali_ram_role'
 MEMBERS = {'lib/ansible/modules/cloud/alicloud/ali_ram_role.py': 'library', 'lib/ansible/module_utils/alicloud_ecs.py': 'module_utils'}
 ENDPOINT_ENV = 'ALICLOUD_PEER_RAM_ENDPOINT'
 REGION = 'cn-hangzhou'
-INSTALL_TIMEOUT = 900
 SITECUSTOMIZE = '''"""Benchmark only: the classic Alibaba Cloud SDK core sends RAM calls to %(env)s over HTTP."""
 import os
 
@@ -85,23 +84,15 @@ class AlicloudPeer(object):
             'vars': {'ansible_python_interpreter': self.python}}
 
 
-def _run(command, log):
-    log('[peer-alicloud] $ %s' % ' '.join(command))
-    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=INSTALL_TIMEOUT,
-                          check=False)
-    if proc.returncode != 0:
-        raise RuntimeError('%s failed (rc=%s): %s' % (command[0], proc.returncode, proc.stdout[-1500:]))
-
-
 def _install(log):
     if VENV.exists():
         shutil.rmtree(str(VENV))
-    _run([sys.executable, '-m', 'venv', str(VENV)], log)
+    run_logged([sys.executable, '-m', 'venv', str(VENV)], log, 'peer-alicloud')
     python = str(VENV / 'bin' / 'python')
     pip = [python, '-m', 'pip', '--disable-pip-version-check']
-    _run(pip + ['install', '--quiet'] + list(PACKAGES), log)
+    run_logged(pip + ['install', '--quiet'] + list(PACKAGES), log, 'peer-alicloud')
     downloads = VENV / 'downloads'
-    _run(pip + ['download', '--quiet', '--no-deps', '--no-binary', ':all:', '-d', str(downloads), PEER_SDIST], log)
+    run_logged(pip + ['download', '--quiet', '--no-deps', '--no-binary', ':all:', '-d', str(downloads), PEER_SDIST], log, 'peer-alicloud')
     sdist = sorted(downloads.glob('ansible*alicloud-*.tar.gz'))[-1]
     with tarfile.open(str(sdist)) as archive:
         for member in archive.getmembers():
