@@ -98,7 +98,7 @@ def _install(log):
     run_logged(pip + list(PACKAGES) + ['-r', str(REPO_ROOT / 'requirements.txt')], log, 'peer')
     downloads = VENV / 'downloads'
     run_logged([str(VENV / 'bin' / 'python'), '-m', 'pip', 'download', '--quiet', '--disable-pip-version-check', '--no-deps',
-          '-d', str(downloads), _ansible_release()], log, 'peer')
+                '-d', str(downloads), _ansible_release()], log, 'peer')
     wheel = sorted(downloads.glob('ansible-*.whl'))[-1]
     collections = VENV / 'collections'
     with zipfile.ZipFile(str(wheel)) as archive:
